@@ -1,0 +1,60 @@
+"""Config building blocks: a strict frozen base model and the duration type.
+
+Every config section derives from :class:`Section`, which forbids unknown keys and freezes the
+result. Durations are written the human way (``90s``, ``15m``, ``3d``, ``1w``) and parsed to
+seconds.
+
+>>> parse_duration("3d")
+259200.0
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds in a duration such as ``"3d"``, ``"90m"`` or a bare number of seconds.
+
+    >>> parse_duration("1.5h")
+    5400.0
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like '3d' or '15m', got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(f"expected a duration like '3d', '12h', '15m' or '30s', got {value!r}")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ValueError(f"expected a duration like '3d' or '15m', got {value!r}")
+    if seconds < 0:
+        raise ValueError(f"duration must not be negative, got {value!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Shortest exact spelling of ``seconds`` (inverse of :func:`parse_duration`)."""
+    for unit in ("w", "d", "h", "m", "s"):
+        size = _UNITS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration)]
+"""A duration in seconds, written in config as ``"3d"``, ``"12h"``, ``"15m"``, ``"30s"``."""
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

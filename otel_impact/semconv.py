@@ -1,0 +1,173 @@
+"""Semantic conventions: every span, metric, attribute, event and environment name used by otel-impact.
+
+This module is the contract between instrumentation, storage and analysis. Nothing else in the
+package spells an attribute key as a string literal; import it from here. Where the OpenTelemetry
+registry already has a name (``user.id``, ``session.id``) that name is used.
+
+>>> from otel_impact import semconv
+>>> semconv.segment_attribute("platform")
+'ml.segment.platform'
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- scope -----------------------------------------------------------------------------------
+INSTRUMENTATION_SCOPE: Final = "otel_impact"
+ANALYZER_SCOPE: Final = "otel_impact.analyzer"
+RECEIVER_SCOPE: Final = "otel_impact.receiver"
+
+# --- prediction spans ------------------------------------------------------------------------
+PREDICTION_SPAN_PREFIX: Final = "predict "  # span name: f"predict {ml.model.name}"
+
+ML_MODEL_NAME: Final = "ml.model.name"
+ML_MODEL_VERSION: Final = "ml.model.version"
+ML_PREDICTION_ID: Final = "ml.prediction.id"
+ML_PREDICTION_SCORE: Final = "ml.prediction.score"
+ML_PREDICTION_LABEL: Final = "ml.prediction.label"
+ML_REQUEST_ID: Final = "ml.request.id"
+ML_FEATURES_HASH: Final = "ml.features.hash"
+ML_FEATURES_COUNT: Final = "ml.features.count"
+ML_FEATURES_MISSING: Final = "ml.features.missing"
+ML_SEGMENT_PREFIX: Final = "ml.segment."
+USER_ID: Final = "user.id"
+SESSION_ID: Final = "session.id"
+
+# sampling: W3C tracestate "ot=th:<hex>" (OTel probability sampling); fallback attribute
+TRACESTATE_OT_KEY: Final = "ot"
+TRACESTATE_THRESHOLD_KEY: Final = "th"
+SAMPLING_ADJUSTED_COUNT: Final = "sampling.adjusted_count"
+
+# --- events (OTel log records with EventName) -------------------------------------------------
+BUSINESS_EVENT_PREFIX: Final = "business."
+BUSINESS_VALUE: Final = "business.value"
+BUSINESS_CURRENCY: Final = "business.currency"
+
+EVENT_ML_OUTCOME: Final = "ml.outcome"
+ML_OUTCOME_LABEL: Final = "ml.outcome.label"
+ML_OUTCOME_VALUE: Final = "ml.outcome.value"
+
+EVENT_ML_DEPLOYMENT: Final = "ml.deployment"
+ML_DEPLOYMENT_TRAFFIC: Final = "ml.deployment.traffic_share"
+
+EVENT_PIPELINE_RUN: Final = "pipeline.run"
+EVENT_PIPELINE_INCIDENT: Final = "pipeline.incident"
+PIPELINE_NAME: Final = "pipeline.name"
+PIPELINE_STATUS: Final = "pipeline.status"
+PIPELINE_CHANGE: Final = "pipeline.change"
+DATASET_NAME: Final = "dataset.name"
+DATA_VERSION: Final = "data.version"
+
+# per-feature numeric summaries (opt-in, bounded) carried on a feature-summary event
+EVENT_FEATURE_SUMMARY: Final = "ml.feature.summary"
+ML_FEATURE_NAME: Final = "ml.feature.name"
+ML_FEATURE_COUNT: Final = "ml.feature.count"
+ML_FEATURE_MISSING: Final = "ml.feature.missing"
+ML_FEATURE_MEAN: Final = "ml.feature.mean"
+ML_FEATURE_MIN: Final = "ml.feature.min"
+ML_FEATURE_MAX: Final = "ml.feature.max"
+
+# --- instrumentation metrics -----------------------------------------------------------------
+METRIC_PREDICTIONS: Final = "ml.predictions"  # counter, {prediction}
+METRIC_PREDICTION_DURATION: Final = "ml.prediction.duration"  # histogram, s
+METRIC_PREDICTION_SCORE: Final = "ml.prediction.score"  # histogram, 1
+METRIC_PREDICTION_ERRORS: Final = "ml.prediction.errors"  # counter, {error}
+SEGMENT_OTHER: Final = "other"  # value used once a segment key exceeds its cardinality cap
+
+# --- analyzer output ---------------------------------------------------------------------------
+IMPACT_PREFIX: Final = "impact."
+METRIC_IMPACT_CORRELATION: Final = "impact.correlation"
+METRIC_IMPACT_CORRELATION_CI_LOW: Final = "impact.correlation.ci_low"
+METRIC_IMPACT_CORRELATION_CI_HIGH: Final = "impact.correlation.ci_high"
+METRIC_IMPACT_CORRELATION_PVALUE: Final = "impact.correlation.pvalue"
+METRIC_IMPACT_BEST_LAG: Final = "impact.correlation.best_lag"
+METRIC_IMPACT_TRANSFER_SLOPE: Final = "impact.transfer.slope"
+METRIC_IMPACT_ATTRIBUTED_VALUE: Final = "impact.attributed.value"
+METRIC_IMPACT_ATTRIBUTED_CREDIT: Final = "impact.attributed.credit"
+METRIC_IMPACT_LIFT: Final = "impact.lift"
+METRIC_IMPACT_LIFT_CI_LOW: Final = "impact.lift.ci_low"
+METRIC_IMPACT_LIFT_CI_HIGH: Final = "impact.lift.ci_high"
+METRIC_IMPACT_LIFT_PVALUE: Final = "impact.lift.pvalue"
+METRIC_IMPACT_ROI: Final = "impact.roi"
+METRIC_IMPACT_NET_BENEFIT: Final = "impact.net_benefit"
+METRIC_IMPACT_SERIES: Final = "impact.series"
+METRIC_IMPACT_DRIFT_PSI: Final = "impact.drift.psi"
+METRIC_IMPACT_DRIFT_KS: Final = "impact.drift.ks"
+METRIC_IMPACT_SLO_PREFIX: Final = "impact.slo."
+EVENT_IMPACT_ALERT: Final = "impact.alert"
+EVENT_IMPACT_INCIDENT: Final = "impact.incident"
+
+# attributes on analyzer output
+IMPACT_MODEL_METRIC: Final = "impact.model_metric"
+IMPACT_BUSINESS_METRIC: Final = "impact.business_metric"
+IMPACT_METHOD: Final = "impact.method"
+IMPACT_LAG_S: Final = "impact.lag_s"
+IMPACT_SEGMENT_KEY: Final = "impact.segment.key"
+IMPACT_SEGMENT_VALUE: Final = "impact.segment.value"
+IMPACT_ATTRIBUTION_MODEL: Final = "impact.attribution.model"
+IMPACT_SERIES_NAME: Final = "impact.series.name"
+IMPACT_RUN_ID: Final = "impact.run.id"
+IMPACT_WINDOW_START: Final = "impact.window.start"
+IMPACT_WINDOW_END: Final = "impact.window.end"
+IMPACT_ALERT_RULE: Final = "impact.alert.rule"
+IMPACT_ALERT_SEVERITY: Final = "impact.alert.severity"
+IMPACT_ALERT_STATE: Final = "impact.alert.state"
+IMPACT_TREATMENT: Final = "impact.treatment"
+IMPACT_CONTROL: Final = "impact.control"
+
+# --- resource ------------------------------------------------------------------------------
+SERVICE_NAME: Final = "service.name"
+
+# --- environment variables -------------------------------------------------------------------
+ENV_CLICKHOUSE_DSN: Final = "OTEL_IMPACT_CLICKHOUSE_DSN"
+ENV_CLICKHOUSE_PASSWORD: Final = "OTEL_IMPACT_CLICKHOUSE_PASSWORD"
+ENV_CLICKHOUSE_PASSWORD_FILE: Final = "OTEL_IMPACT_CLICKHOUSE_PASSWORD_FILE"
+ENV_TEST_CLICKHOUSE_DSN: Final = "OTEL_IMPACT_TEST_CLICKHOUSE_DSN"
+ENV_SEGMENT_KEYS: Final = "OTEL_IMPACT_SEGMENT_KEYS"
+ENV_SEGMENT_CARDINALITY_CAP: Final = "OTEL_IMPACT_SEGMENT_CARDINALITY_CAP"
+ENV_MODEL_NAME: Final = "OTEL_IMPACT_MODEL_NAME"
+ENV_MODEL_VERSION: Final = "OTEL_IMPACT_MODEL_VERSION"
+ENV_TARGETS: Final = "OTEL_IMPACT_TARGETS"
+ENV_RECEIVER_AUTH_TOKEN: Final = "OTEL_IMPACT_RECEIVER_AUTH_TOKEN"
+
+DEFAULT_DB_PATH: Final = ".otel-impact/db"
+
+# --- exporter-layout table names (the Collector's clickhouseexporter defaults) ---------------
+TABLE_TRACES: Final = "otel_traces"
+TABLE_TRACES_ID_TS: Final = "otel_traces_trace_id_ts"
+TABLE_TRACES_ID_TS_MV: Final = "otel_traces_trace_id_ts_mv"
+TABLE_LOGS: Final = "otel_logs"
+TABLE_METRICS_GAUGE: Final = "otel_metrics_gauge"
+TABLE_METRICS_SUM: Final = "otel_metrics_sum"
+TABLE_METRICS_HISTOGRAM: Final = "otel_metrics_histogram"
+TABLE_METRICS_EXP_HISTOGRAM: Final = "otel_metrics_exponential_histogram"
+TABLE_METRICS_SUMMARY: Final = "otel_metrics_summary"
+EXPORTER_TABLES: Final = (
+    TABLE_TRACES,
+    TABLE_TRACES_ID_TS,
+    TABLE_LOGS,
+    TABLE_METRICS_GAUGE,
+    TABLE_METRICS_SUM,
+    TABLE_METRICS_HISTOGRAM,
+    TABLE_METRICS_EXP_HISTOGRAM,
+    TABLE_METRICS_SUMMARY,
+)
+# our own tables and views
+TABLE_SCHEMA_VERSION: Final = "impact_schema_version"
+VIEW_PREDICTIONS: Final = "impact_predictions"
+
+
+def segment_attribute(key: str) -> str:
+    """Span attribute carrying segment ``key`` (``ml.segment.<key>``)."""
+    return ML_SEGMENT_PREFIX + key
+
+
+def business_event(metric: str) -> str:
+    """EventName of business metric ``metric`` (``business.<metric>``)."""
+    return BUSINESS_EVENT_PREFIX + metric
+
+
+def prediction_span_name(model: str) -> str:
+    """Name of the span for one prediction of ``model``."""
+    return PREDICTION_SPAN_PREFIX + model
