@@ -86,13 +86,16 @@ class BusinessMetric(Section):
         return v
 
 
+class IdentityColumns(Section):
+    other_id: str = "other_id"
+    user_id: str = "user_id"
+
+
 class Identity(Section):
     """Maps other identifiers (as found in business sources) to ``user.id``."""
 
     sql: str
-    columns: dict[Literal["other_id", "user_id"], str] = Field(
-        default_factory=lambda: {"other_id": "other_id", "user_id": "user_id"}
-    )
+    columns: IdentityColumns = IdentityColumns()
 
 
 class PositionBased(Section):
