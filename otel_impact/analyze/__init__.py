@@ -1,0 +1,1 @@
+"""Pure statistics: numpy/scipy arrays in, small frozen dataclasses out (no I/O, no clock)."""
