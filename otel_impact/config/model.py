@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from otel_impact.config.base import Duration, Section
+from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
 
 JoinKey = Literal["user.id", "session.id", "ml.request.id", "ml.prediction.id"]
 AttributionModel = Literal[
@@ -136,6 +137,10 @@ class ImpactConfig(Section):
     models: tuple[str, ...] = ()  # ml.model.name values to analyse; empty = all
     database: str = "default"
     attribution: Attribution = Attribution()
+    job: JobSection = JobSection()
+    export: ExportSection = ExportSection()
+    tree: TreeSection = TreeSection()
+    evaluation: EvaluationSection = EvaluationSection()
 
     @field_validator("segments")
     @classmethod
