@@ -1,1 +1,3 @@
-"""Pure statistics: numpy/scipy arrays in, small frozen dataclasses out (no I/O, no clock)."""
+"""Pure statistics: numpy/scipy arrays in, frozen dataclasses out (no I/O, no clock)."""
+
+__all__: list[str] = []
