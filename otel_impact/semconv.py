@@ -132,6 +132,12 @@ VIEW_METRICS_LATEST: Final = "impact_metrics_latest"
 VIEW_EVENTS_LATEST: Final = "impact_events_latest"
 ENV_EXPORT_RETRIES: Final = "OTEL_IMPACT_EXPORT_RETRIES"
 
+# --- embedded receiver's own telemetry (counters of items per signal and outcome) ------------
+METRIC_RECEIVER_ACCEPTED: Final = "otel_impact.receiver.items.accepted"  # counter, {item}: written
+METRIC_RECEIVER_REFUSED: Final = "otel_impact.receiver.items.refused"  # counter: bad input/busy/auth
+METRIC_RECEIVER_FAILED: Final = "otel_impact.receiver.items.failed"  # counter: store write failed
+RECEIVER_SIGNAL: Final = "otel_impact.receiver.signal"  # traces | metrics | logs
+
 # --- resource ------------------------------------------------------------------------------
 SERVICE_NAME: Final = "service.name"
 
