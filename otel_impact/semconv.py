@@ -30,6 +30,8 @@ ML_REQUEST_ID: Final = "ml.request.id"
 ML_FEATURES_HASH: Final = "ml.features.hash"
 ML_FEATURES_COUNT: Final = "ml.features.count"
 ML_FEATURES_MISSING: Final = "ml.features.missing"
+ML_PREDICTION_COUNT: Final = "ml.prediction.count"  # rows scored by one batch prediction span
+ERROR_TYPE: Final = "error.type"  # OTel registry: exception class on failed predictions
 ML_SEGMENT_PREFIX: Final = "ml.segment."
 USER_ID: Final = "user.id"
 SESSION_ID: Final = "session.id"
@@ -40,6 +42,7 @@ TRACESTATE_THRESHOLD_KEY: Final = "th"
 SAMPLING_ADJUSTED_COUNT: Final = "sampling.adjusted_count"
 
 # --- events (OTel log records with EventName) -------------------------------------------------
+EVENT_NAME: Final = "event.name"  # log attribute naming the event when EventName is empty
 BUSINESS_EVENT_PREFIX: Final = "business."
 BUSINESS_VALUE: Final = "business.value"
 BUSINESS_CURRENCY: Final = "business.currency"
@@ -151,6 +154,10 @@ ENV_SEGMENT_CARDINALITY_CAP: Final = "OTEL_IMPACT_SEGMENT_CARDINALITY_CAP"
 ENV_MODEL_NAME: Final = "OTEL_IMPACT_MODEL_NAME"
 ENV_MODEL_VERSION: Final = "OTEL_IMPACT_MODEL_VERSION"
 ENV_TARGETS: Final = "OTEL_IMPACT_TARGETS"
+ENV_FEATURE_SUMMARIES: Final = "OTEL_IMPACT_FEATURE_SUMMARIES"  # "true" enables per-feature summaries
+ENV_FEATURE_SUMMARY_MAX_FEATURES: Final = "OTEL_IMPACT_FEATURE_SUMMARY_MAX_FEATURES"
+ENV_FEATURE_SUMMARY_INTERVAL: Final = "OTEL_IMPACT_FEATURE_SUMMARY_INTERVAL"  # seconds between summary events
+ENV_METRIC_BUFFER: Final = "OTEL_IMPACT_METRIC_BUFFER"  # values buffered before an inline metric flush
 ENV_RECEIVER_AUTH_TOKEN: Final = "OTEL_IMPACT_RECEIVER_AUTH_TOKEN"
 
 DEFAULT_DB_PATH: Final = ".otel-impact/db"
@@ -178,6 +185,7 @@ EXPORTER_TABLES: Final = (
 # our own tables and views
 TABLE_SCHEMA_VERSION: Final = "impact_schema_version"
 VIEW_PREDICTIONS: Final = "impact_predictions"
+VIEW_EVENTS: Final = "impact_events"
 
 
 def segment_attribute(key: str) -> str:

@@ -1,0 +1,363 @@
+"""Create the store's tables and views, idempotently: ``apply_schema(client, database=...)``.
+
+Every schema object is one ``.sql`` file in ``otel_impact/store/sql/schema/``, applied in file
+name order. **Convention for adding a file** (other stages drop theirs in):
+
+* name it ``NNN_<object>.sql`` with a three-digit prefix choosing its place: ``0xx`` the
+  Collector exporter's tables (``010_otel_traces.sql`` …), ``1xx``–``4xx`` our ``impact_*``
+  tables, ``5xx`` and up views over them (``500_impact_predictions.sql``);
+* one ``CREATE TABLE|VIEW|MATERIALIZED VIEW IF NOT EXISTS {{db}}.<name> {{on_cluster}} …``
+  statement per file (full-line ``--`` comments are allowed and stripped);
+* placeholders, rendered by :func:`render_statement` — never format values yourself:
+
+  ``{{db}}``
+      the quoted target database;
+  ``{{on_cluster}}``
+      ``ON CLUSTER `name``` with ``--cluster``, else empty;
+  ``{{engine}}`` / ``{{engine:ReplacingMergeTree(ver)}}``
+      ``MergeTree()`` (or the named family), or with ``--cluster`` its ``Replicated…`` form with
+      ``'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'`` prepended to the arguments;
+  ``{{ttl:<expr>}}``
+      ``TTL <expr> + toIntervalDay(n)`` (hour/minute/second when not whole days, as the
+      exporter renders it) with ``--ttl``, else empty;
+  ``{{key:NAME}}``
+      the :mod:`otel_impact.semconv` constant ``NAME`` as a quoted SQL string (attribute keys in
+      views never drift from semconv);
+* line directives ``-- @if <flag>`` / ``-- @else`` / ``-- @end`` keep one branch. Flags:
+  ``fulltext`` (server ≥ 26.2: ``text`` indexes, like the exporter), ``cluster``,
+  ``logs_event_name`` (``otel_logs`` has the ``EventName`` column).
+
+Tables are never altered: an existing table (for instance one a real Collector created) is
+reported as present. Views whose name starts with ``impact_`` are ours: when their rendered
+text changed since the last apply (checksums live in ``impact_schema_version``) they are
+replaced. So applying twice changes nothing and :class:`SchemaResult` says so.
+
+>>> from otel_impact.store import connect
+>>> client = connect("chdb://memory")
+>>> result = apply_schema(client, database="doc_schema")
+>>> apply_schema(client, database="doc_schema").changed
+False
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from typing import Any
+
+from otel_impact import semconv
+from otel_impact.errors import StoreError
+from otel_impact.store.sqltext import quote_identifier, quote_string
+
+SCHEMA_VERSION = 1
+FULLTEXT_MIN_VERSION = (26, 2)
+REPLICATED_PATH = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
+OUR_PREFIX = "impact_"
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)(?::(.*?))?\s*\}\}")
+_CREATE = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(MATERIALIZED\s+VIEW|VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"\{\{db\}\}\.`?([A-Za-z_][A-Za-z0-9_]*)`?",
+    re.IGNORECASE,
+)
+_ENGINE = re.compile(r"^([A-Za-z]*MergeTree)\((.*)\)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SchemaFile:
+    """One schema file: the object it creates and its unrendered template."""
+
+    filename: str
+    name: str
+    kind: str  # "TABLE", "VIEW" or "MATERIALIZED VIEW"
+    template: str
+
+
+@dataclass(frozen=True)
+class SchemaOptions:
+    """How to render the DDL: target database, cluster, TTL seconds and server facts."""
+
+    database: str
+    cluster: str | None = None
+    ttl: float | None = None
+    fulltext: bool = True
+    logs_event_name: bool = True
+
+    def flags(self) -> set[str]:
+        flags = set()
+        if self.fulltext:
+            flags.add("fulltext")
+        if self.cluster:
+            flags.add("cluster")
+        if self.logs_event_name:
+            flags.add("logs_event_name")
+        return flags
+
+
+@dataclass(frozen=True)
+class SchemaResult:
+    """What ``apply_schema`` did: objects created, replaced (our views) and already present."""
+
+    database: str
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    present: tuple[str, ...] = ()
+    statements: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+    def summary(self) -> str:
+        """Human summary, printed by ``otel-impact schema apply``."""
+        if not self.changed:
+            return (
+                f"schema up to date in {self.database}: nothing to do ({len(self.present)} objects present)"
+            )
+        lines = [f"schema applied to {self.database}:"]
+        lines += [f"  created  {name}" for name in self.created]
+        lines += [f"  replaced {name}" for name in self.updated]
+        if self.present:
+            lines.append(f"  ({len(self.present)} already present: {', '.join(self.present)})")
+        return "\n".join(lines)
+
+
+def schema_files() -> list[SchemaFile]:
+    """Every ``sql/schema/*.sql`` file in name order, parsed (ValueError names a bad file)."""
+    folder = resources.files("otel_impact.store") / "sql" / "schema"
+    files = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql"):
+            continue
+        template = _strip_comments(entry.read_text(encoding="utf-8"))
+        match = _CREATE.match(template)
+        if not match:
+            raise ValueError(
+                f"schema file {entry.name}: expected one CREATE TABLE|VIEW … IF NOT EXISTS {{{{db}}}}.<name>"
+            )
+        kind = " ".join(match.group(1).upper().split())
+        files.append(SchemaFile(entry.name, match.group(2), kind, template))
+    return files
+
+
+def _strip_comments(text: str) -> str:
+    keep = [line for line in text.splitlines() if not line.lstrip().startswith("--") or "@" in line]
+    return "\n".join(keep).strip().rstrip(";")
+
+
+def render_statement(template: str, options: SchemaOptions) -> str:
+    """Render one schema template (see the module docstring for placeholders and directives)."""
+    text = _apply_directives(template, options.flags())
+    text = _PLACEHOLDER.sub(lambda m: _render_placeholder(m.group(1), m.group(2), options), text)
+    lines = [line.rstrip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line.strip())
+
+
+def render_schema(options: SchemaOptions) -> list[tuple[SchemaFile, str]]:
+    """Every schema file with its rendered statement, in apply order (no server needed)."""
+    return [(f, render_statement(f.template, options)) for f in schema_files()]
+
+
+def _apply_directives(template: str, flags: set[str]) -> str:
+    out: list[str] = []
+    stack: list[bool] = []  # whether the current branch is kept
+    for line in template.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("-- @if "):
+            stack.append(stripped[len("-- @if ") :].strip() in flags)
+        elif stripped == "-- @else":
+            if not stack:
+                raise ValueError("schema template: '-- @else' without '-- @if'")
+            stack[-1] = not stack[-1]
+        elif stripped == "-- @end":
+            if not stack:
+                raise ValueError("schema template: '-- @end' without '-- @if'")
+            stack.pop()
+        elif all(stack):
+            out.append(line)
+    if stack:
+        raise ValueError("schema template: '-- @if' without '-- @end'")
+    return "\n".join(out)
+
+
+def _render_placeholder(name: str, arg: str | None, options: SchemaOptions) -> str:
+    if name == "db":
+        return quote_identifier(options.database)
+    if name == "on_cluster":
+        return f"ON CLUSTER {quote_identifier(options.cluster)}" if options.cluster else ""
+    if name == "engine":
+        return render_engine(arg or "MergeTree()", options.cluster)
+    if name == "ttl":
+        if not arg:
+            raise ValueError("schema template: {{ttl:<expr>}} needs an expression")
+        return render_ttl(arg, options.ttl)
+    if name == "key":
+        value = getattr(semconv, arg or "", None)
+        if not isinstance(value, str):
+            raise ValueError(f"schema template: {{{{key:{arg}}}}} is not a string constant in semconv")
+        return quote_string(value)
+    raise ValueError(f"schema template: unknown placeholder {{{{{name}}}}}")
+
+
+def render_engine(engine: str, cluster: str | None) -> str:
+    """``engine`` as written, or its Replicated form (ZooKeeper path + replica first) on a cluster.
+
+    >>> render_engine("ReplacingMergeTree(v)", "c")
+    "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', v)"
+    """
+    engine = engine.strip()
+    if not cluster:
+        return engine
+    match = _ENGINE.match(engine)
+    if not match or match.group(1).startswith("Replicated"):
+        return engine
+    family, args = match.group(1), match.group(2).strip()
+    return f"Replicated{family}({REPLICATED_PATH}{', ' + args if args else ''})"
+
+
+def render_ttl(expr: str, seconds: float | None) -> str:
+    """The exporter's TTL clause: whole days, else hours, else minutes, else seconds.
+
+    >>> render_ttl("toDateTime(Timestamp)", 72 * 3600)
+    'TTL toDateTime(Timestamp) + toIntervalDay(3)'
+    """
+    if not seconds or seconds <= 0:
+        return ""
+    whole = int(seconds)
+    for unit, size in (("Day", 86400), ("Hour", 3600), ("Minute", 60)):
+        if whole % size == 0:
+            return f"TTL {expr} + toInterval{unit}({whole // size})"
+    return f"TTL {expr} + toIntervalSecond({max(whole, 1)})"
+
+
+def server_supports_fulltext(client: Any) -> bool:
+    """Whether the server takes ``text`` skip indexes (version ≥ 26.2), as the exporter decides."""
+    try:
+        version = str(client.command("SELECT version()"))
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except Exception:
+        return False  # the exporter falls back to bloom filters when the version is unreadable
+    return (major, minor) >= FULLTEXT_MIN_VERSION
+
+
+def apply_schema(
+    client: Any,
+    *,
+    database: str | None = None,
+    cluster: str | None = None,
+    ttl: float | None = None,
+) -> SchemaResult:
+    """Create every table and view in ``database`` (default: the client's) if missing.
+
+    ``ttl`` is in seconds (exporter TTL clause on the exporter tables); ``cluster`` adds
+    ``ON CLUSTER`` and Replicated engines. Returns what was created, replaced or present.
+
+    >>> from otel_impact.store import connect
+    >>> apply_schema(connect("chdb://memory"), database="doc_apply").database
+    'doc_apply'
+    """
+    database = database or client.database or "default"
+    on_cluster = f" ON CLUSTER {quote_identifier(cluster)}" if cluster else ""
+    _run(client, f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}{on_cluster}", database)
+    existing = _existing_objects(client, database)
+    options = SchemaOptions(
+        database=database,
+        cluster=cluster,
+        ttl=ttl,
+        fulltext=server_supports_fulltext(client),
+        logs_event_name=_has_column(client, database, semconv.TABLE_LOGS, "EventName", existing),
+    )
+    checksums = _recorded_checksums(client, database, existing)
+    created: list[str] = []
+    updated: list[str] = []
+    present: list[str] = []
+    statements: list[str] = []
+    records: list[tuple[str, str, str]] = []
+    for schema_file, statement in render_schema(options):
+        checksum = hashlib.sha256(statement.encode()).hexdigest()[:16]
+        name = schema_file.name
+        if name in existing:
+            ours_view = schema_file.kind == "VIEW" and name.startswith(OUR_PREFIX)
+            if not ours_view or checksums.get(name) == checksum:
+                present.append(name)
+                continue
+            statement = _as_replace(statement)
+            updated.append(name)
+        else:
+            created.append(name)
+        _run(client, statement, database, name)
+        statements.append(statement)
+        records.append((name, schema_file.kind, checksum))
+    if records:
+        _record(client, database, records)
+    return SchemaResult(database, tuple(created), tuple(updated), tuple(present), tuple(statements))
+
+
+def _as_replace(statement: str) -> str:
+    return re.sub(
+        r"^\s*CREATE\s+VIEW\s+IF\s+NOT\s+EXISTS", "CREATE OR REPLACE VIEW", statement, count=1, flags=re.I
+    )
+
+
+def _run(client: Any, statement: str, database: str, name: str | None = None) -> None:
+    try:
+        client.command(statement)
+    except Exception as exc:
+        what = f"{database}.{name}" if name else database
+        raise StoreError(f"schema: cannot create {what}: {_first_line(exc)}") from exc
+
+
+def _existing_objects(client: Any, database: str) -> set[str]:
+    try:
+        result = client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}
+        )
+    except Exception as exc:
+        raise StoreError(f"schema: cannot list tables of {database}: {_first_line(exc)}") from exc
+    return {row[0] for row in result.result_rows}
+
+
+def _has_column(client: Any, database: str, table: str, column: str, existing: set[str]) -> bool:
+    if table not in existing:
+        return True
+    result = client.query(
+        "SELECT count() FROM system.columns WHERE database = {db:String} AND table = {t:String} AND name = {c:String}",
+        parameters={"db": database, "t": table, "c": column},
+    )
+    return bool(result.result_rows[0][0])
+
+
+def _recorded_checksums(client: Any, database: str, existing: set[str]) -> dict[str, str]:
+    if semconv.TABLE_SCHEMA_VERSION not in existing:
+        return {}
+    result = client.query(
+        "SELECT object, argMax(checksum, applied_at) FROM {db:Identifier}.{t:Identifier} GROUP BY object",
+        parameters={"db": database, "t": semconv.TABLE_SCHEMA_VERSION},
+    )
+    return {row[0]: row[1] for row in result.result_rows}
+
+
+def _record(client: Any, database: str, records: list[tuple[str, str, str]]) -> None:
+    try:
+        package_version = metadata.version("otel-impact")
+    except metadata.PackageNotFoundError:
+        package_version = "unknown"
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows = [[SCHEMA_VERSION, name, kind, checksum, now, package_version] for name, kind, checksum in records]
+    try:
+        client.insert(
+            semconv.TABLE_SCHEMA_VERSION,
+            rows,
+            database=database,
+            column_names=["version", "object", "kind", "checksum", "applied_at", "package_version"],
+        )
+    except Exception as exc:
+        raise StoreError(f"schema: cannot record the applied version: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = (str(exc).strip() or type(exc).__name__).splitlines()
+    return lines[0][:400]
