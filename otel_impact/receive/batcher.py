@@ -1,0 +1,263 @@
+"""A bounded queue and one writer thread that batches export requests into the store.
+
+Why this shape: chDB (and ClickHouse) like few large inserts, and an embedded store must be used
+by one thread. Front-end threads ``submit`` decoded requests and then wait on the returned
+:class:`Ticket`; the writer thread takes everything queued (up to ``max_batch_items``, lingering
+``flush_interval`` for more), writes each signal's requests with a single sink call, and only then
+resolves the tickets. So a client is acknowledged only after its data is in the store.
+
+Back-pressure: ``submit`` raises :class:`QueueFull` when the items pending (queued + being
+written) would exceed ``max_queue_items``; the front ends turn that into HTTP 429 / gRPC
+UNAVAILABLE so OTLP clients retry later. A failing write is retried with exponential backoff;
+after ``retries`` attempts the tickets fail (the client gets 503/UNAVAILABLE and retries) — data
+is never acknowledged unless written.
+
+>>> written = []
+>>> w = BatchWriter(lambda signal, reqs: written.extend(reqs) or len(reqs))
+>>> w.start()
+>>> w.submit(Signal.TRACES, "req", 1).wait()
+>>> w.close()
+>>> written
+['req']
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from otel_impact.receive.protocol import Signal
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """Writes a batch of one signal's export requests; returns the number of rows written."""
+
+    def __call__(self, signal: Signal, requests: Sequence[Any], /) -> int: ...
+
+
+class QueueFull(Exception):
+    """The queue holds its maximum number of items; the client should retry later."""
+
+
+class Closed(Exception):
+    """The writer is shutting down and accepts nothing more."""
+
+
+class WriteFailed(Exception):
+    """The store rejected the batch holding this request, after all retries."""
+
+
+@dataclass(eq=False, slots=True)
+class Ticket:
+    """One submitted request; ``wait()`` returns once it is written or raises WriteFailed."""
+
+    signal: Signal
+    request: Any
+    items: int
+    _done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+    def wait(self, timeout: float | None = None) -> None:
+        if not self._done.wait(timeout):
+            raise TimeoutError("request not written yet")
+        if self.error is not None:
+            raise WriteFailed(str(self.error)) from self.error
+
+    def _resolve(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self._done.set()
+
+
+Listener = Callable[[Signal, int, bool], None]  # (signal, items, written?) after each resolution
+
+
+class BatchWriter:
+    """Bounded queue + single writer thread (see module docstring)."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        max_queue_items: int = 200_000,
+        max_batch_items: int = 50_000,
+        flush_interval: float = 0.005,
+        retries: int = 5,
+        backoff_initial: float = 0.1,
+        backoff_max: float = 2.0,
+        listener: Listener | None = None,
+    ) -> None:
+        if max_queue_items < 1:
+            raise ValueError(f"max_queue_items must be >= 1, got {max_queue_items}")
+        if max_batch_items < 1:
+            raise ValueError(f"max_batch_items must be >= 1, got {max_batch_items}")
+        if flush_interval < 0:
+            raise ValueError(f"flush_interval must be >= 0, got {flush_interval}")
+        if retries < 1:
+            raise ValueError(f"retries must be >= 1, got {retries}")
+        self._sink = sink
+        self.max_queue_items = max_queue_items
+        self.max_batch_items = max_batch_items
+        self.flush_interval = flush_interval
+        self.retries = retries
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._listener = listener
+        self._cond = threading.Condition()
+        self._queue: collections.deque[Ticket] = collections.deque()
+        self._queued_items = 0
+        self._pending_items = 0  # queued + being written
+        self._pending_tickets = 0
+        self._closing = False
+        self._drain = True
+        self._thread: threading.Thread | None = None
+
+    # --- front-end side ----------------------------------------------------------------------
+    @property
+    def pending_items(self) -> int:
+        return self._pending_items
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="otel-impact-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, signal: Signal, request: Any, items: int) -> Ticket:
+        """Queue ``request`` (holding ``items`` items) for writing; raise QueueFull or Closed.
+
+        A single request larger than the whole queue is admitted when nothing else is pending,
+        so an oversized-but-legal request still makes progress.
+        """
+        ticket = Ticket(signal, request, items)
+        with self._cond:
+            if self._closing:
+                raise Closed("receiver is shutting down")
+            if self._pending_items + items > self.max_queue_items and self._pending_tickets > 0:
+                raise QueueFull(f"queue full ({self._pending_items} of {self.max_queue_items} items pending)")
+            self._queue.append(ticket)
+            self._queued_items += items
+            self._pending_items += items
+            self._pending_tickets += 1
+            self._cond.notify_all()
+        return ticket
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything submitted so far is resolved; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._pending_tickets:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def close(self, drain: bool = True, timeout: float | None = None) -> None:
+        """Stop accepting; with ``drain`` write what is queued, else fail it; join the thread."""
+        with self._cond:
+            self._closing = True
+            self._drain = drain
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        else:
+            self._fail_queue(Closed("receiver stopped"))
+
+    # --- writer thread -----------------------------------------------------------------------
+    def _take_batch(self) -> list[Ticket] | None:
+        with self._cond:
+            while not self._queue and not self._closing:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            if not self._drain:
+                return None
+            if self.flush_interval > 0 and not self._closing:
+                deadline = time.monotonic() + self.flush_interval
+                while self._queued_items < self.max_batch_items and not self._closing:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
+            batch: list[Ticket] = []
+            size = 0
+            while self._queue and (not batch or size + self._queue[0].items <= self.max_batch_items):
+                ticket = self._queue.popleft()
+                size += ticket.items
+                batch.append(ticket)
+            self._queued_items -= size
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if batch is None:
+                break
+            self._write(batch)
+        self._fail_queue(Closed("receiver stopped before this request was written"))
+
+    def _write(self, batch: list[Ticket]) -> None:
+        by_signal: dict[Signal, list[Ticket]] = {}
+        for ticket in batch:
+            by_signal.setdefault(ticket.signal, []).append(ticket)
+        for signal, tickets in by_signal.items():
+            error = self._write_with_retry(signal, [t.request for t in tickets])
+            self._finish(signal, tickets, error)
+
+    def _write_with_retry(self, signal: Signal, requests: list[Any]) -> BaseException | None:
+        delay = self.backoff_initial
+        error: BaseException | None = None
+        for attempt in range(1, self.retries + 1):
+            try:
+                self._sink(signal, requests)
+                return None
+            except Exception as exc:
+                error = exc
+                log.warning(
+                    "writing %d %s request(s) failed (attempt %d of %d): %s",
+                    len(requests),
+                    signal,
+                    attempt,
+                    self.retries,
+                    exc,
+                )
+            if attempt < self.retries:
+                with self._cond:
+                    if self._closing and not self._drain:
+                        break
+                time.sleep(delay)
+                delay = min(delay * 2, self.backoff_max)
+        return error
+
+    def _finish(self, signal: Signal, tickets: list[Ticket], error: BaseException | None) -> None:
+        items = sum(t.items for t in tickets)
+        for ticket in tickets:
+            ticket._resolve(error)
+        with self._cond:
+            self._pending_items -= items
+            self._pending_tickets -= len(tickets)
+            self._cond.notify_all()
+        if self._listener is not None:
+            try:
+                self._listener(signal, items, error is None)
+            except Exception:  # telemetry must never break the writer
+                log.debug("receiver listener failed", exc_info=True)
+
+    def _fail_queue(self, error: BaseException) -> None:
+        with self._cond:
+            left = list(self._queue)
+            self._queue.clear()
+            self._queued_items = 0
+        by_signal: dict[Signal, list[Ticket]] = {}
+        for ticket in left:
+            by_signal.setdefault(ticket.signal, []).append(ticket)
+        for signal, tickets in by_signal.items():
+            self._finish(signal, tickets, error)
