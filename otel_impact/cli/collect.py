@@ -1,0 +1,149 @@
+"""``otel-impact collect``: run the embedded OTLP receiver until SIGTERM/SIGINT.
+
+On a signal the listeners close, everything already accepted is written, and the process exits
+0 — no acknowledged data is lost. Exit 3 if the store cannot be opened (e.g. the embedded
+directory is held by another process), 4 if a port cannot be bound.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from otel_impact import semconv
+from otel_impact.cli.main import handle_errors
+from otel_impact.errors import ConfigError
+
+
+def _token(token_file: str | None) -> str | None:
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read token file: {exc}", path="--auth-token-file") from exc
+        if not token:
+            raise ConfigError("token file is empty", path="--auth-token-file")
+        return token
+    return os.environ.get(semconv.ENV_RECEIVER_AUTH_TOKEN) or None
+
+
+def _address(value: str) -> str | None:
+    return None if value.strip().lower() in ("", "off", "none") else value
+
+
+@click.command("collect")
+@click.option("--dsn", default=None, help="Store DSN (chdb:///abs/path, chdb://memory, http(s)://…).")
+@click.option("--database", default=None, help="Database to write (created with the schema if missing).")
+@click.option(
+    "--http", "http", default="127.0.0.1:4318", show_default=True, help="OTLP/HTTP host:port or 'off'."
+)
+@click.option(
+    "--grpc", "grpc_", default="127.0.0.1:4317", show_default=True, help="OTLP/gRPC host:port or 'off'."
+)
+@click.option(
+    "--auth-token-file",
+    default=None,
+    help=f"Require 'Authorization: Bearer <token>' (token read from this file; else ${semconv.ENV_RECEIVER_AUTH_TOKEN}).",
+)
+@click.option(
+    "--tls-cert", default=None, type=click.Path(dir_okay=False), help="PEM certificate (enables TLS)."
+)
+@click.option(
+    "--tls-key", default=None, type=click.Path(dir_okay=False), help="PEM private key for --tls-cert."
+)
+@click.option("--max-body", default=64, show_default=True, type=click.IntRange(1), help="Body limit in MiB.")
+@click.option(
+    "--queue-items", default=200_000, show_default=True, type=click.IntRange(1), help="Queue bound."
+)
+@click.option(
+    "--batch-items", default=50_000, show_default=True, type=click.IntRange(1), help="Max items per insert."
+)
+@click.option(
+    "--flush-interval",
+    default=0.005,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds to gather a batch.",
+)
+@click.option("--no-create-schema", is_flag=True, help="Do not create missing tables on start.")
+@handle_errors
+def command(
+    dsn: str | None,
+    database: str | None,
+    http: str,
+    grpc_: str,
+    auth_token_file: str | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    max_body: int,
+    queue_items: int,
+    batch_items: int,
+    flush_interval: float,
+    no_create_schema: bool,
+) -> None:
+    """Receive OTLP (HTTP and gRPC) and write the Collector's ClickHouse exporter tables."""
+    if (tls_cert is None) != (tls_key is None):
+        raise ConfigError("--tls-cert and --tls-key must be given together", path="--tls-cert")
+    token = _token(auth_token_file)
+    http_address, grpc_address = _address(http), _address(grpc_)
+    if http_address is None and grpc_address is None:
+        raise ConfigError("both protocols are off; enable --http or --grpc", path="--http")
+
+    from otel_impact.receive import Receiver
+    from otel_impact.store import apply_schema, connect
+    from otel_impact.store.connect import use_database
+
+    client = connect(dsn)
+    db = database or client.database or "default"
+    if not no_create_schema:
+        apply_schema(client, database=db)
+    use_database(client, db)
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    receiver = Receiver(
+        client,
+        http=http_address,
+        grpc=grpc_address,
+        auth_token=token,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        max_body=max_body * 1024 * 1024,
+        max_queue_items=queue_items,
+        max_batch_items=batch_items,
+        flush_interval=flush_interval,
+    )
+    try:
+        endpoints = receiver.start()
+        shown = ", ".join(
+            f"{name} {where}"
+            for name, where in (("OTLP/HTTP", endpoints.http), ("OTLP/gRPC", endpoints.grpc))
+            if where
+        )
+        click.echo(
+            f"receiving {shown} into database {db!r}" + (" (auth required)" if token else ""), err=True
+        )
+        while not stop.wait(1.0):
+            pass
+        click.echo("stopping: writing everything accepted…", err=True)
+    finally:
+        receiver.stop(drain=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    snap = receiver.stats.snapshot()
+    click.echo(
+        "stopped: "
+        + ", ".join(
+            f"{s}: {snap['accepted'][s]} written, {snap['refused'][s]} refused" for s in snap["accepted"]
+        ),
+        err=True,
+    )
