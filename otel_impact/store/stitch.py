@@ -1,0 +1,448 @@
+"""Stitching and heuristic attribution inside ClickHouse.
+
+Business outcomes (``business.<metric>`` log events, or rows of a user's SQL source) are joined to
+the predictions of the same key (``user.id``, ``session.id``, ``ml.request.id`` or
+``ml.prediction.id``) whose timestamp lies in ``[outcome ts - window, outcome ts]``. The work
+runs as one grouped-array query per metric (``sql/stitch_*.sql``): every key's predictions are
+collected into an array sorted by ``(ts, prediction_id)`` together with the key's outcomes, and
+each outcome is attributed within that array with array functions. Only aggregated rows (per
+model version × segment values, optionally per time bucket) come back to Python.
+
+Rules (see the README's "Attribution and stitching rules"):
+
+* the join window is closed: a prediction exactly ``window`` before the outcome, or at the same
+  instant, is eligible; a prediction after the outcome (clock skew, late spans) never is;
+* equal prediction timestamps are ordered by ``prediction_id`` (so "last" is the greatest id);
+* outcomes without a key, without an eligible prediction, or whose only predictions fall
+  outside the window are *unattributed*;
+* predictions carry their sampling weight ``adjusted_count``: linear credit, the middle share of
+  position-based and time-decay weights are proportional to it; last/first touch and the first
+  and last shares of position-based go to the single prediction in that position;
+* ``value: count`` metrics are worth 1 per outcome; ``sum`` metrics use the event's value
+  (``business.value``; absent/NaN counts as 0).
+
+>>> PREDICTION_KEY_COLUMNS["user.id"]
+'user_id'
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from otel_impact import semconv
+from otel_impact.config.model import BusinessMetric, ImpactConfig
+from otel_impact.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from otel_impact.pipeline import Window
+
+HEURISTIC_MODELS: tuple[str, ...] = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
+
+# join key -> column of impact_predictions / impact_events holding it
+PREDICTION_KEY_COLUMNS: dict[str, str] = {
+    semconv.USER_ID: "user_id",
+    semconv.SESSION_ID: "session_id",
+    semconv.ML_REQUEST_ID: "request_id",
+    semconv.ML_PREDICTION_ID: "prediction_id",
+}
+
+_SQL_DIR = Path(__file__).parent / "sql"
+_NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@functools.cache
+def _sql(name: str) -> str:
+    """Text of ``sql/stitch_<name>.sql`` without its comment lines (fragments get nested)."""
+    text = (_SQL_DIR / f"stitch_{name}.sql").read_text(encoding="utf-8")
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+
+def _ns(value: datetime) -> int:
+    """Nanoseconds since the epoch of an aware datetime."""
+    return (value - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def _strip_sql(text: str, path: str) -> str:
+    body = text.strip().rstrip(";").strip()
+    if not body:
+        raise ConfigError("SQL source is empty", path=path)
+    return body
+
+
+def _query(client: Any, sql: str, params: dict[str, Any], what: str) -> Any:
+    try:
+        return client.query(sql, parameters=params)
+    except Exception as exc:
+        raise StoreError(f"{what} failed: {exc}") from exc
+
+
+def result_columns(client: Any, sql: str, path: str) -> list[str]:
+    """Names of the columns ``sql`` returns, via ``DESCRIBE (subquery)``; errors name ``path``."""
+    try:
+        described = client.query(f"DESCRIBE ({sql})")
+    except Exception as exc:
+        raise ConfigError(f"SQL source does not run: {exc}", path=path) from exc
+    return [str(row[0]) for row in described.result_rows]
+
+
+def validate_sql_source(client: Any, metric: BusinessMetric, index: int) -> None:
+    """Check that a SQL source returns the columns its ``columns`` mapping names."""
+    source = metric.source
+    if source.sql is None:
+        return
+    base = f"business_metrics[{index}].source"
+    have = set(result_columns(client, _strip_sql(source.sql, f"{base}.sql"), f"{base}.sql"))
+    cols = source.sql_columns
+    wanted = {"ts": cols.ts, "key": cols.key}
+    if cols.value is not None:
+        wanted["value"] = cols.value
+    for field, column in wanted.items():
+        if column not in have:
+            raise ConfigError(
+                f"column {column!r} is not in the SQL source's result (columns: {', '.join(sorted(have))})",
+                path=f"{base}.columns.{field}",
+            )
+
+
+def validate_identity(client: Any, config: ImpactConfig) -> None:
+    """Check that the identity SQL returns the ``other_id`` / ``user_id`` columns it maps."""
+    if config.identity is None:
+        return
+    have = set(result_columns(client, _strip_sql(config.identity.sql, "identity.sql"), "identity.sql"))
+    for field in ("other_id", "user_id"):
+        column = config.identity.columns.get(field, field)  # type: ignore[call-overload]
+        if column not in have:
+            raise ConfigError(
+                f"column {column!r} is not in the identity SQL's result (columns: {', '.join(sorted(have))})",
+                path=f"identity.columns.{field}",
+            )
+
+
+def _metric_index(config: ImpactConfig, metric: BusinessMetric) -> int:
+    for i, m in enumerate(config.business_metrics):
+        if m.name == metric.name:
+            return i
+    return 0
+
+
+def _outcomes(config: ImpactConfig, metric: BusinessMetric) -> tuple[str, dict[str, Any]]:
+    """SQL text (t, k, v) of the metric's outcomes in [start, end) and its parameters."""
+    index = _metric_index(config, metric)
+    source = metric.source
+    params: dict[str, Any] = {"count_only": 1 if metric.value == "count" else 0}
+    if source.event is not None:
+        text = _sql("outcomes_event")
+        params |= {"okey": PREDICTION_KEY_COLUMNS[metric.key], "event": source.event}
+    else:
+        assert source.sql is not None
+        cols = source.sql_columns
+        user_sql = _strip_sql(source.sql, f"business_metrics[{index}].source.sql")
+        text = _sql("outcomes_sql" if cols.value is not None else "outcomes_sql_novalue")
+        text = text.replace("/*SOURCE_SQL*/", user_sql)
+        params |= {"ts_col": cols.ts, "key_col": cols.key}
+        if cols.value is not None:
+            params["value_col"] = cols.value
+    if config.identity is not None and metric.key == semconv.USER_ID:
+        ident = config.identity
+        wrapper = _sql("identity").replace("/*IDENTITY_SQL*/", _strip_sql(ident.sql, "identity.sql"))
+        text = wrapper.replace("/*OUTCOMES*/", text)
+        params |= {
+            "other_col": ident.columns.get("other_id", "other_id"),  # type: ignore[call-overload]
+            "user_col": ident.columns.get("user_id", "user_id"),  # type: ignore[call-overload]
+        }
+    return text, params
+
+
+def _grouped(
+    config: ImpactConfig, metric: BusinessMetric, window: Window, outer: str
+) -> tuple[str, dict[str, Any]]:
+    """Wrap ``outer`` (a stitch_*.sql using /*GROUPED*/) around the per-key grouped arrays."""
+    outcomes, params = _outcomes(config, metric)
+    window_ns = round(metric.window * _NS)
+    start_ns, end_ns = _ns(window.start), _ns(window.end)
+    grouped = _sql("grouped").replace("/*OUTCOMES*/", outcomes)
+    params |= {
+        "pkey": PREDICTION_KEY_COLUMNS[metric.key],
+        "pstart_ns": start_ns - window_ns,
+        "start_ns": start_ns,
+        "end_ns": end_ns,
+        "window_ns": window_ns,
+        "seg_keys": list(config.segments),
+        "models": list(config.models),
+    }
+    return outer.replace("/*GROUPED*/", grouped), params
+
+
+@dataclass(frozen=True)
+class Credits:
+    """Attributed credit per (bucket, model version, segment values) for one business metric.
+
+    ``credit[model]`` is the number of outcomes credited (fractions sum to 1 per attributed
+    outcome); ``value[model]`` the outcome value credited. Unattributed outcomes are counted
+    apart. ``segment_values[i][j]`` is the value of ``config.segments[j]`` on the credited
+    predictions ('' when the prediction lacks that segment).
+    """
+
+    business_metric: str
+    bucket: np.ndarray  # int64 ns since epoch, bucket start (outcome ts)
+    model_name: np.ndarray  # object (str)
+    model_version: np.ndarray  # object (str)
+    segment_values: list[tuple[str, ...]]
+    credit: dict[str, np.ndarray]
+    value: dict[str, np.ndarray]
+    unattributed_outcomes: int
+    unattributed_value: float
+
+    @property
+    def attributed_outcomes(self) -> int:
+        return round(float(self.credit["last_touch"].sum()))
+
+    @property
+    def attributed_value(self) -> float:
+        return float(self.value["last_touch"].sum())
+
+
+def heuristic_credits(
+    client: Any,
+    config: ImpactConfig,
+    window: Window,
+    metric: BusinessMetric,
+    *,
+    bucket_s: float | None = None,
+) -> Credits:
+    """Stitch ``metric``'s outcomes in ``window`` and credit them with every heuristic model.
+
+    ``bucket_s`` splits the result by the outcome's time bucket (aligned to ``window.start``);
+    ``None`` gives one bucket for the whole window.
+    """
+    if bucket_s is not None and bucket_s <= 0:
+        raise ValueError(f"bucket_s must be positive, got {bucket_s!r}")
+    index = _metric_index(config, metric)
+    validate_sql_source(client, metric, index)
+    validate_identity(client, config)
+    text, params = _grouped(config, metric, window, _sql("credit"))
+    pos = config.attribution.position_based
+    span_ns = _ns(window.end) - _ns(window.start)
+    params |= {
+        "half_life_ns": config.attribution.time_decay.half_life * _NS,
+        "pos_first": pos.first,
+        "pos_last": pos.last,
+        "bucket_ns": round(bucket_s * _NS) if bucket_s is not None else span_ns,
+    }
+    res = _query(client, text, params, f"stitching business metric {metric.name!r}")
+    names = list(res.column_names)
+    rows = res.result_rows
+    col = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    # the row with an empty model name holds the unattributed outcomes (the typed view only has
+    # predictions with a model name)
+    attributed = [i for i, name in enumerate(col.get("model_name", [])) if name != ""]
+    unattributed_outcomes = int(sum(col["unattributed_outcomes"]))
+    unattributed_value = float(sum(col["unattributed_value"]))
+    pick = np.asarray(attributed, dtype=np.int64)
+
+    def arr(name: str, dtype: Any) -> np.ndarray:
+        return np.asarray(col[name], dtype=dtype)[pick] if rows else np.asarray([], dtype=dtype)
+
+    return Credits(
+        business_metric=metric.name,
+        bucket=arr("bucket_ns", np.int64),
+        model_name=arr("model_name", object),
+        model_version=arr("model_version", object),
+        segment_values=[tuple(col["segment_values"][i]) for i in attributed],
+        credit={m: arr(f"credit_{m}", np.float64) for m in HEURISTIC_MODELS},
+        value={m: arr(f"value_{m}", np.float64) for m in HEURISTIC_MODELS},
+        unattributed_outcomes=unattributed_outcomes,
+        unattributed_value=unattributed_value,
+    )
+
+
+@dataclass(frozen=True)
+class ChannelPaths:
+    """Distinct channel paths with their conversion counts, values and non-conversions.
+
+    A channel is a ``(model_name, model_version)`` pair; paths hold channel indices into
+    ``channels``.
+    """
+
+    channels: tuple[tuple[str, str], ...]
+    paths: tuple[tuple[int, ...], ...]
+    conversions: np.ndarray
+    value: np.ndarray
+    non_conversions: np.ndarray
+
+
+def channel_paths(client: Any, config: ImpactConfig, window: Window, metric: BusinessMetric) -> ChannelPaths:
+    """Aggregate converting and non-converting channel paths of ``metric`` in ClickHouse."""
+    validate_sql_source(client, metric, _metric_index(config, metric))
+    validate_identity(client, config)
+    text, params = _grouped(config, metric, window, _sql("paths"))
+    res = _query(client, text, params, f"channel paths of business metric {metric.name!r}")
+    index: dict[tuple[str, str], int] = {}
+    paths: list[tuple[int, ...]] = []
+    conv, val, nonconv = [], [], []
+    for path, c, v, n in sorted(res.result_rows, key=lambda r: [tuple(x) for x in r[0]]):
+        paths.append(tuple(index.setdefault((str(ch[0]), str(ch[1])), len(index)) for ch in path))
+        conv.append(c)
+        val.append(v)
+        nonconv.append(n)
+    return ChannelPaths(
+        channels=tuple(index),
+        paths=tuple(paths),
+        conversions=np.asarray(conv, dtype=np.float64),
+        value=np.asarray(val, dtype=np.float64),
+        non_conversions=np.asarray(nonconv, dtype=np.float64),
+    )
+
+
+def _segment_rows(
+    config: ImpactConfig,
+    bucket: np.ndarray,
+    model_name: np.ndarray,
+    model_version: np.ndarray,
+    segment_values: list[tuple[str, ...]],
+    measures: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Roll per-(segment values) rows up to one row per single segment key (plus '' = all)."""
+    acc: dict[tuple[int, str, str, str, str], np.ndarray] = {}
+    names = list(measures)
+    stacked = np.column_stack([measures[n] for n in names]) if len(bucket) else np.zeros((0, len(names)))
+    for i in range(len(bucket)):
+        keys = [("", "")] + [(k, segment_values[i][j]) for j, k in enumerate(config.segments)]
+        for seg_key, seg_value in keys:
+            slot = (int(bucket[i]), str(model_name[i]), str(model_version[i]), seg_key, seg_value)
+            if slot in acc:
+                acc[slot] = acc[slot] + stacked[i]
+            else:
+                acc[slot] = stacked[i].copy()
+    slots = sorted(acc)
+    out: dict[str, np.ndarray] = {
+        "bucket": np.asarray([s[0] for s in slots], dtype="datetime64[ns]"),
+        "model_name": np.asarray([s[1] for s in slots], dtype=object),
+        "model_version": np.asarray([s[2] for s in slots], dtype=object),
+        "segment_key": np.asarray([s[3] for s in slots], dtype=object),
+        "segment_value": np.asarray([s[4] for s in slots], dtype=object),
+    }
+    for j, name in enumerate(names):
+        out[name] = np.asarray([acc[s][j] for s in slots], dtype=np.float64)
+    return out
+
+
+def stitched_by_bucket(
+    client: Any,
+    config: ImpactConfig,
+    window: Window,
+    bucket_s: float,
+    *,
+    model: str = "last_touch",
+    metric: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Attributed outcomes and value per (outcome-time bucket × model version × segment).
+
+    Returns numpy columns ``bucket`` (datetime64[ns], bucket start aligned to ``window.start``),
+    ``model_name``, ``model_version``, ``segment_key`` / ``segment_value`` ('' / '' = all users;
+    then one row per configured segment key's value), ``business_metric``, ``outcomes``
+    (credited outcomes, fractional for split models) and ``value``. ``metric`` restricts to one
+    business metric (default: all configured).
+    """
+    if model not in HEURISTIC_MODELS:
+        raise ValueError(f"model must be one of {', '.join(HEURISTIC_MODELS)}, got {model!r}")
+    parts: list[dict[str, np.ndarray]] = []
+    for bm in config.business_metrics:
+        if metric is not None and bm.name != metric:
+            continue
+        cr = heuristic_credits(client, config, window, bm, bucket_s=bucket_s)
+        rows = _segment_rows(
+            config,
+            cr.bucket,
+            cr.model_name,
+            cr.model_version,
+            cr.segment_values,
+            {"outcomes": cr.credit[model], "value": cr.value[model]},
+        )
+        rows["business_metric"] = np.full(len(rows["bucket"]), bm.name, dtype=object)
+        parts.append(rows)
+    return _concat(parts, ("outcomes", "value"))
+
+
+def conversions_by_bucket(
+    client: Any,
+    config: ImpactConfig,
+    window: Window,
+    bucket_s: float,
+    *,
+    metric: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Per (prediction-time bucket × model version × segment): weighted predictions and how many
+    of them converted — an outcome of the same key followed within the metric's join window.
+
+    Columns: ``bucket``, ``model_name``, ``model_version``, ``segment_key``, ``segment_value``,
+    ``business_metric``, ``predictions`` (Σ adjusted_count), ``converted`` (Σ adjusted_count of
+    converted predictions). ``converted / predictions`` is the conversion rate from stitched
+    outcomes; predictions less than one window before ``window.end`` are right-censored.
+    """
+    if bucket_s <= 0:
+        raise ValueError(f"bucket_s must be positive, got {bucket_s!r}")
+    parts: list[dict[str, np.ndarray]] = []
+    for bm in config.business_metrics:
+        if metric is not None and bm.name != metric:
+            continue
+        validate_sql_source(client, bm, _metric_index(config, bm))
+        text, params = _grouped(config, bm, window, _sql("conversions"))
+        params["bucket_ns"] = round(bucket_s * _NS)
+        res = _query(client, text, params, f"conversions of business metric {bm.name!r}")
+        rows = res.result_rows
+        rolled = _segment_rows(
+            config,
+            np.asarray([r[0] for r in rows], dtype=np.int64),
+            np.asarray([r[1] for r in rows], dtype=object),
+            np.asarray([r[2] for r in rows], dtype=object),
+            [tuple(r[3]) for r in rows],
+            {
+                "predictions": np.asarray([r[4] for r in rows], dtype=np.float64),
+                "converted": np.asarray([r[5] for r in rows], dtype=np.float64),
+            },
+        )
+        rolled["business_metric"] = np.full(len(rolled["bucket"]), bm.name, dtype=object)
+        parts.append(rolled)
+    return _concat(parts, ("predictions", "converted"))
+
+
+def _concat(parts: list[dict[str, np.ndarray]], measures: tuple[str, ...]) -> dict[str, np.ndarray]:
+    keys = (
+        "bucket",
+        "model_name",
+        "model_version",
+        "segment_key",
+        "segment_value",
+        "business_metric",
+        *measures,
+    )
+    if not parts:
+        empty: dict[str, np.ndarray] = {k: np.asarray([], dtype=object) for k in keys}
+        empty["bucket"] = np.asarray([], dtype="datetime64[ns]")
+        for m in measures:
+            empty[m] = np.asarray([], dtype=np.float64)
+        return empty
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+
+
+__all__ = [
+    "HEURISTIC_MODELS",
+    "PREDICTION_KEY_COLUMNS",
+    "ChannelPaths",
+    "Credits",
+    "channel_paths",
+    "conversions_by_bucket",
+    "heuristic_credits",
+    "result_columns",
+    "stitched_by_bucket",
+    "validate_identity",
+    "validate_sql_source",
+]
