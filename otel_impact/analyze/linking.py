@@ -1,0 +1,283 @@
+"""Link a model-metric anomaly to the upstream pipeline events that preceded it, ranked.
+
+"When accuracy dips, what changed upstream?" Every upstream event (a ``pipeline.run`` or
+``pipeline.incident`` log event, a pipeline tool's span, or a synthetic ``late``/``missing`` run
+from the freshness check) that happened within ``window`` seconds before the anomaly's start
+(or up to ``tolerance`` after it — one bucket, since the anomaly's start is only known to the
+bucket) is a candidate cause. Its score is the product of three factors in (0, 1]:
+
+* **lineage** — how close the event is to the model in the lineage graph
+  model → features → datasets → pipelines: an event on a dataset feeding one of the model's
+  features (distance 2) weighs 1.0, an event of a pipeline producing such a dataset
+  (distance 3) 0.8, anything unrelated 0.25; when the model has no lineage at all, 0.5.
+* **severity** — failed runs and schema changes 1.0, missing runs 0.9, late runs 0.7, other
+  non-success statuses 0.6, a successful run that changed something (``pipeline.change`` or a
+  new ``data.version``) 0.5, a routine successful run 0.1.
+* **proximity** — ``1 − 0.5 · lag / window`` (1 at the anomaly's start, 0.5 at the edge).
+
+Candidates scoring below ``min_score`` are dropped (so routine runs of unrelated pipelines are
+not offered as causes); the rest are ranked by score, then recency, then name. An anomaly with no
+candidate is "unlinked". The ranking is deterministic: same inputs, same order.
+
+>>> lin = Lineage.from_maps({"ranker": ["user_ctr"]}, {"user_ctr": ["clicks"]}, {"clicks": ["features_daily"]})
+>>> ev = [UpstreamEvent(at=100.0, pipeline="features_daily", dataset="clicks", status="success",
+...                     change="schema_change"),
+...       UpstreamEvent(at=100.0, pipeline="billing", dataset="invoices", status="failed")]
+>>> [(lk.event.pipeline, round(lk.score, 3)) for lk in link_events(150.0, ev, model="ranker", lineage=lin, window=100.0)]
+[('features_daily', 0.75), ('billing', 0.188)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+FAILED_STATUSES = frozenset({"failed", "failure", "error", "aborted", "cancelled", "canceled", "timeout"})
+SUCCESS_STATUSES = frozenset({"success", "succeeded", "ok", "completed", "done", ""})
+SCHEMA_CHANGES = frozenset({"schema_change", "schema", "schema_changed"})
+
+LINEAGE_WEIGHT_DATASET = 1.0
+LINEAGE_WEIGHT_PIPELINE = 0.8
+LINEAGE_WEIGHT_UNRELATED = 0.25
+LINEAGE_WEIGHT_UNKNOWN_MODEL = 0.5
+
+
+@dataclass(frozen=True)
+class UpstreamEvent:
+    """One upstream happening: a run, an incident, a pipeline span, or a late/missing run."""
+
+    at: float  # epoch seconds
+    pipeline: str = ""
+    dataset: str = ""
+    status: str = ""
+    change: str = ""
+    version: str = ""
+    kind: str = "pipeline.run"  # pipeline.run | pipeline.incident | span | late | missing
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """Which datasets and pipelines feed each model (flattened from the config's graph)."""
+
+    datasets: Mapping[str, frozenset[str]]  # model → datasets feeding its features
+    pipelines: Mapping[str, frozenset[str]]  # model → pipelines producing those datasets
+
+    @classmethod
+    def from_maps(
+        cls,
+        models: Mapping[str, Iterable[str]],
+        features: Mapping[str, Iterable[str]],
+        datasets: Mapping[str, Iterable[str]],
+    ) -> Lineage:
+        """Build from ``model → features``, ``feature → datasets``, ``dataset → pipelines``."""
+        ds: dict[str, frozenset[str]] = {}
+        pl: dict[str, frozenset[str]] = {}
+        for model, feats in models.items():
+            mds = frozenset(d for f in feats for d in features.get(f, ()))
+            ds[model] = mds
+            pl[model] = frozenset(p for d in mds for p in datasets.get(d, ()))
+        return cls(ds, pl)
+
+    def distance(self, model: str, event: UpstreamEvent) -> int | None:
+        """Graph distance model → event (2 = feeding dataset, 3 = feeding pipeline), else None."""
+        if event.dataset and event.dataset in self.datasets.get(model, frozenset()):
+            return 2
+        if event.pipeline and event.pipeline in self.pipelines.get(model, frozenset()):
+            return 3
+        return None
+
+    def knows(self, model: str) -> bool:
+        return bool(self.datasets.get(model) or self.pipelines.get(model))
+
+
+EMPTY_LINEAGE = Lineage({}, {})
+
+
+@dataclass(frozen=True)
+class Link:
+    """An upstream event offered as a cause of an anomaly, with how it was scored."""
+
+    event: UpstreamEvent
+    score: float
+    lag_s: float  # anomaly start − event time (negative: event inside the tolerance after it)
+    distance: int | None
+    lineage_weight: float
+    severity: float
+    proximity: float
+
+
+def severity(event: UpstreamEvent) -> float:
+    """How strongly this kind of event suggests a data problem (see the module docstring)."""
+    status = event.status.strip().lower()
+    change = event.change.strip().lower()
+    if event.kind == "missing" or status == "missing":
+        return 0.9
+    if event.kind == "late" or status == "late":
+        return 0.7
+    if status in FAILED_STATUSES or change in SCHEMA_CHANGES:
+        return 1.0
+    if status not in SUCCESS_STATUSES:
+        return 0.6
+    if change or event.kind == "pipeline.incident":
+        return 0.5
+    return 0.1
+
+
+def lineage_weight(model: str, event: UpstreamEvent, lineage: Lineage) -> tuple[float, int | None]:
+    """Weight of ``event`` for ``model`` by lineage distance, and the distance."""
+    if not lineage.knows(model):
+        return LINEAGE_WEIGHT_UNKNOWN_MODEL, None
+    dist = lineage.distance(model, event)
+    if dist == 2:
+        return LINEAGE_WEIGHT_DATASET, dist
+    if dist == 3:
+        return LINEAGE_WEIGHT_PIPELINE, dist
+    return LINEAGE_WEIGHT_UNRELATED, None
+
+
+def link_events(
+    anomaly_start: float,
+    events: Sequence[UpstreamEvent],
+    *,
+    model: str,
+    lineage: Lineage = EMPTY_LINEAGE,
+    window: float,
+    tolerance: float = 0.0,
+    min_score: float = 0.15,
+    limit: int = 10,
+) -> tuple[Link, ...]:
+    """Upstream events in ``[anomaly_start − window, anomaly_start + tolerance]``, best first."""
+    if not (window > 0 and math.isfinite(window)):
+        raise ValueError(f"window must be a positive number of seconds, got {window!r}")
+    if not (tolerance >= 0 and math.isfinite(tolerance)):
+        raise ValueError(f"tolerance must be ≥ 0 seconds, got {tolerance!r}")
+    if not (0.0 <= min_score <= 1.0):
+        raise ValueError(f"min_score must be in [0, 1], got {min_score!r}")
+    if limit < 1:
+        raise ValueError(f"limit must be ≥ 1, got {limit!r}")
+    if not math.isfinite(anomaly_start):
+        raise ValueError(f"anomaly_start must be finite, got {anomaly_start!r}")
+    links: list[Link] = []
+    for ev in events:
+        lag = anomaly_start - ev.at
+        if lag > window or lag < -tolerance:
+            continue
+        weight, dist = lineage_weight(model, ev, lineage)
+        sev = severity(ev)
+        prox = 1.0 - 0.5 * max(lag, 0.0) / window
+        score = weight * sev * prox
+        if score >= min_score:
+            links.append(Link(ev, score, lag, dist, weight, sev, prox))
+    links.sort(
+        key=lambda lk: (-round(lk.score, 12), lk.lag_s, lk.event.pipeline, lk.event.dataset, lk.event.kind)
+    )
+    return tuple(links[:limit])
+
+
+def mark_version_changes(events: Sequence[UpstreamEvent]) -> list[UpstreamEvent]:
+    """Events sorted by time, with ``change="data_version"`` on runs whose ``version`` differs
+    from the previous run of the same pipeline and dataset (when no change was recorded)."""
+    out: list[UpstreamEvent] = []
+    last: dict[tuple[str, str], str] = {}
+    for ev in sorted(events, key=lambda e: (e.at, e.pipeline, e.dataset, e.kind, e.status, e.version)):
+        key = (ev.pipeline, ev.dataset)
+        prev = last.get(key)
+        if ev.version:
+            last[key] = ev.version
+            if prev is not None and prev != ev.version and not ev.change:
+                ev = UpstreamEvent(
+                    ev.at, ev.pipeline, ev.dataset, ev.status, "data_version", ev.version, ev.kind
+                )
+        out.append(ev)
+    return out
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """A pipeline's runs against its expected schedule over ``[start, end)``."""
+
+    last_run: float  # epoch seconds of the latest run at or before ``end`` (NaN: none seen)
+    expected_next: float  # when the next run is due (last run + schedule); NaN without runs
+    status: str  # "ok" | "late" (latest slot overdue past its grace) | "missing" | "unknown"
+    late: int  # runs that arrived after their deadline, inside the window
+    missing: int  # expected runs that never came, inside the window
+    gaps: tuple[UpstreamEvent, ...]  # synthetic ``late``/``missing`` events at each deadline
+    n: int  # runs seen in the window
+
+
+def check_freshness(
+    runs: Iterable[float],
+    *,
+    schedule: float,
+    grace: float = 0.0,
+    start: float,
+    end: float,
+    pipeline: str = "",
+    dataset: str = "",
+) -> Freshness:
+    """Late and missing runs of a pipeline expected every ``schedule`` seconds (+ ``grace``).
+
+    Walks the expected slots from the first run seen (runs before ``start`` may be passed so
+    the first slot is anchored): the run after ``last`` is due at ``last + schedule`` and late
+    after ``last + schedule + grace``. A run arriving after its deadline but less than half a
+    period after its due time is one ``late`` event (placed at the deadline); otherwise the slot
+    is a ``missing`` event and the walk continues from the due time (so a later run is matched
+    to the next slot, and the walk re-anchors on each run that is matched). Only
+    deadlines inside ``[start, end)`` produce events. No run at all → status "unknown" and one
+    ``missing`` event at ``start + schedule + grace`` if that deadline lies in the window.
+
+    >>> f = check_freshness([0, 86400, 3 * 86400], schedule=86400, grace=3600, start=0, end=4 * 86400)
+    >>> f.status, f.late, f.missing, [g.kind for g in f.gaps]
+    ('ok', 0, 1, ['missing'])
+    """
+    if not (schedule > 0 and math.isfinite(schedule)):
+        raise ValueError(f"schedule must be a positive number of seconds, got {schedule!r}")
+    if not (grace >= 0 and math.isfinite(grace)):
+        raise ValueError(f"grace must be ≥ 0 seconds, got {grace!r}")
+    if not end > start:
+        raise ValueError(f"end must be after start, got start={start!r} end={end!r}")
+    times = sorted(t for t in runs if math.isfinite(t) and t < end)
+    gaps: list[UpstreamEvent] = []
+
+    def gap(kind: str, deadline: float) -> None:
+        if start <= deadline < end:
+            gaps.append(UpstreamEvent(deadline, pipeline, dataset, kind, "", "", kind))
+
+    if not times:
+        gap("missing", start + schedule + grace)
+        return Freshness(math.nan, math.nan, "unknown", 0, len(gaps), tuple(gaps), 0)
+    last, i = times[0], 1
+    while True:
+        deadline = last + schedule + grace
+        if deadline >= end:
+            break
+        nxt = times[i] if i < len(times) else None
+        if nxt is not None and nxt <= deadline:
+            last, i = nxt, i + 1
+        elif nxt is not None and nxt < last + 1.5 * schedule:
+            gap("late", deadline)
+            last, i = nxt, i + 1
+        else:
+            gap("missing", deadline)
+            last = last + schedule
+    latest = times[-1]
+    due = latest + schedule
+    status = "ok" if end <= due + grace else ("missing" if end > due + schedule + grace else "late")
+    n = sum(1 for t in times if t >= start)
+    late = sum(1 for g in gaps if g.kind == "late")
+    return Freshness(latest, due, status, late, len(gaps) - late, tuple(gaps), n)
+
+
+__all__ = [
+    "EMPTY_LINEAGE",
+    "Freshness",
+    "Lineage",
+    "Link",
+    "UpstreamEvent",
+    "check_freshness",
+    "lineage_weight",
+    "link_events",
+    "mark_version_changes",
+    "severity",
+]
