@@ -117,7 +117,7 @@ def validate_identity(client: Any, config: ImpactConfig) -> None:
         return
     have = set(result_columns(client, _strip_sql(config.identity.sql, "identity.sql"), "identity.sql"))
     for field in ("other_id", "user_id"):
-        column = config.identity.columns.get(field, field)  # type: ignore[call-overload]
+        column = getattr(config.identity.columns, field)
         if column not in have:
             raise ConfigError(
                 f"column {column!r} is not in the identity SQL's result (columns: {', '.join(sorted(have))})",
@@ -154,8 +154,8 @@ def _outcomes(config: ImpactConfig, metric: BusinessMetric) -> tuple[str, dict[s
         wrapper = _sql("identity").replace("/*IDENTITY_SQL*/", _strip_sql(ident.sql, "identity.sql"))
         text = wrapper.replace("/*OUTCOMES*/", text)
         params |= {
-            "other_col": ident.columns.get("other_id", "other_id"),  # type: ignore[call-overload]
-            "user_col": ident.columns.get("user_id", "user_id"),  # type: ignore[call-overload]
+            "other_col": ident.columns.other_id,
+            "user_col": ident.columns.user_id,
         }
     return text, params
 
