@@ -301,7 +301,7 @@ def channel_paths(client: Any, config: ImpactConfig, window: Window, metric: Bus
     )
 
 
-def _segment_rows(
+def rollup_segments(
     config: ImpactConfig,
     bucket: np.ndarray,
     model_name: np.ndarray,
@@ -358,7 +358,7 @@ def stitched_by_bucket(
         if metric is not None and bm.name != metric:
             continue
         cr = heuristic_credits(client, config, window, bm, bucket_s=bucket_s)
-        rows = _segment_rows(
+        rows = rollup_segments(
             config,
             cr.bucket,
             cr.model_name,
@@ -398,7 +398,7 @@ def conversions_by_bucket(
         params["bucket_ns"] = round(bucket_s * _NS)
         res = _query(client, text, params, f"conversions of business metric {bm.name!r}")
         rows = res.result_rows
-        rolled = _segment_rows(
+        rolled = rollup_segments(
             config,
             np.asarray([r[0] for r in rows], dtype=np.int64),
             np.asarray([r[1] for r in rows], dtype=object),
@@ -442,6 +442,7 @@ __all__ = [
     "conversions_by_bucket",
     "heuristic_credits",
     "result_columns",
+    "rollup_segments",
     "stitched_by_bucket",
     "validate_identity",
     "validate_sql_source",
