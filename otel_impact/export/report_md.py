@@ -1,0 +1,46 @@
+"""Markdown report: the same sections as the HTML report, as tables (charts are left out).
+
+>>> render_markdown({}).splitlines()[0]
+'# otel-impact report'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from otel_impact.export.report_data import Section, Table, build_sections
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(table: Table) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = [
+        "| " + " | ".join(_cell(h) for h in table.headers) + " |",
+        "|" + "|".join("---" for _ in table.headers) + "|",
+    ]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+    return "\n".join(lines)
+
+
+def md_section(sec: Section, level: int = 2) -> str:
+    parts = ["#" * level + " " + sec.title, ""]
+    if sec.empty or not (sec.tables or sec.notes):
+        parts += ["_no data_", ""]
+    for note in sec.notes:
+        parts += [f"- {note}"]
+    if sec.notes:
+        parts.append("")
+    for table in sec.tables:
+        parts += [md_table(table), ""]
+    return "\n".join(parts)
+
+
+def render_markdown(result: Mapping[str, Any], title: str = "otel-impact report") -> str:
+    """The whole report as Markdown."""
+    window = result.get("window") or {}
+    head = [f"# {title}", "", f"Window {window.get('start', '–')} .. {window.get('end', '–')}", ""]
+    return "\n".join(head) + "\n".join(md_section(s) for s in build_sections(result))

@@ -1,0 +1,393 @@
+"""The production analyzer job: incremental, idempotent, locked, exported.
+
+``run_job`` is what cron (or ``otel-impact analyze``) calls:
+
+1. **Lock.** A claim row goes into ``impact_job_lock`` (owner, host, pid, expiry), then a
+   verification read picks the earliest live claim; anyone else gets :class:`LockedError`
+   (exit 7) naming the holder. A crashed run's claim expires after ``job.lock_ttl``.
+2. **Window.** Without ``since``/``until`` the window runs from the watermark (window end of the
+   last successful run, kept in ``impact_job_state``) minus ``job.lookback`` (late data is
+   re-analysed) to now; the first run covers ``job.first_run``.
+3. **Analyse** (:func:`otel_impact.pipeline.analyze`), then the evaluation matrix.
+4. **Reports** (``.html`` / ``.md`` paths), then **export** over OTLP: every point carries
+   ``impact.run.id`` and the window; the views ``impact_metrics_latest`` / ``impact_events_latest``
+   keep one row per point from the latest run, so re-running a window never shows duplicates.
+5. Only after the export succeeded is the run recorded with its new watermark. An export that
+   still fails after retries raises :class:`ExportError` (exit 6) and leaves the watermark where
+   it was, so the next run re-covers the window.
+
+>>> from otel_impact.config import config_from_dict
+>>> from datetime import UTC, datetime
+>>> plan_window(config_from_dict({"job": {"lookback": "1h"}}), None, None,
+...             datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 1, 12, tzinfo=UTC)).to_json()
+{'start': '2026-11-01T11:00:00Z', 'end': '2026-11-02T00:00:00Z'}
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from otel_impact import semconv as sc
+from otel_impact.config.model import ImpactConfig
+from otel_impact.errors import EXIT_ALERTS, ConfigError, LockedError, StoreError
+from otel_impact.pipeline import Window, iso_utc
+
+_SQL = Path(__file__).parent / "store" / "sql"
+Progress = Callable[[str], None]
+
+
+def _sql(name: str) -> str:
+    return (_SQL / f"{name}.sql").read_text(encoding="utf-8")
+
+
+class ResultExporter(Protocol):
+    """What ``run_job`` needs from an exporter (see :class:`otel_impact.export.otlp.OtlpResultExporter`)."""
+
+    def export(self, points: Sequence[Any], events: Sequence[Any]) -> Any: ...
+
+    def shutdown(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What one run did. ``exit_code`` is 0, or 8 when alerts fired and ``fail_on_alert`` was set."""
+
+    run_id: str
+    window: Window
+    result: dict[str, Any]
+    previous_watermark: datetime | None
+    watermark: datetime | None
+    exported_points: int = 0
+    exported_events: int = 0
+    alerts: int = 0
+    reports: tuple[Path, ...] = field(default_factory=tuple)
+    exit_code: int = 0
+
+
+def new_run_id(at: datetime | None = None) -> str:
+    """A run id that sorts by start time (``20261122T060500.123456Z-1a2b3c4d``)."""
+    at = at or datetime.now(UTC)
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]
+
+
+def _require_tables(client: Any, *tables: str) -> None:
+    for table in tables:
+        try:
+            exists = client.command("EXISTS TABLE {t:Identifier}", parameters={"t": table})
+        except Exception as exc:
+            raise StoreError(f"cannot check table {table}: {exc}") from exc
+        if str(exists).strip() not in ("1", "True"):
+            raise StoreError(
+                f"table {table} does not exist in database {client.database!r}; "
+                "run `otel-impact schema apply` first"
+            )
+
+
+def read_watermark(client: Any, job: str) -> datetime | None:
+    """Window end of the job's latest successful run, or None if it never succeeded."""
+    _require_tables(client, sc.TABLE_JOB_STATE)
+    rows = client.query(_sql("job_watermark"), parameters={"job": job}).result_rows
+    if not rows or int(rows[0][1]) == 0:
+        return None
+    wm = rows[0][0]
+    return wm.replace(tzinfo=UTC) if wm.tzinfo is None else wm.astimezone(UTC)
+
+
+def plan_window(
+    config: ImpactConfig,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
+    watermark: datetime | None,
+) -> Window:
+    """The window to analyse: explicit bounds win; else watermark − lookback (or first_run) .. now."""
+    end = until or now
+    if since is not None:
+        start = since
+        if start >= end:
+            raise ConfigError(
+                f"window start {iso_utc(start)} is not before its end {iso_utc(end)}", "--since"
+            )
+    elif watermark is not None:
+        start = min(watermark - timedelta(seconds=config.job.lookback), end - timedelta(seconds=60))
+    else:
+        start = end - timedelta(seconds=config.job.first_run)
+    return Window(start, end)
+
+
+class JobLock:
+    """The job lock in ``impact_job_lock`` (insert a claim, verify by reading, release by row)."""
+
+    def __init__(self, client: Any, job: str, ttl: float, clock: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.job = job
+        self.ttl = ttl
+        self.clock = clock
+        self.token = uuid.uuid4().hex
+        self.held = False
+
+    def _claims(self) -> list[tuple[Any, ...]]:
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        return list(
+            self.client.query(_sql("job_lock_claims"), parameters={"job": self.job, "now": now}).result_rows
+        )
+
+    def _insert(self, released: int, acquired: float) -> None:
+        self.client.insert(
+            sc.TABLE_JOB_LOCK,
+            [
+                [
+                    self.job,
+                    self.token,
+                    _owner(),
+                    socket.gethostname(),
+                    os.getpid(),
+                    datetime.fromtimestamp(acquired, UTC),
+                    datetime.fromtimestamp(acquired + self.ttl, UTC),
+                    released,
+                ]
+            ],
+            column_names=["job", "token", "owner", "host", "pid", "acquired_at", "expires_at", "released"],
+        )
+
+    @staticmethod
+    def _refuse(job: str, holder: tuple[Any, ...]) -> LockedError:
+        _, owner, host, pid, acquired, expires = holder
+        return LockedError(
+            f"another analyzer run holds the lock of job {job!r}: {owner}@{host} pid {pid} since "
+            f"{acquired:%Y-%m-%d %H:%M:%S} UTC (expires {expires:%Y-%m-%d %H:%M:%S} UTC); "
+            "wait for it to finish, or let the claim expire (job.lock_ttl)"
+        )
+
+    def acquire(self) -> None:
+        _require_tables(self.client, sc.TABLE_JOB_LOCK)
+        claims = self._claims()
+        if claims:
+            raise self._refuse(self.job, claims[0])
+        self._insert(0, self.clock())
+        claims = self._claims()  # verification read: the earliest live claim wins
+        if not claims or claims[0][0] != self.token:
+            self._insert(1, self.clock())
+            if claims:
+                raise self._refuse(self.job, claims[0])
+            raise LockedError(f"could not verify the lock claim of job {self.job!r}; try again")
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self._insert(1, self.clock())
+            self.held = False
+
+
+def _owner() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _record_run(
+    client: Any,
+    job: str,
+    run_id: str,
+    status: str,
+    window: Window,
+    watermark: datetime | None,
+    started: datetime,
+    points: int,
+    events: int,
+    alerts: int,
+    message: str,
+) -> None:
+    client.insert(
+        sc.TABLE_JOB_STATE,
+        [
+            [
+                job,
+                run_id,
+                status,
+                window.start,
+                watermark or window.start,
+                started,
+                datetime.now(UTC),
+                points,
+                events,
+                alerts,
+                message[:2000],
+            ]
+        ],
+        column_names=[
+            "job",
+            "run_id",
+            "status",
+            "window_start",
+            "watermark",
+            "started_at",
+            "finished_at",
+            "points",
+            "events",
+            "alerts",
+            "message",
+        ],
+    )
+
+
+def _offline_values(client: Any, config: ImpactConfig) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for i, feature in enumerate(config.evaluation.features):
+        if feature.offline.sql is None:
+            continue
+        try:
+            rows = client.query(feature.offline.sql).result_rows
+        except Exception as exc:
+            raise StoreError(f"evaluation.features[{i}].offline.sql failed: {exc}") from exc
+        out[feature.name] = float(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else None
+    return out
+
+
+def write_reports(result: dict[str, Any], paths: Sequence[str | Path]) -> tuple[Path, ...]:
+    """Write each report by its suffix (``.html`` / ``.md``); other suffixes are config errors."""
+    from otel_impact.export.report_html import render_html
+    from otel_impact.export.report_md import render_markdown
+
+    written = []
+    for raw in paths:
+        path = Path(raw)
+        suffix = path.suffix.lower()
+        if suffix in (".html", ".htm"):
+            text = render_html(result)
+        elif suffix in (".md", ".markdown"):
+            text = render_markdown(result)
+        else:
+            raise ConfigError(f"report {path} must end in .html or .md", path="--report")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return tuple(written)
+
+
+def run_job(
+    client: Any,
+    config: ImpactConfig,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+    export: bool | ResultExporter = True,
+    report_paths: Sequence[str | Path] = (),
+    fail_on_alert: bool = False,
+    progress: Progress | None = None,
+    seed: int = 0,
+    analyze_fn: Callable[..., dict[str, Any]] | None = None,
+) -> JobOutcome:
+    """Run one locked, incremental analysis + export (see the module docstring).
+
+    ``export``: True = OTLP per the ``export`` config section, False = skip, or an exporter object.
+    ``analyze_fn`` defaults to :func:`otel_impact.pipeline.analyze` (same signature).
+    """
+    from otel_impact.evaluation import evaluate
+    from otel_impact.export.points import result_events, result_points
+
+    say = progress or (lambda _msg: None)
+    started = datetime.now(UTC)
+    run_id = new_run_id(started)
+    job = config.job.name
+    _require_tables(client, sc.TABLE_JOB_STATE, sc.TABLE_JOB_LOCK)
+    lock = JobLock(client, job, config.job.lock_ttl)
+    lock.acquire()
+    try:
+        previous = read_watermark(client, job)
+        window = plan_window(config, since, until, now or started, previous)
+        say(f"run {run_id}: window {iso_utc(window.start)} .. {iso_utc(window.end)}")
+        if analyze_fn is None:
+            from otel_impact.pipeline import analyze
+
+            analyze_fn = analyze
+        result = analyze_fn(client, config, window, seed=seed, progress=lambda s: say(f"stage {s}"))
+        if config.evaluation.features:
+            result["evaluation"] = evaluate(
+                config.evaluation.features, result, _offline_values(client, config)
+            )
+        result["run"] = {
+            "id": run_id,
+            "job": job,
+            "started": iso_utc(started),
+            "previous_watermark": iso_utc(previous) if previous else None,
+        }
+        alerts = len(result.get("alerts") or [])
+        reports = write_reports(result, report_paths) if report_paths else ()
+        for path in reports:
+            say(f"report {path}")
+        points = result_points(result, run_id=run_id)
+        events = result_events(result, run_id=run_id)
+        exporter = _exporter(config, export)
+        if exporter is not None:
+            say(f"export {len(points)} point(s), {len(events)} event(s)")
+            try:
+                exporter.export(points, events)
+            except Exception as exc:
+                _record_run(
+                    client, job, run_id, "export_failed", window, previous, started, 0, 0, alerts, str(exc)
+                )
+                raise
+            finally:
+                exporter.shutdown()
+        watermark = max(previous, window.end) if previous else window.end
+        exported = exporter is not None
+        _record_run(
+            client,
+            job,
+            run_id,
+            "ok",
+            window,
+            watermark,
+            started,
+            len(points) if exported else 0,
+            len(events) if exported else 0,
+            alerts,
+            "",
+        )
+    finally:
+        lock.release()
+    return JobOutcome(
+        run_id=run_id,
+        window=window,
+        result=result,
+        previous_watermark=previous,
+        watermark=watermark,
+        exported_points=len(points) if exported else 0,
+        exported_events=len(events) if exported else 0,
+        alerts=alerts,
+        reports=reports,
+        exit_code=EXIT_ALERTS if (fail_on_alert and alerts) else 0,
+    )
+
+
+def _exporter(config: ImpactConfig, export: bool | ResultExporter) -> ResultExporter | None:
+    if export is False or (export is True and not config.export.enabled):
+        return None
+    if export is True:
+        from otel_impact.export.otlp import OtlpResultExporter
+
+        return OtlpResultExporter(config.export)
+    return export
+
+
+__all__ = [
+    "JobLock",
+    "JobOutcome",
+    "ResultExporter",
+    "new_run_id",
+    "plan_window",
+    "read_watermark",
+    "run_job",
+]
