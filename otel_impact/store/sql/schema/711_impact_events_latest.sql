@@ -1,6 +1,6 @@
 -- Deduplicated impact.alert / impact.incident events for dashboards: one row per (event, time,
 -- rule or incident metric, segment), taken from the latest run that exported it.
-CREATE OR REPLACE VIEW {{db}}.impact_events_latest {{on_cluster}} AS
+CREATE VIEW IF NOT EXISTS {{db}}.impact_events_latest {{on_cluster}} AS
 SELECT
     EventName,
     Timestamp,
@@ -15,17 +15,21 @@ SELECT
     count() AS Exports
 FROM (
     SELECT
-        EventName,
+-- @if logs_event_name
+        if(EventName != '', EventName, LogAttributes[{{key:EVENT_NAME}}]) AS EventName,
+-- @else
+        LogAttributes[{{key:EVENT_NAME}}] AS EventName,
+-- @end
         Timestamp,
         SeverityText,
         Body,
         LogAttributes,
-        LogAttributes['impact.alert.rule'] AS Rule,
-        LogAttributes['impact.incident.metric'] AS IncidentMetric,
-        LogAttributes['impact.segment.key'] AS SegmentKey,
-        LogAttributes['impact.segment.value'] AS SegmentValue,
-        LogAttributes['impact.run.id'] AS RunId
+        LogAttributes[{{key:IMPACT_ALERT_RULE}}] AS Rule,
+        LogAttributes[{{key:IMPACT_INCIDENT_METRIC}}] AS IncidentMetric,
+        LogAttributes[{{key:IMPACT_SEGMENT_KEY}}] AS SegmentKey,
+        LogAttributes[{{key:IMPACT_SEGMENT_VALUE}}] AS SegmentValue,
+        LogAttributes[{{key:IMPACT_RUN_ID}}] AS RunId
     FROM {{db}}.otel_logs
-    WHERE EventName IN ('impact.alert', 'impact.incident')
 )
+WHERE EventName IN ({{key:EVENT_IMPACT_ALERT}}, {{key:EVENT_IMPACT_INCIDENT}})
 GROUP BY EventName, Timestamp, Rule, IncidentMetric, SegmentKey, SegmentValue
