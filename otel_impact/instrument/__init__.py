@@ -1,0 +1,44 @@
+"""Instrumentation for ML services: prediction spans, unsampled metrics, business/outcome/pipeline events.
+
+Usage (all names come from :mod:`otel_impact.semconv`)::
+
+    from otel_impact import track_prediction, record_business_event, record_outcome
+
+    with track_prediction("ranker", "v2", user_id="u1", session_id="s1", request_id="r1",
+                          segment={"platform": "mobile"}, features=[0.3, 1.0]) as p:
+        p.record(score=0.87, label="click")          # p.id is the ml.prediction.id
+    record_business_event("purchase", value=42.0, currency="EUR", user_id="u1")
+    record_outcome(p.id, label="1")
+
+Use :class:`Instrumentation` for explicit tracer/meter/logger providers; see
+:mod:`otel_impact.instrument.auto` for zero-code instrumentation under ``opentelemetry-instrument``.
+"""
+
+from otel_impact.instrument.api import (
+    get_instrumentation,
+    instrument_model,
+    record_business_event,
+    record_outcome,
+    record_pipeline_event,
+    set_instrumentation,
+    track_prediction,
+)
+from otel_impact.instrument.core import Instrumentation
+from otel_impact.instrument.features import feature_hash
+from otel_impact.instrument.prediction import Prediction, PredictionScope
+from otel_impact.instrument.settings import Settings
+
+__all__ = [
+    "Instrumentation",
+    "Prediction",
+    "PredictionScope",
+    "Settings",
+    "feature_hash",
+    "get_instrumentation",
+    "instrument_model",
+    "record_business_event",
+    "record_outcome",
+    "record_pipeline_event",
+    "set_instrumentation",
+    "track_prediction",
+]
