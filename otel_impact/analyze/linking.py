@@ -223,7 +223,8 @@ def check_freshness(
     after ``last + schedule + grace``. A run arriving after its deadline but less than half a
     period after its due time is one ``late`` event (placed at the deadline); otherwise the slot
     is a ``missing`` event and the walk continues from the due time (so a later run is matched
-    to the next slot, and the walk re-anchors on each run that is matched). Only
+    to the next slot, and the walk re-anchors on each run that is matched). A slot overdue at
+    ``end`` but less than half a period past due is ``late`` (status "late"); more, "missing". Only
     deadlines inside ``[start, end)`` produce events. No run at all → status "unknown" and one
     ``missing`` event at ``start + schedule + grace`` if that deadline lies in the window.
 
@@ -253,6 +254,9 @@ def check_freshness(
         if deadline >= end:
             break
         nxt = times[i] if i < len(times) else None
+        if nxt is None and end < last + 1.5 * schedule:
+            gap("late", deadline)  # overdue at the window's end, may still arrive
+            break
         if nxt is not None and nxt <= deadline:
             last, i = nxt, i + 1
         elif nxt is not None and nxt < last + 1.5 * schedule:
@@ -263,7 +267,7 @@ def check_freshness(
             last = last + schedule
     latest = times[-1]
     due = latest + schedule
-    status = "ok" if end <= due + grace else ("missing" if end > due + schedule + grace else "late")
+    status = "ok" if end <= due + grace else ("late" if end < due + 0.5 * schedule else "missing")
     n = sum(1 for t in times if t >= start)
     late = sum(1 for g in gaps if g.kind == "late")
     return Freshness(latest, due, status, late, len(gaps) - late, tuple(gaps), n)
