@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
 import tempfile
@@ -146,16 +147,42 @@ def _connect_server(parsed: Dsn, database: str | None, settings: dict[str, Any])
     if password is None:
         password = parsed.password or ""
     try:
-        return clickhouse_connect.get_client(
-            dsn=parsed.url,
-            username=parsed.username or "default",
-            password=password,
-            database=database or parsed.database,
-            connect_timeout=10,
-            settings=settings or None,
-        )
+        with _quiet_loggers("urllib3", "clickhouse_connect"):
+            return clickhouse_connect.get_client(
+                dsn=parsed.url,
+                username=parsed.username or "default",
+                password=password,
+                database=database or parsed.database,
+                connect_timeout=10,
+                settings=settings or None,
+            )
     except Exception as exc:
-        raise StoreError(f"cannot connect to ClickHouse at {parsed.display()}: {_first_line(exc)}") from exc
+        raise StoreError(f"cannot connect to ClickHouse at {parsed.display()}: {_reason(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _quiet_loggers(*names: str) -> Iterator[None]:
+    """Silence driver retry warnings while connecting: the failure is reported once, as StoreError."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _reason(exc: BaseException) -> str:
+    """The useful part of a driver error: the OS reason for network failures, else the first line."""
+    text = str(exc)
+    match = re.search(r"\[Errno -?\d+\] ([^\"')]+)", text)
+    if match:
+        return match.group(1).strip()
+    if "timed out" in text.lower():
+        return "timed out"
+    return _first_line(exc)
 
 
 def _connect_chdb(parsed: Dsn, database: str | None, settings: dict[str, Any]) -> Any:
@@ -268,9 +295,8 @@ def _holds(pid: str, target: str) -> bool:
 
 def _describe(pid: str) -> str:
     try:
-        cmdline = (
-            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        )
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        cmdline = " ".join(raw.split())
     except OSError:
         cmdline = ""
     return f"{pid} ({cmdline[:120]})" if cmdline else pid
