@@ -1,0 +1,239 @@
+"""The production job end to end: chDB → run_job → OTLP → embedded receiver → chDB.
+
+Covers: window-end / bucket-end timestamps in the metrics table, idempotent re-runs through the
+deduplicated views, the lock (concurrent run refused, verification read, expiry), export failure
+(retries, ExportError, watermark kept) and catch-up, incremental windows, --fail-on-alert, and
+missing tables named in the error.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from otel_impact import semconv as sc
+from otel_impact.config import config_from_dict
+from otel_impact.errors import EXIT_ALERTS, ExportError, LockedError, StoreError
+from otel_impact.job import JobLock, plan_window, read_watermark, run_job
+from otel_impact.pipeline import Window, parse_iso
+
+sys.path.insert(0, str(Path(__file__).parent / "export"))
+from otlp_sink import receiver  # noqa: E402
+from results import BUCKETS, WINDOW, full_result  # noqa: E402
+
+T0 = parse_iso(WINDOW["start"])
+T1 = parse_iso(WINDOW["end"])
+
+
+def fake_analyze(calls: list[Window] | None = None) -> Any:
+    def analyze(
+        client: Any, config: Any, window: Window, *, seed: int = 0, progress: Any = None
+    ) -> dict[str, Any]:
+        if calls is not None:
+            calls.append(window)
+        if progress:
+            progress("fake")
+        return full_result(window.to_json())
+
+    return analyze
+
+
+def cfg(endpoint: str | None = None, **job: Any) -> Any:
+    export: dict[str, Any] = {"timeout": "1s", "retries": 1, "retry_backoff": "10ms"}
+    if endpoint:
+        export["endpoint"] = endpoint
+    return config_from_dict({"export": export, "job": {"lookback": "6h", "first_run": "4d", **job}})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def gauge(client: Any, name: str) -> list[tuple[Any, ...]]:
+    return client.query(
+        "SELECT TimeUnix, Value, Attributes FROM otel_metrics_gauge WHERE MetricName = {n:String} ORDER BY TimeUnix, Value",
+        parameters={"n": name},
+    ).result_rows
+
+
+def latest(client: Any) -> list[tuple[Any, ...]]:
+    return client.query(
+        "SELECT MetricName, toString(Attributes), TimeUnix, Value FROM impact_metrics_latest ORDER BY ALL"
+    ).result_rows
+
+
+def test_end_to_end_export_timestamps_and_idempotent_rerun(store: Any) -> None:
+    with receiver(store) as rx:
+        config = cfg(rx.endpoints.http)
+        first = run_job(store, config, since=T0, until=T1, analyze_fn=fake_analyze())
+        rx.flush()
+        assert first.exported_points > 30 and first.exported_events == 2
+        # window-level estimates at the window end
+        corr = gauge(store, sc.METRIC_IMPACT_CORRELATION)
+        assert {row[0].replace(tzinfo=UTC) for row in corr} == {T1}
+        overall = [r for r in corr if r[2][sc.IMPACT_SEGMENT_KEY] == "all"]
+        assert sorted(r[1] for r in overall) == pytest.approx([0.55, 0.82])
+        assert all(r[2][sc.IMPACT_RUN_ID] == first.run_id for r in corr)
+        assert all(r[2][sc.IMPACT_WINDOW_END] == WINDOW["end"] for r in corr)
+        lag = gauge(store, sc.METRIC_IMPACT_BEST_LAG)
+        assert [r[1] for r in lag if r[2][sc.IMPACT_SEGMENT_KEY] == "all"] == [43200.0]
+        # series values at each bucket's end (next bucket start; last = start + step); None skipped
+        ctr = [r for r in gauge(store, sc.METRIC_IMPACT_SERIES)
+               if r[2][sc.IMPACT_SERIES_NAME] == "ctr" and r[2][sc.IMPACT_SEGMENT_KEY] == "all"]  # fmt: skip
+        ends = [parse_iso(b) + timedelta(hours=12) for b in BUCKETS]
+        assert [r[0].replace(tzinfo=UTC) for r in ctr] == [e for i, e in enumerate(ends) if i != 6]
+        assert [r[1] for r in ctr] == pytest.approx([0.10, 0.12, 0.11, 0.15, 0.16, 0.14, 0.18])
+        events = store.query("SELECT EventName, Timestamp FROM otel_logs ORDER BY Timestamp").result_rows
+        assert [(e[0], e[1].replace(tzinfo=UTC)) for e in events] == [
+            (sc.EVENT_IMPACT_ALERT, datetime(2026, 11, 3, 12, tzinfo=UTC)),
+            (sc.EVENT_IMPACT_INCIDENT, datetime(2026, 11, 4, 12, tzinfo=UTC)),
+        ]
+        view_before = latest(store)
+        events_before = store.query(
+            "SELECT EventName, Timestamp, Body FROM impact_events_latest ORDER BY ALL"
+        ).result_rows
+        assert len(view_before) == first.exported_points
+
+        second = run_job(store, config, since=T0, until=T1, analyze_fn=fake_analyze())
+        rx.flush()
+        assert second.run_id > first.run_id
+        raw = store.query("SELECT count() FROM otel_metrics_gauge").result_rows[0][0]
+        assert raw == 2 * first.exported_points  # both exports landed ...
+        assert latest(store) == view_before  # ... the dashboards' view is unchanged
+        assert store.query("SELECT DISTINCT LatestRunId FROM impact_metrics_latest").result_rows == [
+            (second.run_id,)
+        ]
+        events_after = store.query(
+            "SELECT EventName, Timestamp, Body FROM impact_events_latest ORDER BY ALL"
+        ).result_rows
+        assert events_after == events_before
+    assert read_watermark(store, config.job.name) == T1
+
+
+def test_second_concurrent_run_is_refused(store: Any) -> None:
+    config = cfg()
+    seen: list[str] = []
+
+    def nested(client: Any, config: Any, window: Window, **kw: Any) -> dict[str, Any]:
+        with pytest.raises(LockedError) as err:
+            run_job(client, config, since=T0, until=T1, export=False, analyze_fn=fake_analyze())
+        seen.append(str(err.value))
+        return full_result(window.to_json())
+
+    run_job(store, config, since=T0, until=T1, export=False, analyze_fn=nested)
+    assert seen and "holds the lock" in seen[0] and "pid" in seen[0]
+    assert LockedError.exit_code == 7
+    # the lock was released: a later run proceeds
+    assert run_job(store, config, since=T0, until=T1, export=False, analyze_fn=fake_analyze()).watermark == T1
+
+
+def test_lock_verification_read_earliest_claim_wins_and_expiry(store: Any) -> None:
+    now = time.time()
+    early = JobLock(store, "j", ttl=60, clock=lambda: now)
+    late = JobLock(store, "j", ttl=60, clock=lambda: now + 1)
+    late._insert(0, now + 1)  # a racing claim that was inserted first but is later
+    early._insert(0, now)
+    with pytest.raises(LockedError):
+        late.acquire()
+    early.release()
+    late2 = JobLock(store, "j", ttl=60, clock=lambda: now + 2)
+    with pytest.raises(LockedError):  # 'late' claim still live
+        late2.acquire()
+    after_expiry = JobLock(store, "j", ttl=60, clock=lambda: now + 120)
+    after_expiry.acquire()
+    assert after_expiry.held
+    after_expiry.release()
+    other_job = JobLock(store, "other", ttl=60, clock=lambda: now + 2)
+    other_job.acquire()  # locks are per job name
+    assert other_job.held
+
+
+def test_export_down_keeps_watermark_then_catches_up(store: Any) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    calls: list[Window] = []
+    t_first = T1
+    run_job(store, cfg(), until=t_first, now=t_first, export=False, analyze_fn=fake_analyze(calls))
+    assert read_watermark(store, "impact") == t_first
+    started = time.monotonic()
+    with pytest.raises(ExportError) as err:
+        run_job(store, cfg(down), now=t_first + timedelta(days=1), analyze_fn=fake_analyze(calls))
+    assert time.monotonic() - started < 30
+    assert "2 attempt(s)" in str(err.value) and ExportError.exit_code == 6
+    assert read_watermark(store, "impact") == t_first  # nothing marked done
+    status = store.query("SELECT status FROM impact_job_state ORDER BY finished_at").result_rows
+    assert [s[0] for s in status] == ["ok", "export_failed"]
+    with receiver(store) as rx:
+        out = run_job(
+            store, cfg(rx.endpoints.http), now=t_first + timedelta(days=2), analyze_fn=fake_analyze(calls)
+        )
+        rx.flush()
+    # the catch-up window starts from the last good watermark minus the lookback
+    assert calls[-1] == Window(t_first - timedelta(hours=6), t_first + timedelta(days=2))
+    assert out.previous_watermark == t_first and read_watermark(store, "impact") == calls[-1].end
+    assert store.query("SELECT count() FROM impact_metrics_latest").result_rows[0][0] > 0
+
+
+def test_incremental_windows_first_run_then_lookback(store: Any) -> None:
+    calls: list[Window] = []
+    config = cfg()
+    run_job(store, config, now=T1, export=False, analyze_fn=fake_analyze(calls))
+    run_job(store, config, now=T1 + timedelta(hours=1), export=False, analyze_fn=fake_analyze(calls))
+    assert calls[0] == Window(T1 - timedelta(days=4), T1)
+    assert calls[1] == Window(T1 - timedelta(hours=6), T1 + timedelta(hours=1))
+    # a backfill of an older window never moves the watermark back
+    run_job(
+        store, config, since=T0, until=T0 + timedelta(days=1), export=False, analyze_fn=fake_analyze(calls)
+    )
+    assert read_watermark(store, "impact") == T1 + timedelta(hours=1)
+
+
+def test_plan_window_validation() -> None:
+    config = cfg()
+    with pytest.raises(ValueError, match="--since"):
+        plan_window(config, T1, T0, T1, None)
+
+
+def test_fail_on_alert_and_reports(store: Any, tmp_path: Path) -> None:
+    html, md = tmp_path / "r.html", tmp_path / "r.md"
+    out = run_job(store, cfg(), since=T0, until=T1, export=False, fail_on_alert=True,
+                  report_paths=[html, md], analyze_fn=fake_analyze())  # fmt: skip
+    assert out.alerts == 1 and out.exit_code == EXIT_ALERTS == 8
+    assert html.read_text().startswith("<!DOCTYPE html>") and "| metric |" in md.read_text()
+    quiet = run_job(store, cfg(), since=T0, until=T1, export=False, analyze_fn=fake_analyze())
+    assert quiet.exit_code == 0
+    with pytest.raises(ValueError, match="--report"):
+        run_job(store, cfg(), since=T0, until=T1, export=False, report_paths=[tmp_path / "r.pdf"],
+                analyze_fn=fake_analyze())  # fmt: skip
+
+
+def test_missing_table_is_named(db_client: Any) -> None:
+    with pytest.raises(StoreError, match="impact_job_state"):
+        run_job(db_client, cfg(), since=T0, until=T1, export=False, analyze_fn=fake_analyze())
+
+
+def test_evaluation_added_to_result(store: Any) -> None:
+    config = config_from_dict(
+        {
+            "evaluation": {
+                "features": [
+                    {"name": "recs", "offline": {"name": "ndcg", "value": 0.4, "threshold": 0.3},
+                     "online": {"series": "ctr", "threshold": 0.2}},
+                    {"name": "search", "offline": {"name": "auc", "sql": "SELECT 0.91", "threshold": 0.8},
+                     "online": {"lift": "purchase", "threshold": 0.05}},
+                ]
+            }
+        }
+    )  # fmt: skip
+    out = run_job(store, config, since=T0, until=T1, export=False, analyze_fn=fake_analyze())
+    rows = {r["feature"]: r for r in out.result["evaluation"]}
+    assert rows["recs"]["decision"] == "iterate_ux"  # ndcg ok, mean ctr 0.137 < 0.2
+    assert rows["search"]["offline"]["value"] == pytest.approx(0.91)
+    assert rows["search"]["decision"] == "ship"  # lift 0.062 >= 0.05
