@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from otel_impact.config.base import Duration, Section
+from otel_impact.config.incidents import IncidentsSection, Lineage, PipelineSchedule
 from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
 
 JoinKey = Literal["user.id", "session.id", "ml.request.id", "ml.prediction.id"]
@@ -141,6 +142,9 @@ class ImpactConfig(Section):
     export: ExportSection = ExportSection()
     tree: TreeSection = TreeSection()
     evaluation: EvaluationSection = EvaluationSection()
+    lineage: Lineage = Lineage()
+    pipelines: dict[str, PipelineSchedule] = Field(default_factory=dict)
+    incidents: IncidentsSection = IncidentsSection()
 
     @field_validator("segments")
     @classmethod
