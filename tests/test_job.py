@@ -24,8 +24,8 @@ from otel_impact.job import JobLock, plan_window, read_watermark, run_job
 from otel_impact.pipeline import Window, parse_iso
 
 sys.path.insert(0, str(Path(__file__).parent / "export"))
-from otlp_sink import receiver  # noqa: E402
-from results import BUCKETS, WINDOW, full_result  # noqa: E402
+from otlp_sink import receiver
+from results import BUCKETS, WINDOW, full_result
 
 T0 = parse_iso(WINDOW["start"])
 T1 = parse_iso(WINDOW["end"])
