@@ -76,10 +76,13 @@ class ImpactConfigurator(_OTelSDKConfigurator):
 class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Wraps scikit-learn estimators and ``OTEL_IMPACT_TARGETS`` callables as tracked predictions."""
 
-    def __init__(self) -> None:
-        self._patches: list[tuple[object, str, object, bool]] = []  # owner, attr, original, had_own
-        self._finder: _PostImportHook | None = None
-        self._lock = threading.Lock()
+    # BaseInstrumentor is a per-class singleton and ``__init__`` runs on every ``ImpactInstrumentor()``,
+    # so state lives on the class-wide instance and is created in ``_instrument``, never in __init__.
+    _patches: list[tuple[object, str, object, bool]]  # owner, attr, original, had its own attr
+    _finder: _PostImportHook | None = None
+    _model_name: str | None = None
+    _version: str = DEFAULT_VERSION
+    _lock = threading.Lock()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ()  # scikit-learn is optional: hooked only if the app imports it
@@ -88,6 +91,7 @@ class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         model_name = os.environ.get(semconv.ENV_MODEL_NAME) or None
         version = os.environ.get(semconv.ENV_MODEL_VERSION) or DEFAULT_VERSION
         self._model_name, self._version = model_name, version
+        self._patches = []
         for target in _split_targets(os.environ.get(semconv.ENV_TARGETS, "")):
             try:
                 self._wrap_target(target)
@@ -105,7 +109,7 @@ class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 sys.meta_path.remove(self._finder)
             self._finder = None
         with self._lock:
-            patches, self._patches = self._patches, []
+            patches, self._patches = getattr(self, "_patches", []), []
         for owner, attr, original, had_own in reversed(patches):
             if had_own:
                 setattr(owner, attr, original)
@@ -144,8 +148,8 @@ class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         instrumentor = self
 
         def patch_class(cls: type) -> None:
-            for method in SKLEARN_METHODS:
-                fn = vars(cls).get(method)
+            for owner, method in _defining_classes(cls):
+                fn = vars(owner).get(method)
                 if callable(fn) and not getattr(fn, "_otel_impact_wrapped", False) and _is_function(fn):
                     model_of = _sklearn_model_name(instrumentor._model_name)
                     score = _sklearn_score(method)
@@ -176,6 +180,17 @@ class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             seen.add(cls)
             patch_class(cls)
             stack.extend(cls.__subclasses__())
+
+
+def _defining_classes(cls: type) -> list[tuple[type, str]]:
+    """(class, method) pairs where ``cls`` resolves each sklearn method (mixins included)."""
+    found = []
+    for method in SKLEARN_METHODS:
+        for klass in cls.__mro__:
+            if method in vars(klass):
+                found.append((klass, method))
+                break
+    return found
 
 
 def _is_function(fn: object) -> bool:
