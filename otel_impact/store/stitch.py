@@ -28,6 +28,7 @@ Rules (see the README's "Attribution and stitching rules"):
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -239,16 +240,18 @@ def heuristic_credits(
     res = _query(client, text, params, f"stitching business metric {metric.name!r}")
     names = list(res.column_names)
     rows = res.result_rows
-    col = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    col: dict[str, list[Any]] = defaultdict(list)
+    for i, name in enumerate(names):
+        col[name] = [r[i] for r in rows]
     # the row with an empty model name holds the unattributed outcomes (the typed view only has
     # predictions with a model name)
-    attributed = [i for i, name in enumerate(col.get("model_name", [])) if name != ""]
+    attributed = [i for i, name in enumerate(col["model_name"]) if name != ""]
     unattributed_outcomes = int(sum(col["unattributed_outcomes"]))
     unattributed_value = float(sum(col["unattributed_value"]))
     pick = np.asarray(attributed, dtype=np.int64)
 
     def arr(name: str, dtype: Any) -> np.ndarray:
-        return np.asarray(col[name], dtype=dtype)[pick] if rows else np.asarray([], dtype=dtype)
+        return np.asarray(col[name], dtype=dtype)[pick] if attributed else np.asarray([], dtype=dtype)
 
     return Credits(
         business_metric=metric.name,
