@@ -1,0 +1,315 @@
+"""Read the analyzer's result back into the demo's *planted vs recovered* table.
+
+:func:`recover` extracts, from the JSON result of the analysis job, what the analyzer found for
+each planted effect (best lag, segment ranking, lift per tenure with its CI, breakdown alert,
+incident and its linked cause); :func:`compare` lines that up against the
+:class:`~otel_impact.demo.truth.PlantedTruth` as table rows with a verdict each. A section the
+analyzer did not produce (its stage is not in this build) is reported as
+``not recovered (stage unavailable)`` instead of failing the demo.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from otel_impact.demo.truth import PlantedTruth
+from otel_impact.demo.world import TENURES, WorldParams
+
+RECOVERED = "recovered"
+MISSED = "not recovered"
+UNAVAILABLE = "not recovered (stage unavailable)"
+MODEL_METRIC = "ctr"
+BUSINESS_METRIC = "purchase"
+
+
+@dataclass(frozen=True)
+class Lift:
+    estimate: float | None
+    low: float | None
+    high: float | None
+    pvalue: float | None = None
+    n: int | None = None
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+
+
+@dataclass(frozen=True)
+class Incident:
+    start: datetime | None
+    metric: str | None
+    cause: dict[str, Any] | None  # the top linked upstream event, or None when unlinked
+
+
+@dataclass
+class Recovery:
+    """What the analyzer recovered (None = nothing found; ``available`` lists present sections)."""
+
+    available: set[str] = field(default_factory=set)
+    lag_days: float | None = None
+    lag_estimate: float | None = None
+    tenure_order: tuple[str, ...] = ()
+    lift: dict[str, Lift] = field(default_factory=dict)
+    breakdown_at: datetime | None = None
+    breakdown_message: str | None = None
+    incident: Incident | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the planted vs recovered table."""
+
+    effect: str
+    planted: str
+    recovered: str
+    verdict: str
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == RECOVERED
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    from otel_impact.pipeline import parse_iso
+
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _ci(row: dict[str, Any]) -> tuple[float | None, float | None]:
+    ci = row.get("ci")
+    if isinstance(ci, list | tuple) and len(ci) >= 2:
+        return _num(ci[0]), _num(ci[1])
+    if isinstance(ci, dict):
+        return _num(ci.get("low")), _num(ci.get("high"))
+    return None, None
+
+
+def _best_lag(rows: list[dict[str, Any]], bucket_s: float) -> tuple[float | None, float | None]:
+    """The lag of the strongest all-users CTR→purchase correlation (a flagged best row wins)."""
+    candidates = [
+        r
+        for r in rows
+        if r.get("model_metric") == MODEL_METRIC
+        and r.get("business_metric") == BUSINESS_METRIC
+        and not r.get("segment")
+        and _num(r.get("lag_s")) is not None
+    ]
+    if not candidates:
+        return None, None
+    flagged = [r for r in candidates if r.get("best") or r.get("best_lag")]
+    pool = flagged or candidates
+    pearson = [r for r in pool if r.get("method") == "pearson"] or pool
+    best = max(pearson, key=lambda r: _num(r.get("estimate")) or -math.inf)
+    lag_s = _num(best.get("lag_s"))
+    return (lag_s / bucket_s if lag_s is not None else None), _num(best.get("estimate"))
+
+
+def _tenure_order(ranking: Any) -> tuple[str, ...]:
+    rows = ranking if isinstance(ranking, list) else []
+    order: list[str] = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        if row.get("model_metric", MODEL_METRIC) != MODEL_METRIC:
+            continue
+        if row.get("business_metric", BUSINESS_METRIC) != BUSINESS_METRIC:
+            continue
+        segment = row.get("segment") or {}
+        value = segment.get("tenure") if isinstance(segment, dict) else None
+        if value in TENURES and value not in order:
+            order.append(value)
+    return tuple(order)
+
+
+def _lifts(rows: list[dict[str, Any]]) -> dict[str, Lift]:
+    out: dict[str, Lift] = {}
+    for row in rows:
+        if row.get("metric") != BUSINESS_METRIC:
+            continue
+        segment = row.get("segment") or {}
+        if not isinstance(segment, dict):
+            continue
+        if not segment:
+            name = "all users"
+        elif set(segment) == {"tenure"}:
+            name = str(segment["tenure"])
+        else:
+            continue
+        if name in out:
+            continue
+        low, high = _ci(row)
+        n = row.get("n")
+        out[name] = Lift(
+            _num(row.get("estimate")), low, high, _num(row.get("pvalue")), n if isinstance(n, int) else None
+        )
+    return out
+
+
+def recover(result: dict[str, Any], *, bucket_s: float = 86_400.0) -> Recovery:
+    """Extract the recovered effects from an analysis result document."""
+    rec = Recovery(available={k for k, v in result.items() if v is not None})
+    if isinstance(result.get("correlations"), list):
+        rec.lag_days, rec.lag_estimate = _best_lag(result["correlations"], bucket_s)
+    rec.tenure_order = _tenure_order(result.get("segment_ranking"))
+    if isinstance(result.get("lift"), list):
+        rec.lift = _lifts(result["lift"])
+    alerts_raw = result.get("alerts")
+    alerts: list[Any] = alerts_raw if isinstance(alerts_raw, list) else []
+    breakdowns = [a for a in alerts if isinstance(a, dict) and "breakdown" in str(a.get("rule", ""))]
+    times = sorted((t, a) for a in breakdowns if (t := _parse_time(a.get("at"))) is not None)
+    if times:
+        rec.breakdown_at, first = times[0]
+        rec.breakdown_message = str(first.get("message") or "")
+    incidents_raw = result.get("incidents")
+    incidents: list[Any] = incidents_raw if isinstance(incidents_raw, list) else []
+    found: list[Incident] = []
+    for item in incidents:
+        if not isinstance(item, dict):
+            continue
+        anomaly = item.get("anomaly") or {}
+        linked = item.get("linked") or []
+        cause = linked[0] if linked and isinstance(linked[0], dict) else None
+        found.append(Incident(_parse_time(anomaly.get("start")), anomaly.get("metric"), cause))
+    if found:
+        linked_first = [i for i in found if i.cause is not None] or found
+        rec.incident = min(linked_first, key=lambda i: i.start or datetime.max.replace(tzinfo=UTC))
+    return rec
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:+.1f}%"
+
+
+def _day(params: WorldParams, when: datetime | None) -> str:
+    if when is None:
+        return "none"
+    day = (when - params.start).total_seconds() / 86_400
+    return f"{when.date().isoformat()} (day {day:.0f})"
+
+
+def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
+    """The planted vs recovered table for ``params``' planted truth."""
+    t: PlantedTruth = params.truth
+    rows: list[Row] = []
+    has = recovery.available.__contains__
+
+    if not has("correlations"):
+        rows.append(Row("CTR → purchase lag", f"{t.lag_days} days", "-", UNAVAILABLE))
+    else:
+        lag = recovery.lag_days
+        got = "none" if lag is None else f"{lag:g} days (r = {recovery.lag_estimate or float('nan'):.2f})"
+        ok = lag is not None and round(lag) == t.lag_days and abs(lag - t.lag_days) < 1e-9
+        rows.append(Row("CTR → purchase lag", f"{t.lag_days} days", got, RECOVERED if ok else MISSED))
+
+    planted_order = " > ".join(t.expected_tenure_order())
+    if not has("segment_ranking"):
+        rows.append(Row("segments by CTR sensitivity", planted_order, "-", UNAVAILABLE))
+    else:
+        got_order = recovery.tenure_order
+        ok = bool(got_order) and got_order[0] == t.expected_tenure_order()[0]
+        rows.append(
+            Row(
+                "segments by CTR sensitivity",
+                planted_order,
+                " > ".join(got_order) or "none",
+                RECOVERED if ok else MISSED,
+            )
+        )
+
+    for tenure in TENURES:
+        effect = f"v2 lift, tenure={tenure}"
+        planted = _pct(t.lift_for(tenure))
+        if not has("lift"):
+            rows.append(Row(effect, planted, "-", UNAVAILABLE))
+            continue
+        lift = recovery.lift.get(tenure)
+        if lift is None:
+            rows.append(Row(effect, planted, "none", MISSED))
+            continue
+        got = f"{_pct(lift.estimate)} [{_pct(lift.low)}, {_pct(lift.high)}]"
+        if t.lift_for(tenure) >= 0.2:
+            ok = lift.excludes_zero and (lift.estimate or 0) > 0
+        elif t.lift_for(tenure) <= 0.02:
+            ok = not lift.excludes_zero
+        else:
+            ok = (
+                lift.low is not None and lift.high is not None and lift.low <= t.lift_for(tenure) <= lift.high
+            )
+        rows.append(Row(effect, planted, got, RECOVERED if ok else MISSED))
+
+    planted_break = params.start + timedelta(days=t.breakdown_day)
+    if not has("alerts") or not has("correlations"):
+        rows.append(Row("model↔business breakdown", _day(params, planted_break), "-", UNAVAILABLE))
+    else:
+        at = recovery.breakdown_at
+        ok = at is not None and abs((at - planted_break).total_seconds()) <= 3 * 86_400
+        rows.append(
+            Row(
+                "model↔business breakdown",
+                _day(params, planted_break),
+                _day(params, at),
+                RECOVERED if ok else MISSED,
+            )
+        )
+
+    planted_drop = params.start + timedelta(days=t.degradation_day)
+    planted_cause = f"{t.pipeline} {t.schema_change_kind} (day {t.schema_change_day})"
+    if not has("incidents"):
+        rows.append(Row("AUC drop (incident)", _day(params, planted_drop), "-", UNAVAILABLE))
+        rows.append(Row("incident linked cause", planted_cause, "-", UNAVAILABLE))
+    else:
+        inc = recovery.incident
+        start = inc.start if inc else None
+        ok = start is not None and abs((start - planted_drop).total_seconds()) <= 86_400
+        rows.append(
+            Row(
+                "AUC drop (incident)",
+                _day(params, planted_drop),
+                _day(params, start),
+                RECOVERED if ok else MISSED,
+            )
+        )
+        cause = inc.cause if inc else None
+        if cause is None:
+            rows.append(Row("incident linked cause", planted_cause, "unlinked", MISSED))
+        else:
+            name = cause.get("pipeline.name") or cause.get("pipeline")
+            change = cause.get("change") or cause.get("pipeline.change") or cause.get("status")
+            ok = name == t.pipeline and change == t.schema_change_kind
+            rows.append(
+                Row("incident linked cause", planted_cause, f"{name} {change}", RECOVERED if ok else MISSED)
+            )
+    return rows
+
+
+def table_lines(rows: list[Row]) -> list[str]:
+    """The rows as an aligned plain-text table."""
+    head = ("effect", "planted", "recovered", "verdict")
+    cells = [head, *[(r.effect, r.planted, r.recovered, r.verdict) for r in rows]]
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*head), "  ".join("-" * w for w in widths)]
+    lines += [fmt.format(*c) for c in cells[1:]]
+    return lines
+
+
+def table_markdown(rows: list[Row]) -> list[str]:
+    """The rows as a Markdown table."""
+    lines = ["| effect | planted | recovered | verdict |", "|---|---|---|---|"]
+    lines += [f"| {r.effect} | {r.planted} | {r.recovered} | {r.verdict} |" for r in rows]
+    return lines

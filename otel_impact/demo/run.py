@@ -1,0 +1,279 @@
+"""``otel-impact demo`` end to end: simulate → OTLP → receiver → chDB → analyzer → report.
+
+:func:`run_demo` runs every phase in one process (the embedded chDB store is locked by the
+process that opens it, so the receiver, the store and the analyzer share this one):
+
+1. simulate the world (:mod:`otel_impact.demo.world`, seeded);
+2. open the store and give the demo a database of its own (the default database name
+   ``otel_impact_demo`` is dropped and recreated on every run, so a previous demo's rows never
+   mix in; any other name must be empty or absent);
+3. start the embedded OTLP receiver on free loopback ports;
+4. replay the world through the instrumentation API with per-service SDK providers and OTLP/HTTP
+   exporters (:mod:`otel_impact.demo.emit`), then check every emitted item is stored;
+5. write ``impact.yaml`` and run the analyzer job over the simulated window, exporting its
+   ``impact.*`` results back through OTLP to the same receiver;
+6. write ``results.json``, ``report.md`` and ``report.html`` and return the planted vs
+   recovered table.
+
+Each phase reports a line through ``progress``. Failures raise the package's own errors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from otel_impact.demo import report
+from otel_impact.demo.emit import EmitCounts, emit_world
+from otel_impact.demo.impact_config import config_yaml, demo_config_data, validated_config
+from otel_impact.demo.reconcile import Reconciliation, reconcile
+from otel_impact.demo.recover import Row, compare, recover
+from otel_impact.demo.truth import PlantedTruth
+from otel_impact.demo.world import World, WorldParams, simulate
+from otel_impact.errors import AnalysisError, ConfigError, OtelImpactError, ReceiverError, StoreError
+
+DEFAULT_DATABASE = "otel_impact_demo"
+_DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``otel-impact demo`` was asked to do."""
+
+    days: int = 30
+    users: int = 20_000
+    seed: int = 7
+    dsn: str | None = None
+    database: str = DEFAULT_DATABASE
+    out: Path = Path("demo-out")
+    end: datetime | None = None  # end of the simulated period (default: today 00:00 UTC)
+    truth: PlantedTruth = field(default_factory=PlantedTruth)
+
+    def params(self) -> WorldParams:
+        end = self.end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return WorldParams(
+            users=self.users,
+            days=self.days,
+            seed=self.seed,
+            start=end - timedelta(days=self.days),
+            truth=self.truth,
+        )
+
+
+@dataclass
+class DemoOutcome:
+    """Everything the demo produced."""
+
+    params: WorldParams
+    counts: EmitCounts
+    reconciliation: Reconciliation
+    result: dict[str, Any]
+    rows: list[Row]
+    paths: dict[str, Path]
+    notes: list[str]
+    timings: dict[str, float]
+
+    @property
+    def recovered(self) -> int:
+        return sum(1 for r in self.rows if r.ok)
+
+
+def _prepare_database(client: Any, database: str, progress: Progress) -> None:
+    """Drop and recreate the demo's own database; refuse to touch a foreign non-empty one."""
+    if not _DB_NAME.match(database):
+        raise ConfigError(f"not a plain database name: {database!r}", path="--database")
+    try:
+        tables = client.query(
+            "SELECT count() FROM system.tables WHERE database = {db:String}", parameters={"db": database}
+        ).result_rows[0][0]
+        if database.startswith(DEFAULT_DATABASE):
+            client.command("DROP DATABASE IF EXISTS {db:Identifier} SYNC", parameters={"db": database})
+            if tables:
+                progress(f"database {database}: dropped the previous demo's {tables} tables/views")
+        elif tables:
+            raise ConfigError(
+                f"database {database!r} already holds {tables} tables; the demo needs an empty database "
+                f"or one whose name starts with {DEFAULT_DATABASE!r} (which it recreates)",
+                path="--database",
+            )
+        client.command("CREATE DATABASE IF NOT EXISTS {db:Identifier}", parameters={"db": database})
+    except OtelImpactError:
+        raise
+    except Exception as exc:
+        raise StoreError(f"cannot prepare database {database!r}: {exc}") from exc
+
+
+def _open_store(options: DemoOptions, progress: Progress) -> tuple[Any, Any]:
+    """(client for the analyzer, client for the receiver's writer), both on the demo database."""
+    from otel_impact.store import apply_schema, connect
+
+    admin = connect(options.dsn, database=None)
+    _prepare_database(admin, options.database, progress)
+    client = connect(options.dsn, database=options.database)
+    writer = connect(options.dsn, database=options.database)
+    result = apply_schema(client, database=options.database)
+    created = len(getattr(result, "created", ()) or ())
+    progress(f"store: database {options.database} ready ({created} tables/views created)")
+    return client, writer
+
+
+def _analyze(
+    client: Any, config: Any, params: WorldParams, options: DemoOptions, progress: Progress
+) -> tuple[dict[str, Any], dict[str, Path], list[str]]:
+    """Run the analyzer job (with export and reports) or, in a build without it, the stages."""
+    notes: list[str] = []
+    out = options.out
+    reports = {"html": out / "report.html", "md": out / "report.md"}
+    try:
+        from otel_impact.job import run_job
+    except ImportError:
+        run_job = None  # type: ignore[assignment]
+    if run_job is not None:
+        outcome = run_job(
+            client,
+            config,
+            since=params.start,
+            until=params.end,
+            now=params.end,
+            report_paths=[reports["html"], reports["md"]],
+            progress=lambda name: progress(f"analyzer: {name}"),
+        )
+        result = getattr(outcome, "result", outcome)
+        if not isinstance(result, dict):
+            raise AnalysisError("the analyzer job returned no result document")
+        return result, {k: p for k, p in reports.items() if p.exists()}, notes
+    from otel_impact.pipeline import Window, analyze
+
+    notes.append("the analyzer job (export + reports) is not in this build: ran the analysis stages only")
+    result = analyze(
+        client,
+        config,
+        Window(params.start, params.end),
+        seed=options.seed,
+        progress=lambda name: progress(f"analyzer: stage {name}"),
+    )
+    return result, {}, notes
+
+
+def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoOutcome:
+    """Run the whole demo; see the module docstring."""
+    say: Progress = progress or (lambda _line: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    params = options.params()
+    world: World = simulate(params)
+    timings["simulate"] = time.perf_counter() - t0
+    say(
+        f"simulated {params.days} days × {params.users:,} users (seed {params.seed}): "
+        f"{world.predictions.n:,} predictions, {world.purchases.n:,} purchases, "
+        f"{world.subscriptions.n:,} subscriptions, {len(world.pipeline_runs)} pipeline events"
+    )
+
+    t = time.perf_counter()
+    client, writer_client = _open_store(options, say)
+    timings["store"] = time.perf_counter() - t
+
+    from otel_impact.demo.services import make_services
+    from otel_impact.receive import Receiver
+
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    receiver = Receiver(writer_client, http="127.0.0.1:0", grpc=None)
+    try:
+        endpoints = receiver.start()
+    except OtelImpactError:
+        raise
+    except Exception as exc:
+        raise ReceiverError(f"cannot start the embedded receiver: {exc}") from exc
+    try:
+        endpoint = str(endpoints.http)
+        say(f"receiver: OTLP/HTTP on {endpoint}")
+        t = time.perf_counter()
+        services = make_services(endpoint, params.truth.sampled_ratio)
+        try:
+            counts = emit_world(world, services, progress=say)
+        finally:
+            services.shutdown()
+        if not receiver.flush(timeout=120):
+            raise ReceiverError("the receiver did not finish writing within 120 s")
+        timings["emit"] = time.perf_counter() - t
+        rate = (counts.predictions + counts.events) / max(timings["emit"], 1e-9)
+        say(
+            f"emitted {counts.predictions:,} predictions ({counts.predictions_recorded:,} spans sampled in) "
+            f"and {counts.events:,} events through OTLP in {timings['emit']:.1f} s ({rate:,.0f} items/s)"
+        )
+        reconciliation = reconcile(
+            client,
+            counts,
+            model=params.truth.model,
+            start=params.start,
+            end=params.end,
+            ratio=params.truth.sampled_ratio,
+        )
+        for line in reconciliation.lines():
+            say(f"  {line}")
+        if not reconciliation.ok:
+            raise StoreError("stored telemetry does not reconcile with what the services emitted (see above)")
+
+        data = demo_config_data(params, database=options.database, endpoint=endpoint)
+        config, used, notes = validated_config(data)
+        config_path = out / "impact.yaml"
+        config_path.write_text(
+            config_yaml(used, path=str(config_path), database=options.database), encoding="utf-8"
+        )
+        for note in notes:
+            say(f"config: {note}")
+        t = time.perf_counter()
+        result, paths, more_notes = _analyze(client, config, params, options, say)
+        notes += more_notes
+        receiver.flush(timeout=60)
+        timings["analyze"] = time.perf_counter() - t
+    finally:
+        receiver.stop(drain=True)
+
+    rows = compare(recover(result), params)
+    outcome = DemoOutcome(
+        params, counts, reconciliation, result, rows, {"config": config_path, **paths}, notes, timings
+    )
+    outcome.paths.update(report.write_outputs(outcome, out))
+    timings["total"] = time.perf_counter() - t0
+    say(f"done in {timings['total']:.1f} s: {outcome.recovered}/{len(rows)} planted effects recovered")
+    return outcome
+
+
+def results_document(outcome: DemoOutcome) -> dict[str, Any]:
+    """``results.json``: the analysis result plus the demo's planted truth, counts and verdicts."""
+    p = outcome.params
+    return {
+        **outcome.result,
+        "demo": {
+            "params": {
+                "users": p.users,
+                "days": p.days,
+                "seed": p.seed,
+                "start": p.start.isoformat(),
+                "end": p.end.isoformat(),
+            },
+            "planted": {k: v for k, v in vars(p.truth).items()},
+            "emitted": {k: v for k, v in vars(outcome.counts).items() if k != "per_day"},
+            "reconciliation": outcome.reconciliation.to_json(),
+            "planted_vs_recovered": [vars(r) | {"ok": r.ok} for r in outcome.rows],
+            "notes": outcome.notes,
+            "timings_s": {k: round(v, 3) for k, v in outcome.timings.items()},
+        },
+    }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    from otel_impact.pipeline import to_jsonable
+
+    return json.dumps(to_jsonable(document), indent=2)
