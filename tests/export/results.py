@@ -195,6 +195,15 @@ def full_result(window: dict[str, str] | None = None) -> dict[str, Any]:
                 {"check": "null_scores", "table": "impact_predictions", "value": 0.01, "ok": True}
             ],
             "freshness": [{"source": "business.purchase", "lag_s": 120, "ok": True}],
+            "evaluation": [
+                {
+                    "feature": "recs",
+                    "offline": {"metric": "ndcg", "value": 0.41, "threshold": 0.3, "passes": True},
+                    "online": {"metric": "ctr", "value": 0.137, "threshold": 0.2, "passes": False},
+                    "decision": "iterate_ux",
+                    "action": "iterate on UX",
+                }
+            ],
             "warnings": ["segment platform=web: too few buckets (2) for a correlation"],
         }
     )

@@ -1,0 +1,146 @@
+"""HTML / Markdown reports: every section present, a chart per section, self-contained, robust.
+
+The HTML is always parsed with ``html.parser`` (no browser needed). When ``/usr/bin/chromium``
+exists the report is also rendered headless (``--dump-dom``) and its console log must be clean.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from results import full_result
+
+from otel_impact.export.report_data import CHART_SECTIONS, build_sections
+from otel_impact.export.report_html import render_html
+from otel_impact.export.report_md import render_markdown
+from otel_impact.export.summary import summary_lines
+
+SECTION_IDS = [s.id for s in build_sections({})]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+class Dom(HTMLParser):
+    """Collects section headings, SVG charts per section and every URL-bearing attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: dict[str, str] = {}
+        self.charts: dict[str, int] = {}
+        self.urls: list[str] = []
+        self.tags: set[str] = set()
+        self.section: str | None = None
+        self._heading: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.tags.add(tag)
+        if tag == "section":
+            self.section = (a.get("id") or "").removeprefix("sec-")
+        if tag == "h2":
+            self._heading = a.get("id")
+        if tag == "svg" and self.section:
+            self.charts[self.section] = self.charts.get(self.section, 0) + 1
+        for key in ("src", "href", "xlink:href", "action"):
+            if a.get(key):
+                self.urls.append(str(a[key]))
+
+    def handle_data(self, data: str) -> None:
+        if self._heading:
+            self.headings[self._heading] = self.headings.get(self._heading, "") + data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h2":
+            self._heading = None
+
+
+def parse(html: str) -> Dom:
+    dom = Dom()
+    dom.feed(html)
+    return dom
+
+
+def test_full_report_has_every_section_and_a_chart_in_each() -> None:
+    html = render_html(full_result())
+    dom = parse(html)
+    assert list(dom.headings) == SECTION_IDS
+    assert dom.headings["timeline"] == "Alerts and incidents timeline"
+    for sid in CHART_SECTIONS:
+        assert dom.charts.get(sid, 0) >= 1, f"section {sid} has no chart"
+    assert "Model vs business" in dom.headings["model-vs-business"]
+
+
+def test_report_is_self_contained() -> None:
+    html = render_html(full_result())
+    dom = parse(html)
+    assert "script" not in dom.tags and "link" not in dom.tags and "img" not in dom.tags
+    assert all(u.startswith("#") for u in dom.urls)
+    # only the SVG namespace URI may appear (it is an identifier, never fetched)
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
+
+
+def test_best_lag_is_applied_in_model_vs_business_chart() -> None:
+    sec = next(s for s in build_sections(full_result()) if s.id == "model-vs-business")
+    assert any("lag 12h" in n and "0.82" in n for n in sec.notes)
+    assert "shifted 12h" in sec.charts[0]
+
+
+def test_escaping_of_untrusted_labels() -> None:
+    doc = full_result()
+    doc["alerts"][0]["message"] = "<script>alert(1)</script>"
+    doc["correlations"][0]["model_metric"] = "<b>x</b>"
+    html = render_html(doc)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "script" not in parse(html).tags
+
+
+@pytest.mark.parametrize("doc", [{}, {"window": {"start": "a", "end": "b"}}, {"lift": None, "kpi": "oops",
+                                  "series": [{"name": "x", "buckets": ["bad"], "values": ["nan"]}]}])  # fmt: skip
+def test_missing_or_odd_sections_say_no_data(doc: dict[str, Any]) -> None:
+    html = render_html(doc)
+    dom = parse(html)
+    assert list(dom.headings) == SECTION_IDS
+    assert html.count("no data") >= len(CHART_SECTIONS)
+    md = render_markdown(doc)
+    assert md.count("_no data_") >= len(CHART_SECTIONS)
+    assert summary_lines(doc)[0].startswith("window")
+
+
+def test_markdown_report_tables() -> None:
+    md = render_markdown(full_result())
+    for sec in build_sections({}):
+        assert f"## {sec.title}" in md
+    assert "| business metric | attribution model | model | version | segment | value | credit |" in md
+    assert "| purchase | last_touch | recommender | 2 | all users | 2.721e+04 | 580 |" in md
+    assert "| recs | ndcg | 0.41 | 0.3 | ctr | 0.137 | 0.2 | iterate on UX |" in md
+
+
+def test_terminal_summary_is_concise() -> None:
+    lines = summary_lines(full_result())
+    assert len(lines) < 20
+    assert any("ctr→purchase" in line and "0.82" in line for line in lines)
+    assert any(line.strip().startswith("alerts") and line.rstrip().endswith("1") for line in lines)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed (html.parser checks still ran)")
+def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(render_html(full_result()), encoding="utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]  # fmt: skip
+    proc = subprocess.run([str(CHROMIUM), *flags, "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = parse(proc.stdout)
+    assert list(dom.headings) == SECTION_IDS
+    for sid in CHART_SECTIONS:
+        assert dom.charts.get(sid, 0) >= 1
+    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert console == []
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
