@@ -199,9 +199,7 @@ def test_async_decorator(otel: Otel) -> None:
 def test_works_without_any_sdk() -> None:
     from otel_impact.instrument import Instrumentation, Settings
 
-    instr = Instrumentation(
-        tracer_provider=trace.NoOpTracerProvider(), settings=Settings(metric_buffer=4)
-    )
+    instr = Instrumentation(tracer_provider=trace.NoOpTracerProvider(), settings=Settings(metric_buffer=4))
     for _ in range(10):
         with instr.track_prediction("m", "v", features=[1.0]) as p:
             p.record(score=0.5)

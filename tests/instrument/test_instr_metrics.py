@@ -1,0 +1,129 @@
+"""Prediction metrics: attributes, cardinality cap, histograms, local buffering, unsampled."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Otel, make_otel
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+from otel_impact import semconv
+from otel_impact.instrument import Settings
+from otel_impact.instrument.metrics import LATENCY_BUCKETS_S, SCORE_BUCKETS
+
+
+def _by_attrs(points: list) -> dict[frozenset, object]:
+    return {frozenset(dict(p.attributes).items()): p for p in points}
+
+
+def test_metric_attributes_are_model_version_and_configured_segments_only(otel: Otel) -> None:
+    with otel.instr.track_prediction(
+        "ranker", "v2", user_id="u1", session_id="s1", request_id="r1",
+        segment={"platform": "mobile", "tenure": "new", "country": "DE"},
+    ) as p:  # fmt: skip
+        p.record(score=0.5)
+    metrics = otel.metrics()
+    expected = {
+        semconv.ML_MODEL_NAME: "ranker",
+        semconv.ML_MODEL_VERSION: "v2",
+        "ml.segment.platform": "mobile",
+        "ml.segment.tenure": "new",
+    }
+    for name in (
+        semconv.METRIC_PREDICTIONS,
+        semconv.METRIC_PREDICTION_DURATION,
+        semconv.METRIC_PREDICTION_SCORE,
+    ):
+        [point] = metrics[name]
+        assert dict(point.attributes) == expected, name
+
+
+def test_missing_segment_key_is_omitted(otel: Otel) -> None:
+    with otel.instr.track_prediction("m", "v", segment={"platform": "web"}):
+        pass
+    [point] = otel.metrics()[semconv.METRIC_PREDICTIONS]
+    assert dict(point.attributes) == {
+        semconv.ML_MODEL_NAME: "m", semconv.ML_MODEL_VERSION: "v", "ml.segment.platform": "web"
+    }  # fmt: skip
+
+
+def test_cardinality_cap_collapses_to_other(otel: Otel) -> None:
+    # the fixture caps each segment key at 3 distinct values
+    for platform in ["a", "b", "c", "d", "e", "a", "e"]:
+        with otel.instr.track_prediction("m", "v", segment={"platform": platform}):
+            pass
+    counts = {
+        dict(p.attributes)["ml.segment.platform"]: p.value for p in otel.metrics()[semconv.METRIC_PREDICTIONS]
+    }
+    assert counts == {"a": 2, "b": 1, "c": 1, semconv.SEGMENT_OTHER: 3}
+    # spans keep the true value: only metrics are bounded
+    assert otel.spans()[-1].attributes["ml.segment.platform"] == "e"
+
+
+def test_counts_are_cumulative_across_collections(otel: Otel) -> None:
+    for _ in range(3):
+        with otel.instr.track_prediction("m", "v"):
+            pass
+    assert otel.metrics()[semconv.METRIC_PREDICTIONS][0].value == 3
+    with otel.instr.track_prediction("m", "v"):
+        pass
+    metrics = otel.metrics()
+    assert metrics[semconv.METRIC_PREDICTIONS][0].value == 4
+    assert metrics[semconv.METRIC_PREDICTION_DURATION][0].count == 4
+
+
+def test_score_histogram_matches_recorded_scores(otel: Otel) -> None:
+    scores = [0.01, 0.2, 0.2, 0.51, 0.99, 1.0]
+    for s in scores:
+        with otel.instr.track_prediction("m", "v") as p:
+            p.record(score=s)
+    with otel.instr.track_prediction("m", "v") as p:
+        p.record(score=-1.5)  # negative margins stay on the span; the SDK histogram rejects them
+    [hist] = otel.metrics()[semconv.METRIC_PREDICTION_SCORE]
+    assert hist.count == len(scores)
+    assert hist.sum == pytest.approx(sum(scores))
+    assert (hist.min, hist.max) == (0.01, 1.0)
+    assert list(hist.explicit_bounds) == list(SCORE_BUCKETS)
+    assert otel.spans()[-1].attributes[semconv.ML_PREDICTION_SCORE] == -1.5
+
+
+def test_latency_histogram_is_in_seconds_with_advisory_buckets(otel: Otel) -> None:
+    with otel.instr.track_prediction("m", "v", timestamp=10**18, duration_s=0.003):
+        pass
+    [hist] = otel.metrics()[semconv.METRIC_PREDICTION_DURATION]
+    assert list(hist.explicit_bounds) == list(LATENCY_BUCKETS_S)
+    assert hist.sum == pytest.approx(0.003)
+    assert list(hist.bucket_counts)[LATENCY_BUCKETS_S.index(0.005)] == 1
+
+
+def test_metrics_are_recorded_when_span_is_not_sampled() -> None:
+    o = make_otel(Settings(), sampler=ALWAYS_OFF)
+    for _ in range(5):
+        with o.instr.track_prediction("m", "v") as p:
+            p.record(score=0.3)
+    assert o.spans() == []
+    metrics = o.metrics()
+    assert metrics[semconv.METRIC_PREDICTIONS][0].value == 5
+    assert metrics[semconv.METRIC_PREDICTION_SCORE][0].count == 5
+
+
+def test_buffer_bound_flushes_inline() -> None:
+    o = make_otel(Settings(metric_buffer=10))
+    for _ in range(12):
+        with o.instr.track_prediction("m", "v"):
+            pass
+    assert o.instr.metrics is not None
+    assert o.instr.metrics._pending < 10  # flushed by the recording thread, memory stays bounded
+    assert o.metrics()[semconv.METRIC_PREDICTION_DURATION][0].count == 12
+
+
+def test_errors_counter_only_counts_failures(otel: Otel) -> None:
+    for fail in (False, True, True):
+        try:
+            with otel.instr.track_prediction("m", "v"):
+                if fail:
+                    raise RuntimeError
+        except RuntimeError:
+            pass
+    metrics = otel.metrics()
+    assert metrics[semconv.METRIC_PREDICTIONS][0].value == 3
+    assert metrics[semconv.METRIC_PREDICTION_ERRORS][0].value == 2

@@ -1,0 +1,49 @@
+"""The package root: exact public API, cheap import, env settings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import otel_impact
+from otel_impact import semconv
+from otel_impact.instrument import Settings
+
+
+def test_package_exports_exactly_the_public_api() -> None:
+    assert sorted(otel_impact.__all__) == [
+        "Instrumentation",
+        "instrument_model",
+        "record_business_event",
+        "record_outcome",
+        "record_pipeline_event",
+        "track_prediction",
+    ]
+    for name in otel_impact.__all__:
+        assert callable(getattr(otel_impact, name))
+
+
+def test_import_does_not_load_heavy_modules() -> None:
+    code = (
+        "import sys, json, otel_impact\n"
+        "from otel_impact import track_prediction, record_business_event\n"
+        "with track_prediction('m', 'v', features=[1.0]) as p: p.record(score=0.5)\n"
+        "record_business_event('purchase', value=1.0)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('numpy', 'scipy', 'chdb', 'clickhouse_connect', 'pandas', 'sklearn'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_settings_from_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(semconv.ENV_SEGMENT_KEYS, " platform, tenure ,")
+    monkeypatch.setenv(semconv.ENV_SEGMENT_CARDINALITY_CAP, "7")
+    monkeypatch.setenv(semconv.ENV_FEATURE_SUMMARIES, "true")
+    monkeypatch.setenv(semconv.ENV_METRIC_BUFFER, "-3")  # invalid: default kept, no exception
+    s = Settings.from_env()
+    assert s.segment_keys == ("platform", "tenure")
+    assert s.cardinality_cap == 7
+    assert s.feature_summaries is True
+    assert s.metric_buffer == Settings().metric_buffer
