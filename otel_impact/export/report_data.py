@@ -61,7 +61,9 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return "–"
-        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        if abs(value) >= 1000:
+            return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{value:.4g}"
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={fmt(v)}" for k, v in value.items()) or "all"
     if isinstance(value, list | tuple):

@@ -116,7 +116,7 @@ def test_markdown_report_tables() -> None:
     for sec in build_sections({}):
         assert f"## {sec.title}" in md
     assert "| business metric | attribution model | model | version | segment | value | credit |" in md
-    assert "| purchase | last_touch | recommender | 2 | all users | 2.721e+04 | 580 |" in md
+    assert "| purchase | last_touch | recommender | 2 | all users | 27,210.5 | 580 |" in md
     assert "| recs | ndcg | 0.41 | 0.3 | ctr | 0.137 | 0.2 | iterate on UX |" in md
 
 
