@@ -68,7 +68,7 @@ def store_sink(client: Any) -> Sink:
 
     The returned callable must only be used from one thread (the batch writer's).
     """
-    from otel_impact.store import write_logs, write_metrics, write_traces
+    from otel_impact.store.writers import write_logs, write_metrics, write_traces
 
     writers = {Signal.TRACES: write_traces, Signal.METRICS: write_metrics, Signal.LOGS: write_logs}
 

@@ -206,7 +206,7 @@ class Receiver:
             raise ReceiverError(f"cannot listen for OTLP/HTTP on {self._http_address}: {exc}") from exc
         self._http_server = server
         self._http_thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="otel-impact-http", daemon=True
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="otel-impact-http", daemon=True
         )
         self._http_thread.start()
         host, port = str(server.server_address[0]), int(server.server_address[1])

@@ -1,0 +1,197 @@
+"""Receiver throughput: spans/s over OTLP/HTTP protobuf into chDB, vs writing the same requests directly.
+
+Four client processes post pre-encoded ``ExportTraceServiceRequest`` bodies (keep-alive
+connections) to an in-process :class:`~otel_impact.receive.Receiver` writing to a fresh embedded
+chDB directory; the clock runs from the first post until every request is acknowledged (which,
+by the receiver's guarantee, means written). The peer, in the same run and process, feeds the
+same decoded requests straight to the store writer in the same batch sizes (no HTTP, no queue),
+so ``overhead`` = receiver time / direct time. Peak RSS is this process's high-water mark.
+
+    .venv/bin/python benchmarks/receive.py                      # 200 requests x 1000 spans
+    .venv/bin/python benchmarks/receive.py --requests 400 --spans 500 --clients 4
+    .venv/bin/python benchmarks/receive.py --sink null          # transport only, no store
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import random
+import resource
+import tempfile
+import time
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
+
+def _kv(key: str, value: Any) -> common_pb2.KeyValue:
+    if isinstance(value, str):
+        v = common_pb2.AnyValue(string_value=value)
+    elif isinstance(value, float):
+        v = common_pb2.AnyValue(double_value=value)
+    else:
+        v = common_pb2.AnyValue(int_value=value)
+    return common_pb2.KeyValue(key=key, value=v)
+
+
+def make_request(seed: int, spans: int) -> bytes:
+    """One request of ``spans`` prediction-like spans (8 attributes, 1 event)."""
+    rng = random.Random(seed)
+    t0 = 1_763_000_000_000_000_000 + seed * 1_000_000_000
+    out = []
+    for i in range(spans):
+        start = t0 + i * 1_000_000
+        out.append(
+            trace_pb2.Span(
+                trace_id=rng.randbytes(16),
+                span_id=rng.randbytes(8),
+                parent_span_id=rng.randbytes(8) if i % 2 else b"",
+                name="predict churn",
+                kind=trace_pb2.Span.SPAN_KIND_INTERNAL,
+                start_time_unix_nano=start,
+                end_time_unix_nano=start + rng.randint(100_000, 5_000_000),
+                attributes=[
+                    _kv("ml.model.name", "churn"),
+                    _kv("ml.model.version", "v7"),
+                    _kv("ml.prediction.id", f"p-{seed}-{i}"),
+                    _kv("ml.prediction.score", rng.random()),
+                    _kv("user.id", f"u{rng.randint(1, 50_000)}"),
+                    _kv("session.id", f"s{rng.randint(1, 200_000)}"),
+                    _kv("ml.segment.platform", rng.choice(["web", "ios", "android"])),
+                    _kv("ml.features.count", 42),
+                ],
+                events=[trace_pb2.Span.Event(time_unix_nano=start + 50_000, name="scored")],
+                status=trace_pb2.Status(code=trace_pb2.Status.STATUS_CODE_OK),
+            )
+        )
+    resource = resource_pb2.Resource(attributes=[_kv("service.name", "recommender"), _kv("host.name", "h1")])
+    req = trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=resource,
+                scope_spans=[
+                    trace_pb2.ScopeSpans(
+                        scope=common_pb2.InstrumentationScope(name="otel_impact", version="0.1"), spans=out
+                    )
+                ],
+            )
+        ]
+    )
+    return req.SerializeToString()
+
+
+def _client(port: int, bodies: list[bytes], start: Any, results: Any) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    start.wait()
+    retries = 0
+    for body in bodies:
+        while True:
+            conn.request("POST", "/v1/traces", body=body, headers={"Content-Type": "application/x-protobuf"})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status == 200:
+                break
+            retries += 1
+            time.sleep(float(resp.getheader("Retry-After") or 1))
+    conn.close()
+    results.put(retries)
+
+
+def run_receiver(sink: Any, bodies: list[bytes], clients: int, **options: Any) -> tuple[float, int]:
+    from otel_impact.receive import Receiver
+
+    ctx = mp.get_context("fork")
+    with Receiver(sink=sink, http="127.0.0.1:0", grpc=None, **options) as rx:
+        port = rx.endpoints.http_port
+        assert port is not None
+        start, results = ctx.Event(), ctx.Queue()
+        procs = [
+            ctx.Process(target=_client, args=(port, bodies[i::clients], start, results))
+            for i in range(clients)
+        ]
+        for p in procs:
+            p.start()
+        time.sleep(0.5)  # processes connected and waiting
+        t0 = time.perf_counter()
+        start.set()
+        retries = sum(results.get() for _ in procs)
+        elapsed = time.perf_counter() - t0
+        for p in procs:
+            p.join()
+    return elapsed, retries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--spans", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--sink", choices=["store", "null"], default="store")
+    parser.add_argument("--batch-items", type=int, default=50_000)
+    args = parser.parse_args()
+
+    bodies = [make_request(i, args.spans) for i in range(args.requests)]
+    total = args.requests * args.spans
+    mb = sum(map(len, bodies)) / 1e6
+    print(
+        f"{args.requests} requests x {args.spans} spans = {total} spans, {mb:.1f} MB protobuf, {args.clients} clients"
+    )
+
+    if args.sink == "null":
+        elapsed, retries = run_receiver(
+            lambda s, r: len(r), bodies, args.clients, max_batch_items=args.batch_items
+        )
+        print(f"receiver (null sink): {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} retries)")
+        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        return
+
+    from otel_impact.receive.ingest import store_sink
+    from otel_impact.store import apply_schema, connect
+    from otel_impact.store.writers import write_traces
+
+    tmp = tempfile.mkdtemp(prefix="otel-impact-bench-")
+    client = connect(f"chdb://{tmp}")
+    for db in ("bench_rx", "bench_direct"):
+        apply_schema(client, database=db)
+
+    client.database = "bench_rx"
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    elapsed, retries = run_receiver(
+        store_sink(client), bodies, args.clients, max_batch_items=args.batch_items
+    )
+    rx_rows = int(client.command("SELECT count() FROM otel_traces"))
+    rss_rx = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    # peer: the same decoded requests, written directly in batches of the same size
+    client.database = "bench_direct"
+    per_batch = max(1, args.batch_items // args.spans)
+    t0 = time.perf_counter()
+    decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
+    for i in range(0, len(decoded), per_batch):
+        write_traces(client, decoded[i : i + per_batch])
+    direct = time.perf_counter() - t0
+    direct_rows = int(client.command("SELECT count() FROM otel_traces"))
+
+    assert rx_rows == total, f"receiver wrote {rx_rows} rows, expected {total}"
+    assert direct_rows == total, f"direct wrote {direct_rows} rows, expected {total}"
+    print(
+        f"receiver over OTLP/HTTP: {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} client retries)"
+    )
+    print(f"direct write_traces:     {total / direct:,.0f} spans/s ({direct:.2f} s, decode included)")
+    print(f"overhead (receiver/direct time): {elapsed / direct:.2f}x")
+    print(
+        f"peak RSS: {rss_rx / 1024:.0f} MiB after receiver run (was {rss_before / 1024:.0f} MiB after setup, "
+        f"request bodies {mb:.0f} MB held by the benchmark itself); pid {os.getpid()}"
+    )
+
+
+if __name__ == "__main__":
+    main()
