@@ -14,6 +14,14 @@ from pydantic import Field, field_validator, model_validator
 from otel_impact.config.base import Duration, Section
 from otel_impact.config.incidents import IncidentsSection, Lineage, PipelineSchedule
 from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
+from otel_impact.config.stats import (
+    AlertsSection,
+    CorrelationSection,
+    KpiSection,
+    LiftSection,
+    RoiSection,
+    SeriesSection,
+)
 
 JoinKey = Literal["user.id", "session.id", "ml.request.id", "ml.prediction.id"]
 AttributionModel = Literal[
@@ -145,6 +153,12 @@ class ImpactConfig(Section):
     lineage: Lineage = Lineage()
     pipelines: dict[str, PipelineSchedule] = Field(default_factory=dict)
     incidents: IncidentsSection = IncidentsSection()
+    series: SeriesSection = SeriesSection()
+    correlation: CorrelationSection = CorrelationSection()
+    lift: LiftSection = LiftSection()
+    roi: RoiSection = RoiSection()
+    kpi: KpiSection = KpiSection()
+    alerts: AlertsSection = AlertsSection()
 
     @field_validator("segments")
     @classmethod
