@@ -3,6 +3,11 @@
 Runs the analysis stages (:func:`otel_impact.pipeline.analyze`) over one window and prints a
 short summary; ``--json`` writes the whole result document. Without ``--until`` the window ends
 now; without ``--since`` it starts ``--days`` (default 30) before its end.
+
+The run goes through :func:`otel_impact.job.run_job` (lock, watermark, OTLP export, reports):
+with none of ``--since``/``--until``/``--days`` it analyses incrementally from the job's
+watermark. ``--report`` (repeatable, ``.html``/``.md``), ``--fail-on-alert`` (exit 8),
+``--no-export``, ``--export-endpoint``, ``--export-protocol``.
 """
 
 from __future__ import annotations
@@ -51,7 +56,13 @@ def _summary(result: dict[str, Any]) -> list[str]:
 @click.option("--database", default=None, help="Database holding the tables (default: from the config).")
 @click.option("--since", default=None, help="Window start, ISO-8601 (UTC if no offset).")
 @click.option("--until", default=None, help="Window end, ISO-8601 (default: now).")
-@click.option("--days", default=30.0, show_default=True, help="Window length when --since is not given.")
+@click.option(
+    "--days",
+    default=None,
+    type=float,
+    help="Window length when --since is not given (default 30 with --until; with no window options the "
+    "job runs incrementally from its watermark).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed for any randomised step.")
 @click.option(
     "--json",
@@ -60,6 +71,21 @@ def _summary(result: dict[str, Any]) -> list[str]:
     type=click.Path(dir_okay=False),
     help="Write the result JSON here ('-' = stdout).",
 )
+@click.option(
+    "--report",
+    "reports",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Write a report (.html self-contained, or .md); repeatable.",
+)
+@click.option("--fail-on-alert", is_flag=True, help="Exit 8 when alerts fired (after exporting).")
+@click.option("--no-export", is_flag=True, help="Do not export impact.* results over OTLP.")
+@click.option(
+    "--export-endpoint", default=None, help="OTLP endpoint (default: config export / OTEL_EXPORTER_OTLP_*)."
+)
+@click.option(
+    "--export-protocol", type=click.Choice(["http/protobuf", "grpc"]), default=None, help="OTLP protocol."
+)
 @handle_errors
 def command(
     config_path: str,
@@ -67,26 +93,60 @@ def command(
     database: str | None,
     since: str | None,
     until: str | None,
-    days: float,
+    days: float | None,
     seed: int,
     json_path: str | None,
+    reports: tuple[str, ...],
+    fail_on_alert: bool,
+    no_export: bool,
+    export_endpoint: str | None,
+    export_protocol: str | None,
 ) -> None:
     """Stitch outcomes to predictions, attribute them, and run the analysis stages over a window."""
+    import time
+
     from otel_impact.config import load_config
-    from otel_impact.pipeline import analyze
+    from otel_impact.export.summary import summary_lines
+    from otel_impact.job import run_job
     from otel_impact.store import connect
 
     cfg = load_config(config_path)
-    window = _window(since, until, days)
+    explicit = since is not None or until is not None or days is not None
+    window = _window(since, until, 30.0 if days is None else days) if explicit else None
     client = connect(dsn, database=database or cfg.database)
-    result = analyze(
-        client, cfg, window, seed=seed, progress=lambda name: click.echo(f"stage {name}", err=True)
+    export: Any = not no_export
+    if export and (export_endpoint or export_protocol):
+        from otel_impact.export.otlp import OtlpResultExporter
+
+        export = OtlpResultExporter(cfg.export, endpoint=export_endpoint, protocol=export_protocol)
+    t0 = time.monotonic()
+    outcome = run_job(
+        client,
+        cfg,
+        since=window.start if window else None,
+        until=window.end if window else None,
+        export=export,
+        report_paths=list(reports),
+        fail_on_alert=fail_on_alert,
+        seed=seed,
+        progress=lambda msg: click.echo(f"[{time.monotonic() - t0:6.1f}s] {msg}", err=True),
     )
+    result = outcome.result
     text = json.dumps(result, indent=2, sort_keys=False)
     if json_path == "-":
         sys.stdout.write(text + "\n")
+        if outcome.exit_code:
+            sys.exit(outcome.exit_code)
         return
     if json_path:
         Path(json_path).write_text(text + "\n", encoding="utf-8")
-    for line in _summary(result):
+    for line in _summary(result) + [x for x in summary_lines(result)[1:] if not x.startswith("warning:")]:
         click.echo(line)
+    click.echo(
+        f"run {outcome.run_id}: exported {outcome.exported_points} point(s), "
+        f"{outcome.exported_events} event(s); watermark {outcome.watermark:%Y-%m-%dT%H:%M:%SZ}"
+        if outcome.watermark
+        else f"run {outcome.run_id}"
+    )
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
