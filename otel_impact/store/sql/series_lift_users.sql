@@ -1,0 +1,47 @@
+-- Per-user outcomes for lift: every key (the metric's join key attribute, user.id by default)
+-- exposed in [start, end) to a prediction whose arm attribute is the treatment or the control
+-- value is assigned to the arm of its FIRST such exposure (keys exposed to both arms stay in
+-- that first arm; `arms` = 2 counts them). value = sum of the key's outcomes at or after that
+-- first exposure and before end; pre_value = sum of its outcomes in [pre_start, start) (CUPED
+-- covariate; 0 without a pre-period). segs = the configured segment values on that exposure.
+SELECT
+    e.k AS k,
+    e.arm AS arm,
+    e.arms AS arms,
+    e.segs AS segs,
+    arraySum(arrayMap(x -> if(x.1 >= e.first_t, x.2, 0.0), o.outs)) AS value,
+    pre.value AS pre_value
+FROM
+(
+    SELECT
+        k,
+        argMin(exposure_arm, t) AS arm,
+        uniqExact(exposure_arm) AS arms,
+        argMin(exposure_segs, t) AS segs,
+        min(t) AS first_t
+    FROM
+    (
+        SELECT
+            toString(SpanAttributes[{key_attr:String}]) AS k,
+            toString(SpanAttributes[{arm_attr:String}]) AS exposure_arm,
+            toInt64(toUnixTimestamp64Nano(Timestamp)) AS t,
+            arrayMap(x -> SpanAttributes[concat({seg_prefix:String}, x)], {seg_keys:Array(String)}) AS exposure_segs
+        FROM otel_traces
+        WHERE Timestamp >= fromUnixTimestamp64Nano({start_ns:Int64})
+          AND Timestamp < fromUnixTimestamp64Nano({end_ns:Int64})
+          AND SpanAttributes[{model_attr:String}] != ''
+          AND (empty({models:Array(String)}) OR has({models:Array(String)}, SpanAttributes[{model_attr:String}]))
+          AND k != ''
+          AND exposure_arm IN ({treatment:String}, {control:String})
+    )
+    GROUP BY k
+) AS e
+LEFT JOIN
+(
+    SELECT k, groupArray((t, toFloat64(v))) AS outs FROM ( /*OUTCOMES*/ ) GROUP BY k
+) AS o ON o.k = e.k
+LEFT JOIN
+(
+    SELECT k, sum(toFloat64(v)) AS value FROM ( /*PRE_OUTCOMES*/ ) GROUP BY k
+) AS pre ON pre.k = e.k
+ORDER BY k
