@@ -1,0 +1,247 @@
+"""Store queries of the incidents stage: per-bucket model metrics, upstream events, drift inputs.
+
+Each function runs one ``sql/incidents_*.sql`` file with server-side parameters and returns
+numpy columns (a ``dict`` of name → array) — only aggregated rows leave ClickHouse: model metrics
+per bucket, at most ``sample`` scores per model × bucket, counts of new feature hashes. Times go
+in and out as integer nanoseconds since the epoch; buckets as integer indices ``b`` counted from
+the window's start. :func:`write_annotations` inserts rows into ``impact_annotations``.
+
+>>> sorted(ANNOTATION_COLUMNS)[:3]
+['end', 'kind', 'model']
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from otel_impact import semconv
+from otel_impact.errors import StoreError
+
+_SQL_DIR = Path(__file__).parent / "sql"
+
+ANNOTATIONS_TABLE = "impact_annotations"
+ANNOTATION_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "window_start",
+    "window_end",
+    "kind",
+    "start",
+    "end",
+    "model",
+    "segment",
+    "title",
+    "text",
+    "severity",
+)
+
+METRIC_COLUMNS = ("volume", "mean_score", "error_rate", "latency_p95", "accuracy", "auc")
+
+_UPSTREAM_COLUMNS = ("t", "kind", "pipeline", "dataset", "status", "change", "version")
+_ATTR_KEYS = {
+    "k_pipeline": semconv.PIPELINE_NAME,
+    "k_dataset": semconv.DATASET_NAME,
+    "k_status": semconv.PIPELINE_STATUS,
+    "k_change": semconv.PIPELINE_CHANGE,
+    "k_version": semconv.DATA_VERSION,
+}
+
+
+@functools.cache
+def _sql(name: str) -> str:
+    return (_SQL_DIR / name).read_text(encoding="utf-8")
+
+
+def _query(
+    client: Any, name: str, parameters: dict[str, Any], columns: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Run ``sql/<name>`` and return ``columns`` as numpy object arrays (empty when no rows: the
+    embedded engine reports no column names for an empty result)."""
+    try:
+        res = client.query(_sql(name), parameters=parameters)
+    except Exception as exc:
+        raise StoreError(f"incidents query {name} failed: {exc}") from exc
+    got = dict(zip(res.column_names, res.result_columns, strict=True)) if res.result_rows else {}
+    out: dict[str, np.ndarray] = {}
+    for col in columns:
+        values = list(got.get(col, ()))
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+        out[col] = arr
+    return out
+
+
+def _as_float(values: np.ndarray) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def _as_int(values: np.ndarray) -> np.ndarray:
+    return np.array([int(v) for v in values], dtype=np.int64)
+
+
+def model_metrics(
+    client: Any,
+    *,
+    start_ns: int,
+    end_ns: int,
+    bucket_ns: int,
+    label_until_ns: int,
+    threshold: float = 0.5,
+    models: Sequence[str] = (),
+    segment_keys: Sequence[str] = (),
+) -> dict[str, np.ndarray]:
+    """Model metrics per (model, bucket, segment): volume, mean_score, error_rate, latency_p95 (ms),
+    accuracy, auc and n_labeled. ``seg_key == ''`` rows are all users."""
+    cols = _query(
+        client,
+        "incidents_metrics.sql",
+        {
+            "start_ns": start_ns,
+            "end_ns": end_ns,
+            "bucket_ns": bucket_ns,
+            "label_until_ns": label_until_ns,
+            "threshold": float(threshold),
+            "models": list(models),
+            "segment_keys": list(segment_keys),
+            "outcome_event": semconv.EVENT_ML_OUTCOME,
+        },
+        ("model", "b", "seg_key", "seg_value", "n_labeled", *METRIC_COLUMNS),
+    )
+    cols["b"] = _as_int(cols["b"])
+    cols["n_labeled"] = _as_int(cols["n_labeled"])
+    for name in METRIC_COLUMNS:
+        cols[name] = _as_float(cols[name])
+    return cols
+
+
+def upstream_events(client: Any, *, from_ns: int, end_ns: int) -> dict[str, np.ndarray]:
+    """``pipeline.run`` / ``pipeline.incident`` log events and pipeline spans in ``[from, end)``,
+    concatenated and ordered by time: t (ns), kind, pipeline, dataset, status, change, version."""
+    params = {"from_ns": from_ns, "end_ns": end_ns, **_ATTR_KEYS}
+    events = _query(
+        client,
+        "incidents_upstream_events.sql",
+        {**params, "names": [semconv.EVENT_PIPELINE_RUN, semconv.EVENT_PIPELINE_INCIDENT]},
+        _UPSTREAM_COLUMNS,
+    )
+    spans = _query(client, "incidents_upstream_spans.sql", params, _UPSTREAM_COLUMNS)
+    out = {k: np.concatenate([events[k], spans[k]]) for k in events}
+    out["t"] = _as_int(out["t"])
+    order = np.lexsort((out["kind"].astype(str), out["pipeline"].astype(str), out["t"]))
+    return {k: v[order] for k, v in out.items()}
+
+
+def score_samples(
+    client: Any,
+    *,
+    start_ns: int,
+    end_ns: int,
+    bucket_ns: int,
+    ref_end_ns: int,
+    sample: int,
+    models: Sequence[str] = (),
+) -> dict[str, np.ndarray]:
+    """Per (model, bucket): n, a deterministic sample of ≤ ``sample`` scores (object array of
+    float arrays), n_hashes and n_new_hashes (distinct feature hashes unseen before ``ref_end``)."""
+    cols = _query(
+        client,
+        "incidents_scores.sql",
+        {
+            "start_ns": start_ns,
+            "end_ns": end_ns,
+            "bucket_ns": bucket_ns,
+            "ref_end_ns": ref_end_ns,
+            "sample": int(sample),
+            "models": list(models),
+        },
+        ("model", "b", "n", "scores", "n_hashes", "n_new_hashes"),
+    )
+    for name in ("b", "n", "n_hashes", "n_new_hashes"):
+        cols[name] = _as_int(cols[name])
+    scores = np.empty(len(cols["scores"]), dtype=object)
+    scores[:] = [np.asarray(s, dtype=np.float64) for s in cols["scores"]]
+    cols["scores"] = scores
+    return cols
+
+
+def missing_rates(
+    client: Any, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
+) -> dict[str, np.ndarray]:
+    """Per (model, bucket) from spans carrying ``ml.features.missing``: n, missing_rate, missing_mean."""
+    cols = _query(
+        client,
+        "incidents_missing.sql",
+        {
+            "start_ns": start_ns,
+            "end_ns": end_ns,
+            "bucket_ns": bucket_ns,
+            "models": list(models),
+            "k_model": semconv.ML_MODEL_NAME,
+            "k_missing": semconv.ML_FEATURES_MISSING,
+        },
+        ("model", "b", "n", "missing_rate", "missing_mean"),
+    )
+    cols["b"], cols["n"] = _as_int(cols["b"]), _as_int(cols["n"])
+    cols["missing_rate"], cols["missing_mean"] = (
+        _as_float(cols["missing_rate"]),
+        _as_float(cols["missing_mean"]),
+    )
+    return cols
+
+
+def feature_summaries(
+    client: Any, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
+) -> dict[str, np.ndarray]:
+    """Per (model, feature, bucket) from ``ml.feature.summary`` events: n, missing, mean, min, max."""
+    cols = _query(
+        client,
+        "incidents_feature_summary.sql",
+        {
+            "start_ns": start_ns,
+            "end_ns": end_ns,
+            "bucket_ns": bucket_ns,
+            "models": list(models),
+            "event": semconv.EVENT_FEATURE_SUMMARY,
+            "k_model": semconv.ML_MODEL_NAME,
+            "k_feature": semconv.ML_FEATURE_NAME,
+            "k_count": semconv.ML_FEATURE_COUNT,
+            "k_missing": semconv.ML_FEATURE_MISSING,
+            "k_mean": semconv.ML_FEATURE_MEAN,
+            "k_min": semconv.ML_FEATURE_MIN,
+            "k_max": semconv.ML_FEATURE_MAX,
+        },
+        ("model", "feature", "b", "n", "missing", "mean", "min", "max"),
+    )
+    cols["b"] = _as_int(cols["b"])
+    for name in ("n", "missing", "mean", "min", "max"):
+        cols[name] = _as_float(cols[name])
+    return cols
+
+
+def write_annotations(client: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert annotation rows (dicts keyed by :data:`ANNOTATION_COLUMNS`) into ``impact_annotations``."""
+    if not rows:
+        return 0
+    data = [[row[c] for c in ANNOTATION_COLUMNS] for row in rows]
+    try:
+        client.insert(ANNOTATIONS_TABLE, data, column_names=list(ANNOTATION_COLUMNS))
+    except Exception as exc:
+        raise StoreError(f"cannot write {ANNOTATIONS_TABLE}: {exc}") from exc
+    return len(data)
+
+
+__all__ = [
+    "ANNOTATIONS_TABLE",
+    "ANNOTATION_COLUMNS",
+    "METRIC_COLUMNS",
+    "feature_summaries",
+    "missing_rates",
+    "model_metrics",
+    "score_samples",
+    "upstream_events",
+    "write_annotations",
+]
