@@ -22,14 +22,14 @@ from otel_impact.tree import LIVE, NEEDS_DATA, NO_SOURCE, measure_tree, pearson_
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 DAYS = 20
 RNG = np.random.default_rng(7)
-ORDERS = RNG.poisson(40, DAYS) + np.arange(DAYS)  # daily purchase counts
-PREDICTIONS = ORDERS * 10 + RNG.integers(0, 30, DAYS)  # prediction volume tracks purchases
+ORDERS = RNG.poisson(40, DAYS) + np.arange(DAYS)  # hourly purchase counts (all in one day: one partition)
+PREDICTIONS = ORDERS + RNG.integers(0, 10, DAYS)  # prediction volume tracks purchases
 SCORES = 0.5 + 0.01 * RNG.standard_normal(DAYS)
 
 TREE = {
-    "bucket": "1d",
-    "lookback": f"{DAYS}d",
-    "live_within": "3d",
+    "bucket": "1h",
+    "lookback": f"{DAYS}h",
+    "live_within": "3h",
     "root": {
         "name": "revenue", "kind": "north_star", "owner": "cfo", "dashboard": "https://grafana/d/rev",
         "source": {"event": "business.purchase", "agg": "sum"},
@@ -50,7 +50,7 @@ TREE = {
 def load(client: Any) -> None:
     logs, spans = [], []
     for d in range(DAYS):
-        day = NOW - timedelta(days=DAYS - d) + timedelta(hours=1)
+        day = NOW - timedelta(hours=DAYS - d) + timedelta(minutes=1)
         for i in range(int(ORDERS[d])):
             attrs = {sc.BUSINESS_VALUE: str(10.0 + (i % 5)), sc.USER_ID: f"u{i}"}
             logs.append([day + timedelta(seconds=i), "svc", attrs, sc.business_event("purchase")])
@@ -66,14 +66,14 @@ def load(client: Any) -> None:
     client.insert("otel_logs", logs, column_names=["Timestamp", "ServiceName", "LogAttributes", "EventName"])
     client.insert("otel_traces", spans,
                   column_names=["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes"])  # fmt: skip
-    # a cost metric that stopped 10 days ago: Needs data
+    # a cost metric that stopped 10 hours ago: Needs data
     client.insert("otel_metrics_gauge",
-                  [["infra.gpu.cost", NOW - timedelta(days=DAYS - d), float(d)] for d in range(DAYS - 10)],
+                  [["infra.gpu.cost", NOW - timedelta(hours=DAYS - d), float(d)] for d in range(DAYS - 10)],
                   column_names=["MetricName", "TimeUnix", "Value"])  # fmt: skip
     client.command(
         "CREATE TABLE signups_table (ts DateTime64(3, 'UTC'), value Float64) ENGINE = MergeTree ORDER BY ts"
     )
-    client.insert("signups_table", [[NOW - timedelta(hours=5), 3.0]], column_names=["ts", "value"])
+    client.insert("signups_table", [[NOW - timedelta(minutes=30), 3.0]], column_names=["ts", "value"])
 
 
 def test_status_latest_and_correlations_against_scipy(store: Any) -> None:
@@ -89,7 +89,7 @@ def test_status_latest_and_correlations_against_scipy(store: Any) -> None:
     assert nodes["orders"].latest == ORDERS[-1]
     assert nodes["rec volume"].latest == pytest.approx(PREDICTIONS[-1])
     assert nodes["rec score"].latest == pytest.approx(SCORES[-1])
-    # revenue (sum of values) vs orders (count), daily
+    # revenue (sum of values) vs orders (count), hourly
     revenue = np.array([sum(10.0 + (i % 5) for i in range(int(n))) for n in ORDERS])
     expected = stats.pearsonr(revenue, ORDERS)
     corr = nodes["orders"].parent_correlation
