@@ -61,6 +61,13 @@ def _address(value: str) -> str | None:
     "--queue-items", default=200_000, show_default=True, type=click.IntRange(1), help="Queue bound."
 )
 @click.option(
+    "--queue-mib",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Queue bound in MiB of requests.",
+)
+@click.option(
     "--batch-items", default=50_000, show_default=True, type=click.IntRange(1), help="Max items per insert."
 )
 @click.option(
@@ -82,6 +89,7 @@ def command(
     tls_key: str | None,
     max_body: int,
     queue_items: int,
+    queue_mib: int,
     batch_items: int,
     flush_interval: float,
     no_create_schema: bool,
@@ -119,6 +127,7 @@ def command(
         tls_key=tls_key,
         max_body=max_body * 1024 * 1024,
         max_queue_items=queue_items,
+        max_queue_bytes=queue_mib * 1024 * 1024,
         max_batch_items=batch_items,
         flush_interval=flush_interval,
     )

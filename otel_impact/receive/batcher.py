@@ -7,7 +7,7 @@ by one thread. Front-end threads ``submit`` decoded requests and then wait on th
 resolves the tickets. So a client is acknowledged only after its data is in the store.
 
 Back-pressure: ``submit`` raises :class:`QueueFull` when the items pending (queued + being
-written) would exceed ``max_queue_items``; the front ends turn that into HTTP 429 / gRPC
+written) would exceed ``max_queue_items`` or their encoded size ``max_queue_bytes``; the front ends turn that into HTTP 429 / gRPC
 UNAVAILABLE so OTLP clients retry later. A failing write is retried with exponential backoff;
 after ``retries`` attempts the tickets fail (the client gets 503/UNAVAILABLE and retries) — data
 is never acknowledged unless written.
@@ -61,6 +61,7 @@ class Ticket:
     signal: Signal
     request: Any
     items: int
+    size: int = 0
     _done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -87,6 +88,7 @@ class BatchWriter:
         *,
         max_queue_items: int = 200_000,
         max_batch_items: int = 50_000,
+        max_queue_bytes: int = 256 * 1024 * 1024,
         flush_interval: float = 0.005,
         retries: int = 5,
         backoff_initial: float = 0.1,
@@ -97,6 +99,8 @@ class BatchWriter:
             raise ValueError(f"max_queue_items must be >= 1, got {max_queue_items}")
         if max_batch_items < 1:
             raise ValueError(f"max_batch_items must be >= 1, got {max_batch_items}")
+        if max_queue_bytes < 1:
+            raise ValueError(f"max_queue_bytes must be >= 1, got {max_queue_bytes}")
         if flush_interval < 0:
             raise ValueError(f"flush_interval must be >= 0, got {flush_interval}")
         if retries < 1:
@@ -104,6 +108,7 @@ class BatchWriter:
         self._sink = sink
         self.max_queue_items = max_queue_items
         self.max_batch_items = max_batch_items
+        self.max_queue_bytes = max_queue_bytes
         self.flush_interval = flush_interval
         self.retries = retries
         self.backoff_initial = backoff_initial
@@ -113,6 +118,7 @@ class BatchWriter:
         self._queue: collections.deque[Ticket] = collections.deque()
         self._queued_items = 0
         self._pending_items = 0  # queued + being written
+        self._pending_bytes = 0
         self._pending_tickets = 0
         self._closing = False
         self._drain = True
@@ -129,21 +135,29 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._run, name="otel-impact-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, signal: Signal, request: Any, items: int) -> Ticket:
-        """Queue ``request`` (holding ``items`` items) for writing; raise QueueFull or Closed.
+    def submit(self, signal: Signal, request: Any, items: int, size: int = 0) -> Ticket:
+        """Queue ``request`` (``items`` items, ``size`` bytes encoded); raise QueueFull or Closed.
 
         A single request larger than the whole queue is admitted when nothing else is pending,
         so an oversized-but-legal request still makes progress.
         """
-        ticket = Ticket(signal, request, items)
+        ticket = Ticket(signal, request, items, size)
         with self._cond:
             if self._closing:
                 raise Closed("receiver is shutting down")
-            if self._pending_items + items > self.max_queue_items and self._pending_tickets > 0:
-                raise QueueFull(f"queue full ({self._pending_items} of {self.max_queue_items} items pending)")
+            if self._pending_tickets > 0:
+                if self._pending_items + items > self.max_queue_items:
+                    raise QueueFull(
+                        f"queue full ({self._pending_items} of {self.max_queue_items} items pending)"
+                    )
+                if self._pending_bytes + size > self.max_queue_bytes:
+                    raise QueueFull(
+                        f"queue full ({self._pending_bytes} of {self.max_queue_bytes} bytes pending)"
+                    )
             self._queue.append(ticket)
             self._queued_items += items
             self._pending_items += items
+            self._pending_bytes += size
             self._pending_tickets += 1
             self._cond.notify_all()
         return ticket
@@ -243,6 +257,7 @@ class BatchWriter:
             ticket._resolve(error)
         with self._cond:
             self._pending_items -= items
+            self._pending_bytes -= sum(t.size for t in tickets)
             self._pending_tickets -= len(tickets)
             self._cond.notify_all()
         if self._listener is not None:

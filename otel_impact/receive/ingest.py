@@ -55,7 +55,7 @@ class Ingest:
         n = count_items(signal, request)
         if n:
             try:
-                ticket = self.writer.submit(signal, request, n)
+                ticket = self.writer.submit(signal, request, n, request.ByteSize())
             except Exception:
                 self.stats.add("refused", signal, n)
                 raise

@@ -79,6 +79,21 @@ def test_queue_full_and_oversized_single_request() -> None:
     w.close()
 
 
+def test_queue_is_bounded_in_bytes_too() -> None:
+    gate = threading.Event()
+    w = BatchWriter(RecordingSink(gate=gate), max_queue_bytes=1000, flush_interval=0)
+    w.start()
+    first = w.submit(Signal.LOGS, "a", 1, size=600)
+    with pytest.raises(QueueFull, match="bytes"):
+        w.submit(Signal.LOGS, "b", 1, size=600)
+    w.submit(Signal.LOGS, "c", 1, size=300)
+    gate.set()
+    first.wait(5)
+    assert w.flush(5)
+    w.submit(Signal.LOGS, "d", 1, size=900).wait(5)
+    w.close()
+
+
 def test_failed_write_is_retried_then_succeeds() -> None:
     sink = RecordingSink(fail_times=2)
     seen: list[tuple[Signal, int, bool]] = []
@@ -138,7 +153,14 @@ def test_close_without_drain_fails_what_is_queued() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"max_queue_items": 0}, {"max_batch_items": 0}, {"flush_interval": -1}, {"retries": 0}]
+    "kwargs",
+    [
+        {"max_queue_items": 0},
+        {"max_batch_items": 0},
+        {"max_queue_bytes": 0},
+        {"flush_interval": -1},
+        {"retries": 0},
+    ],
 )
 def test_argument_validation_names_the_argument(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
