@@ -88,8 +88,8 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
             "datasets": {t.dataset: {"pipelines": [t.pipeline]}, "catalog": {"pipelines": ["catalog_sync"]}},
         },
         "pipelines": {
-            t.pipeline: {"schedule": "1d", "grace": "2h"},
-            t.unrelated_pipeline: {"schedule": "1d", "grace": "2h"},
+            t.pipeline: {"schedule": "1d", "grace": "2h", "dataset": t.dataset},
+            t.unrelated_pipeline: {"schedule": "1d", "grace": "2h", "dataset": t.unrelated_dataset},
         },
         "incidents": {"metrics": ["auc"], "link_window": "3d", "bucket": "1d"},
         "job": {"name": "demo", "first_run": f"{params.days}d"},

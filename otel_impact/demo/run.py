@@ -32,6 +32,7 @@ from typing import Any
 from otel_impact.demo import report
 from otel_impact.demo.emit import EmitCounts, emit_world
 from otel_impact.demo.impact_config import config_yaml, demo_config_data, validated_config
+from otel_impact.demo.parallel import emit_parallel
 from otel_impact.demo.reconcile import Reconciliation, reconcile
 from otel_impact.demo.recover import Row, compare, recover
 from otel_impact.demo.truth import PlantedTruth
@@ -56,6 +57,7 @@ class DemoOptions:
     out: Path = Path("demo-out")
     end: datetime | None = None  # end of the simulated period (default: today 00:00 UTC)
     truth: PlantedTruth = field(default_factory=PlantedTruth)
+    workers: int = 2  # emitting processes (0 = emit from this process)
 
     def params(self) -> WorldParams:
         end = self.end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -198,11 +200,15 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
         endpoint = str(endpoints.http)
         say(f"receiver: OTLP/HTTP on {endpoint}")
         t = time.perf_counter()
-        services = make_services(endpoint, params.truth.sampled_ratio)
-        try:
-            counts = emit_world(world, services, progress=say)
-        finally:
-            services.shutdown()
+        if options.workers > 0:
+            say(f"services: {options.workers} worker processes replay the simulated users")
+            counts = emit_parallel(params, endpoint, workers=options.workers, progress=say)
+        else:
+            services = make_services(endpoint, params.truth.sampled_ratio)
+            try:
+                counts = emit_world(world, services, progress=say)
+            finally:
+                services.shutdown()
         if not receiver.flush(timeout=120):
             raise ReceiverError("the receiver did not finish writing within 120 s")
         timings["emit"] = time.perf_counter() - t

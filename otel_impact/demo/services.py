@@ -132,14 +132,20 @@ class Services:
             service.shutdown()
 
 
-def make_services(endpoint: str, sampled_ratio: float) -> Services:
-    """The demo's services, all exporting to the receiver at ``endpoint``."""
+def make_services(endpoint: str, sampled_ratio: float, *, replica: str = "0") -> Services:
+    """The demo's services, all exporting to the receiver at ``endpoint``.
+
+    ``replica`` distinguishes the ``service.instance.id`` of services run by several processes.
+    """
     return Services(
-        recommender=make_service(RECOMMENDER, endpoint, instance="recommender-a"),
+        recommender=make_service(RECOMMENDER, endpoint, instance=f"recommender-a-{replica}"),
         recommender_sampled=make_service(
-            RECOMMENDER, endpoint, instance="recommender-b", sampler=TraceIdRatioBased(sampled_ratio)
+            RECOMMENDER,
+            endpoint,
+            instance=f"recommender-b-{replica}",
+            sampler=TraceIdRatioBased(sampled_ratio),
         ),
-        checkout=make_service(CHECKOUT, endpoint),
-        subscriptions=make_service(SUBSCRIPTIONS, endpoint),
-        pipeline=make_service(FEATURE_PIPELINE, endpoint),
+        checkout=make_service(CHECKOUT, endpoint, instance=f"checkout-{replica}"),
+        subscriptions=make_service(SUBSCRIPTIONS, endpoint, instance=f"subscriptions-{replica}"),
+        pipeline=make_service(FEATURE_PIPELINE, endpoint, instance=f"feature-pipeline-{replica}"),
     )
