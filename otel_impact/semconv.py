@@ -141,8 +141,13 @@ METRIC_RECEIVER_REFUSED: Final = "otel_impact.receiver.items.refused"  # counter
 METRIC_RECEIVER_FAILED: Final = "otel_impact.receiver.items.failed"  # counter: store write failed
 RECEIVER_SIGNAL: Final = "otel_impact.receiver.signal"  # traces | metrics | logs
 
+# --- experiments (OTel feature-flag registry): the arm a prediction was served in ----------
+FEATURE_FLAG_KEY: Final = "feature_flag.key"
+FEATURE_FLAG_VARIANT: Final = "feature_flag.result.variant"
+
 # --- resource ------------------------------------------------------------------------------
 SERVICE_NAME: Final = "service.name"
+SERVICE_INSTANCE_ID: Final = "service.instance.id"
 
 # --- environment variables -------------------------------------------------------------------
 ENV_CLICKHOUSE_DSN: Final = "OTEL_IMPACT_CLICKHOUSE_DSN"
