@@ -115,6 +115,7 @@ class IncidentsSection(Section):
     metrics: tuple[WatchedMetric, ...] = ("auc", "accuracy", "mean_score")
     bucket: Duration = 86400.0
     link_window: Duration = 3 * 86400.0  # upstream events this long before an anomaly are candidates
+    history: Duration = 28 * 86400.0  # metrics are read this far back (baseline for short windows)
     season: Duration | None = 7 * 86400.0  # seasonal period, used once 3 full seasons are analysed
     alpha: float = Field(default=0.01, gt=0, lt=1)  # false-alarm level per series
     min_effect: float = Field(default=0.0, ge=0)  # ignore shifts smaller than this (metric units)
@@ -123,7 +124,7 @@ class IncidentsSection(Section):
     segments: bool = False  # also watch each configured segment value (not only all users)
     drift: DriftSection = DriftSection()
 
-    @field_validator("bucket", "link_window")
+    @field_validator("bucket", "link_window", "history")
     @classmethod
     def _positive(cls, v: float) -> float:
         if v <= 0:

@@ -1,0 +1,465 @@
+"""Incidents stage: model-metric anomalies linked to upstream pipeline events; drift; freshness.
+
+Writes three sections of the result and appends to a fourth:
+
+* ``freshness`` — per configured pipeline (``pipelines:``): last run, when the next is due,
+  ``ok``/``late``/``missing``, and the late/missing runs found in the window. Each late or
+  missing run becomes a synthetic upstream event.
+* ``data_quality`` — per model × bucket after the reference period: PSI and KS of the score
+  distribution against the reference (the first ``incidents.drift.reference`` of the analysed
+  range), feature-hash novelty, the missing-feature rate, per-feature summaries when the
+  services emit ``ml.feature.summary`` events, and whether the bucket counts as drifted.
+* ``incidents`` — one entry per anomaly of a watched model metric (``incidents.metrics``) per
+  model (and per segment value with ``incidents.segments``), with the upstream events linked to
+  it, best first (``linked: []`` and ``cause: "unlinked"`` when nothing upstream preceded it);
+  plus ``affected_windows`` (merged anomaly ranges per model and segment) and ``affected`` flags
+  on matching model series of ``result["series"]`` when that section exists.
+* ``alerts`` — ``incident`` and ``drift`` alerts are appended (other stages' alerts are kept).
+
+The metrics are computed over ``[end − incidents.history, end)`` (or the whole window when it is
+longer), on buckets aligned to multiples of ``incidents.bucket`` since the epoch, so that an
+incremental run over one day still has a baseline; anomalies are reported when they overlap
+the analysed window. No clock and no randomness: the same window gives the same result.
+:func:`incident_annotations` turns a result into rows for the ``impact_annotations`` table.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from otel_impact import semconv
+from otel_impact.analyze.anomaly import detect_anomalies
+from otel_impact.analyze.drift import ks, psi
+from otel_impact.analyze.linking import (
+    FAILED_STATUSES,
+    Lineage,
+    Link,
+    UpstreamEvent,
+    check_freshness,
+    link_events,
+    mark_version_changes,
+    severity,
+)
+from otel_impact.store import incidents as store
+
+if TYPE_CHECKING:
+    from otel_impact.pipeline import JobContext
+
+_NS = 1_000_000_000
+MIN_LABELED = 10  # buckets with fewer labelled predictions give no AUC/accuracy point
+NOTABLE_SEVERITY = 0.5  # upstream events at least this severe are listed and annotated
+
+
+def _iso(ns: float) -> str:
+    return datetime.fromtimestamp(ns / _NS, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _seg(key: str, value: str) -> dict[str, str]:
+    return {key: value} if key else {}
+
+
+def run(ctx: JobContext) -> None:
+    """Compute ``freshness``, ``data_quality`` and ``incidents``; append alerts."""
+    cfg = ctx.config.incidents
+    for key in ("incidents", "data_quality", "freshness", "affected_windows"):
+        ctx.result[key] = []
+    if not cfg.enabled:
+        return
+    bucket_ns = int(cfg.bucket * _NS)
+    end_ns = int(ctx.window.end.timestamp() * _NS)
+    win_start_ns = int(ctx.window.start.timestamp() * _NS)
+    start_ns = (min(win_start_ns, end_ns - int(cfg.history * _NS)) // bucket_ns) * bucket_ns
+    nb = -(-(end_ns - start_ns) // bucket_ns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        events = _freshness(ctx, start_ns, end_ns, win_start_ns)
+        _data_quality(ctx, start_ns, end_ns, bucket_ns, nb, win_start_ns)
+        _incidents(ctx, events, start_ns, end_ns, bucket_ns, nb, win_start_ns)
+    for w in caught:
+        ctx.warn(f"incidents: {w.message}")
+
+
+# --- freshness and upstream events -----------------------------------------------------------
+
+
+def _freshness(ctx: JobContext, start_ns: int, end_ns: int, win_start_ns: int) -> list[UpstreamEvent]:
+    cfg = ctx.config.incidents
+    pipes = ctx.config.pipelines
+    lookback = cfg.link_window + max((p.schedule + p.grace for p in pipes.values()), default=0.0)
+    cols = store.upstream_events(ctx.client, from_ns=start_ns - int(lookback * _NS), end_ns=end_ns)
+    events = mark_version_changes(
+        [
+            UpstreamEvent(t / _NS, str(p), str(d), str(s), str(c), str(v), str(k))
+            for t, k, p, d, s, c, v in zip(
+                cols["t"], cols["kind"], cols["pipeline"], cols["dataset"], cols["status"],
+                cols["change"], cols["version"], strict=True,
+            )
+        ]
+    )  # fmt: skip
+    gaps: list[UpstreamEvent] = []
+    for name in sorted(pipes):
+        spec = pipes[name]
+        runs = [
+            e.at
+            for e in events
+            if e.pipeline == name
+            and e.kind != semconv.EVENT_PIPELINE_INCIDENT
+            and e.status not in FAILED_STATUSES
+        ]
+        f = check_freshness(
+            runs, schedule=spec.schedule, grace=spec.grace, start=win_start_ns / _NS, end=end_ns / _NS,
+            pipeline=name, dataset=spec.dataset,
+        )  # fmt: skip
+        gaps.extend(f.gaps)
+        ctx.result["freshness"].append(
+            {
+                semconv.PIPELINE_NAME: name,
+                "schedule_s": spec.schedule,
+                "grace_s": spec.grace,
+                "last_run": _iso(f.last_run * _NS) if math.isfinite(f.last_run) else None,
+                "expected": _iso(f.expected_next * _NS) if math.isfinite(f.expected_next) else None,
+                "status": f.status,
+                "late": f.late,
+                "missing": f.missing,
+                "runs": f.n,
+                "gaps": [{"kind": g.kind, "at": _iso(g.at * _NS)} for g in f.gaps],
+            }
+        )
+    events = sorted(events + gaps, key=lambda e: (e.at, e.pipeline, e.dataset, e.kind))
+    ctx.result["upstream_events"] = [
+        _event_json(e) | {"severity": severity(e)}
+        for e in events
+        if e.at * _NS >= win_start_ns and severity(e) >= NOTABLE_SEVERITY
+    ]
+    return events
+
+
+def _event_json(e: UpstreamEvent) -> dict[str, Any]:
+    return {
+        semconv.PIPELINE_NAME: e.pipeline,
+        semconv.DATASET_NAME: e.dataset,
+        "at": _iso(e.at * _NS),
+        "status": e.status,
+        "change": e.change,
+        semconv.DATA_VERSION: e.version,
+        "kind": e.kind,
+    }
+
+
+# --- data quality ----------------------------------------------------------------------------
+
+
+def _data_quality(
+    ctx: JobContext, start_ns: int, end_ns: int, bucket_ns: int, nb: int, win_start_ns: int
+) -> None:
+    dcfg = ctx.config.incidents.drift
+    ref_b = max(1, min(nb - 1, -(-int(dcfg.reference * _NS) // bucket_ns)))
+    if nb < 2:
+        ctx.warn("incidents: the analysed range holds a single bucket; no drift reference")
+        return
+    ref_end_ns = start_ns + ref_b * bucket_ns
+    models = ctx.config.models
+    sc = store.score_samples(
+        ctx.client, start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns, ref_end_ns=ref_end_ns,
+        sample=dcfg.sample, models=models,
+    )  # fmt: skip
+    miss = store.missing_rates(
+        ctx.client, start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns, models=models
+    )
+    feats = store.feature_summaries(
+        ctx.client, start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns, models=models
+    )
+    missing = {
+        (str(m), int(b)): float(r)
+        for m, b, r in zip(miss["model"], miss["b"], miss["missing_rate"], strict=True)
+    }
+    first_bucket = max(ref_b, (win_start_ns - start_ns) // bucket_ns)
+    alerts = ctx.result.setdefault("alerts", [])
+    for model in sorted({str(m) for m in sc["model"]}):
+        rows = [i for i in range(len(sc["model"])) if sc["model"][i] == model]
+        ref_idx = [i for i in rows if sc["b"][i] < ref_b]
+        reference = np.concatenate([sc["scores"][i] for i in ref_idx]) if ref_idx else np.empty(0)
+        fref = _feature_reference(feats, model, ref_b)
+        run_start: str | None = None
+        for i in rows:
+            b = int(sc["b"][i])
+            if b < first_bucket:
+                continue
+            p, k = psi(reference, sc["scores"][i], bins=dcfg.bins), ks(reference, sc["scores"][i])
+            n_hash = int(sc["n_hashes"][i])
+            nov = sc["n_new_hashes"][i] / n_hash if n_hash else math.nan
+            drifted = bool(
+                (p.estimate >= dcfg.psi_alert)
+                or (k.pvalue < dcfg.ks_alpha and p.estimate >= dcfg.psi_warn)
+                or (nov >= dcfg.novelty_alert)
+            )
+            at = _iso(start_ns + b * bucket_ns)
+            ctx.result["data_quality"].append(
+                {
+                    semconv.ML_MODEL_NAME: model,
+                    "bucket": at,
+                    "n": int(sc["n"][i]),
+                    "psi": p.estimate,
+                    "ks": {"estimate": k.estimate, "pvalue": k.pvalue, "n": k.n, "method": k.method},
+                    "novelty": nov,
+                    "missing_rate": missing.get((model, b)),
+                    "features": _feature_rows(feats, model, b, fref),
+                    "reference": {"start": _iso(start_ns), "end": _iso(ref_end_ns), "n": p.n_reference},
+                    "drift": drifted,
+                }
+            )
+            if drifted and run_start is None:
+                run_start = at
+                alerts.append(
+                    {
+                        "rule": "drift",
+                        "severity": "critical" if p.estimate >= 2 * dcfg.psi_alert else "warning",
+                        "at": at,
+                        "message": f"score distribution of {model} drifted from {at}: PSI {p.estimate:.3f}, "
+                        f"KS {k.estimate:.3f} (p={k.pvalue:.2g}), novelty {nov:.2f}",
+                        "attributes": {semconv.ML_MODEL_NAME: model, "psi": p.estimate, "ks": k.estimate},
+                    }
+                )
+            elif not drifted:
+                run_start = None
+
+
+def _feature_reference(feats: dict[str, np.ndarray], model: str, ref_b: int) -> dict[str, float]:
+    out: dict[str, list[tuple[float, float]]] = {}
+    for m, f, b, n, miss, mean in zip(
+        feats["model"], feats["feature"], feats["b"], feats["n"], feats["missing"], feats["mean"], strict=True
+    ):
+        if m == model and b < ref_b and math.isfinite(mean):
+            out.setdefault(str(f), []).append((mean, n - miss))
+    return {
+        f: sum(m * w for m, w in v) / sum(w for _, w in v) for f, v in out.items() if sum(w for _, w in v) > 0
+    }
+
+
+def _feature_rows(
+    feats: dict[str, np.ndarray], model: str, b: int, ref: dict[str, float]
+) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(len(feats["model"])):
+        if feats["model"][i] != model or feats["b"][i] != b:
+            continue
+        name, n, mean = str(feats["feature"][i]), feats["n"][i], feats["mean"][i]
+        rows.append(
+            {
+                semconv.ML_FEATURE_NAME: name,
+                "n": n,
+                "missing_rate": feats["missing"][i] / n if n else math.nan,
+                "mean": mean,
+                "min": feats["min"][i],
+                "max": feats["max"][i],
+                "mean_delta": mean - ref[name] if name in ref else math.nan,
+            }
+        )
+    return rows
+
+
+# --- anomalies and links ---------------------------------------------------------------------
+
+
+def _series(cols: dict[str, np.ndarray], rows: list[int], metric: str, nb: int) -> np.ndarray:
+    out = np.full(nb, np.nan)
+    for i in rows:
+        if metric in ("auc", "accuracy") and cols["n_labeled"][i] < MIN_LABELED:
+            continue
+        out[int(cols["b"][i])] = cols[metric][i]
+    return out
+
+
+def _incidents(
+    ctx: JobContext,
+    events: list[UpstreamEvent],
+    start_ns: int,
+    end_ns: int,
+    bucket_ns: int,
+    nb: int,
+    win_start_ns: int,
+) -> None:
+    cfg = ctx.config.incidents
+    lineage = Lineage.from_maps(*ctx.config.lineage.maps())
+    label_until = end_ns + int(max((m.window for m in ctx.config.business_metrics), default=0.0) * _NS)
+    cols = store.model_metrics(
+        ctx.client, start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns, label_until_ns=label_until,
+        threshold=cfg.score_threshold, models=ctx.config.models,
+        segment_keys=ctx.config.segments if cfg.segments else (),
+    )  # fmt: skip
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    for i, key in enumerate(zip(cols["model"], cols["seg_key"], cols["seg_value"], strict=True)):
+        groups.setdefault((str(key[0]), str(key[1]), str(key[2])), []).append(i)
+    alerts = ctx.result.setdefault("alerts", [])
+    windows: dict[tuple[str, str, str], list[list[Any]]] = {}
+    for model, skey, sval in sorted(groups):
+        for metric in cfg.metrics:
+            values = _series(cols, groups[(model, skey, sval)], metric, nb)
+            det = detect_anomalies(values, alpha=cfg.alpha, period=cfg.period, min_effect=cfg.min_effect)
+            for a in det.anomalies:
+                a_start, a_end = start_ns + a.start * bucket_ns, min(end_ns, start_ns + a.end * bucket_ns)
+                if a_end <= win_start_ns:
+                    continue
+                links = link_events(
+                    a_start / _NS, events, model=model, lineage=lineage, window=cfg.link_window,
+                    tolerance=cfg.bucket, min_score=cfg.min_score,
+                )  # fmt: skip
+                inc = _incident_json(model, metric, skey, sval, a, a_start, a_end, det.baseline, links)
+                ctx.result["incidents"].append(inc)
+                alerts.append(_incident_alert(inc))
+                windows.setdefault((model, skey, sval), []).append([a_start, a_end, metric])
+    for (model, skey, sval), spans in sorted(windows.items()):
+        spans.sort(key=lambda s: (s[0], s[1]))
+        merged: list[list[Any]] = []
+        for s, e, m in spans:
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+                merged[-1][2].add(m)
+            else:
+                merged.append([s, e, {m}])
+        for s, e, ms in merged:
+            ctx.result["affected_windows"].append(
+                {semconv.ML_MODEL_NAME: model, "segment": _seg(skey, sval), "start": _iso(s), "end": _iso(e),
+                 "metrics": sorted(ms)}
+            )  # fmt: skip
+    _flag_series(ctx.result)
+
+
+def _incident_json(
+    model: str, metric: str, skey: str, sval: str, a: Any, a_start: int, a_end: int, baseline: np.ndarray,
+    links: tuple[Link, ...],
+) -> dict[str, Any]:  # fmt: skip
+    return {
+        "anomaly": {
+            semconv.ML_MODEL_NAME: model,
+            "metric": metric,
+            "segment": _seg(skey, sval),
+            "start": _iso(a_start),
+            "end": _iso(a_end),
+            "magnitude": a.estimate,
+            "baseline": float(baseline[a.start]) if a.start < baseline.size else math.nan,
+            "direction": a.direction,
+            "method": a.method,
+            "score": a.score,
+            "pvalue": a.pvalue,
+            "n": a.n,
+        },
+        "linked": [
+            _event_json(lk.event)
+            | {"score": lk.score, "lag_s": lk.lag_s, "lineage_distance": lk.distance, "severity": lk.severity}
+            for lk in links
+        ],
+        "cause": "upstream" if links else "unlinked",
+        "affected": True,
+    }
+
+
+def _incident_alert(inc: dict[str, Any]) -> dict[str, Any]:
+    a, links = inc["anomaly"], inc["linked"]
+    model, metric = a[semconv.ML_MODEL_NAME], a["metric"]
+    msg = (
+        f"{metric} of {model} {a['direction']} by {abs(a['magnitude']):.4g} from {a['start']} ({a['method']})"
+    )
+    attrs: dict[str, Any] = {semconv.ML_MODEL_NAME: model, semconv.IMPACT_INCIDENT_METRIC: metric}
+    if links:
+        top = links[0]
+        what = top["change"] or top["status"] or top["kind"]
+        msg += f"; likely cause: {top[semconv.PIPELINE_NAME] or '?'} {what} on {top[semconv.DATASET_NAME] or '?'} at {top['at']}"
+        attrs |= {
+            semconv.PIPELINE_NAME: top[semconv.PIPELINE_NAME],
+            semconv.DATASET_NAME: top[semconv.DATASET_NAME],
+        }
+    else:
+        msg += "; no upstream cause found"
+    for k, v in a["segment"].items():
+        attrs |= {semconv.IMPACT_SEGMENT_KEY: k, semconv.IMPACT_SEGMENT_VALUE: v}
+    severe = bool(links) and links[0]["score"] >= 0.5
+    return {"rule": "incident", "severity": "critical" if severe else "warning", "at": a["start"], "message": msg,
+            "attributes": attrs}  # fmt: skip
+
+
+def _flag_series(result: dict[str, Any]) -> None:
+    """Add ``affected`` flags to model series in ``result["series"]`` overlapping an affected window."""
+    series = result.get("series")
+    if not isinstance(series, list):
+        return
+    for s in series:
+        if not isinstance(s, dict) or s.get("kind") != "model" or not isinstance(s.get("buckets"), list):
+            continue
+        model = s.get(semconv.ML_MODEL_NAME)
+        wins = [
+            w for w in result["affected_windows"]
+            if (model is None or w[semconv.ML_MODEL_NAME] == model) and w["segment"] == (s.get("segment") or {})
+        ]  # fmt: skip
+        flags = []
+        for b in s["buckets"]:
+            at = _to_iso(b)
+            flags.append(any(w["start"] <= at < w["end"] for w in wins))
+        s["affected"] = flags
+
+
+def _to_iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+# --- annotations -----------------------------------------------------------------------------
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def incident_annotations(result: dict[str, Any], run_id: str = "") -> list[dict[str, Any]]:
+    """Rows for ``impact_annotations`` (columns :data:`otel_impact.store.incidents.ANNOTATION_COLUMNS`)
+    from a result: one per incident, notable upstream event and drifted bucket.
+
+    Pure: works on the JSON result (ISO strings) and returns dicts with datetimes, ready for
+    :func:`otel_impact.store.incidents.write_annotations`.
+    """
+    win = result.get("window") or {}
+    ws = _dt(win["start"]) if win.get("start") else datetime.fromtimestamp(0, UTC)
+    we = _dt(win["end"]) if win.get("end") else ws
+    base = {"run_id": run_id, "window_start": ws, "window_end": we}
+    rows: list[dict[str, Any]] = []
+    for inc in result.get("incidents") or []:
+        a, links = inc["anomaly"], inc.get("linked") or []
+        cause = "no upstream cause found"
+        if links:
+            top = links[0]
+            cause = f"linked to {top[semconv.PIPELINE_NAME]} {top['change'] or top['status']} on {top[semconv.DATASET_NAME]} at {top['at']}"
+        rows.append(
+            base | {"kind": "incident", "start": _dt(a["start"]), "end": _dt(a["end"]),
+                    "model": a[semconv.ML_MODEL_NAME], "segment": dict(a["segment"]),
+                    "title": f"{a['metric']} {a['direction']} {abs(a['magnitude'] or 0.0):.4g}",
+                    "text": cause, "severity": "critical" if links and top["score"] >= 0.5 else "warning"}
+        )  # fmt: skip
+    for e in result.get("upstream_events") or []:
+        at = _dt(e["at"])
+        what = e["change"] or e["status"] or e["kind"]
+        rows.append(
+            base | {"kind": "pipeline_event", "start": at, "end": at, "model": "", "segment": {},
+                    "title": f"{e[semconv.PIPELINE_NAME]}: {what}",
+                    "text": f"{e['kind']} {e[semconv.PIPELINE_NAME]} dataset={e[semconv.DATASET_NAME]} "
+                    f"version={e[semconv.DATA_VERSION]}",
+                    "severity": "critical" if e["severity"] >= 0.9 else "warning"}
+        )  # fmt: skip
+    for d in result.get("data_quality") or []:
+        if d.get("drift"):
+            at = _dt(d["bucket"])
+            rows.append(
+                base | {"kind": "drift", "start": at, "end": at, "model": d[semconv.ML_MODEL_NAME], "segment": {},
+                        "title": f"score drift PSI {d['psi'] if d['psi'] is not None else math.nan:.3f}",
+                        "text": f"KS {d['ks']['estimate']}, p={d['ks']['pvalue']}, novelty {d['novelty']}",
+                        "severity": "warning"}
+            )  # fmt: skip
+    return rows
+
+
+__all__ = ["incident_annotations", "run"]

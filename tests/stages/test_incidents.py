@@ -1,0 +1,186 @@
+"""Incidents stage end to end: spans and log events in the store → pipeline.analyze → JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from otel_impact import semconv
+from otel_impact.config import config_from_dict
+from otel_impact.pipeline import Window, analyze
+from otel_impact.stages.incidents import incident_annotations
+from otel_impact.store.incidents import ANNOTATION_COLUMNS, write_annotations
+
+BASE = datetime(2026, 11, 1, tzinfo=UTC)
+DAYS = 30
+PER_DAY = 240
+DROP_DAY = 13
+
+LINEAGE = {
+    "lineage": {
+        "models": {"ranker": {"features": ["user_ctr", "item_pop"]}},
+        "features": {"user_ctr": {"datasets": ["clicks"]}, "item_pop": {"datasets": ["catalog"]}},
+        "datasets": {"clicks": {"pipelines": ["features_daily"]}, "catalog": {"pipelines": ["catalog_sync"]}},
+    },
+    "pipelines": {
+        "features_daily": {"schedule": "1d", "grace": "2h", "dataset": "clicks"},
+        "catalog_sync": {"schedule": "1d", "grace": "2h", "dataset": "catalog"},
+    },
+    "incidents": {"metrics": ["auc", "accuracy", "mean_score"], "link_window": "3d", "bucket": "1d"},
+}
+
+
+def at(days: float) -> datetime:
+    # whole seconds: clickhouse-connect converts sub-second datetimes on a much slower path
+    return BASE + timedelta(seconds=round(float(days) * 86400))
+
+
+def load_world(client: Any, *, seed: int = 7, drop: bool = True, events: bool = True) -> None:
+    """ranker predictions with ground truth; AUC drops from DROP_DAY (the score loses signal).
+    Upstream: daily runs of features_daily (log events) and catalog_sync (spans); a schema change
+    on `clicks` at day 12 10:00; the unrelated crm_export fails at day 12 11:00; catalog_sync skips day 20."""
+    rng = np.random.default_rng(seed)
+    spans, logs = [], []
+    for d in range(DAYS):
+        signal = 0.6 if (drop and d >= DROP_DAY) else 2.0
+        y = rng.integers(0, 2, PER_DAY)
+        score = 1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(0, 1.0, PER_DAY))))
+        ts = d + (np.arange(PER_DAY) + 0.5) / PER_DAY
+        for i in range(PER_DAY):
+            pid = f"p{d:02d}{i:04d}"
+            attrs = {
+                semconv.ML_MODEL_NAME: "ranker",
+                semconv.ML_MODEL_VERSION: "v1",
+                semconv.ML_PREDICTION_ID: pid,
+                semconv.ML_PREDICTION_SCORE: repr(float(score[i])),
+                semconv.ML_FEATURES_HASH: f"h{rng.integers(0, 50 if d < DROP_DAY else 80)}",
+                semconv.USER_ID: f"u{i % 97}",
+            }
+            if i % 10 == 0:
+                attrs[semconv.ML_FEATURES_MISSING] = "1"
+            spans.append(
+                [at(ts[i]), f"{d:08x}{i:024x}", f"{d:04x}{i:012x}", "predict ranker", "recommender", attrs, 0]
+            )
+            logs.append([at(ts[i] + 0.01), "ml.outcome", "labeler",
+                         {semconv.ML_PREDICTION_ID: pid, semconv.ML_OUTCOME_LABEL: str(int(y[i]))}])  # fmt: skip
+        if not events:
+            continue
+        logs.append([at(d + 1 / 24), semconv.EVENT_PIPELINE_RUN, "airflow",
+                     {semconv.PIPELINE_NAME: "features_daily", semconv.DATASET_NAME: "clicks",
+                      semconv.PIPELINE_STATUS: "success", semconv.DATA_VERSION: "v7"}])  # fmt: skip
+        if d != 20:
+            spans.append([at(d + 2 / 24), f"{d:08x}{'f' * 24}", f"{d:04x}{'f' * 12}", "sync catalog", "catalog-sync",
+                          {semconv.PIPELINE_NAME: "catalog_sync", semconv.DATASET_NAME: "catalog"}, 600 * 10**9])  # fmt: skip
+    if events:
+        logs.append([at(12 + 10 / 24), semconv.EVENT_PIPELINE_RUN, "airflow",
+                     {semconv.PIPELINE_NAME: "features_daily", semconv.DATASET_NAME: "clicks",
+                      semconv.PIPELINE_STATUS: "success", semconv.PIPELINE_CHANGE: "schema_change",
+                      semconv.DATA_VERSION: "v8"}])  # fmt: skip
+        logs.append([at(12 + 11 / 24), semconv.EVENT_PIPELINE_INCIDENT, "airflow",
+                     {semconv.PIPELINE_NAME: "crm_export", semconv.DATASET_NAME: "accounts",
+                      semconv.PIPELINE_STATUS: "failed"}])  # fmt: skip
+    client.insert(
+        semconv.TABLE_TRACES, spans,
+        column_names=["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes", "Duration"],
+    )  # fmt: skip
+    client.insert(
+        semconv.TABLE_LOGS, logs, column_names=["Timestamp", "EventName", "ServiceName", "LogAttributes"]
+    )
+
+
+def run(client: Any, **extra: Any) -> dict[str, Any]:
+    cfg = config_from_dict({**LINEAGE, **extra})
+    return analyze(client, cfg, Window(BASE, at(DAYS)))
+
+
+def test_auc_drop_is_linked_to_the_schema_change_and_replays_identically(store: Any) -> None:
+    load_world(store)
+    result = run(store)
+    auc = [i for i in result["incidents"] if i["anomaly"]["metric"] == "auc"]
+    assert auc, result["incidents"]
+    inc = auc[0]
+    a = inc["anomaly"]
+    start = datetime.fromisoformat(a["start"].replace("Z", "+00:00"))
+    assert abs((start - at(DROP_DAY)).total_seconds()) <= 86400
+    assert a["direction"] == "down" and a["ml.model.name"] == "ranker" and a["segment"] == {}
+    assert a["magnitude"] < -0.1 and a["method"] == "changepoint"
+    assert inc["cause"] == "upstream"
+    top = inc["linked"][0]
+    assert (top["pipeline.name"], top["dataset.name"], top["change"]) == (
+        "features_daily",
+        "clicks",
+        "schema_change",
+    )
+    assert top["at"] == "2026-11-13T10:00:00Z"
+    crm = [lk for lk in inc["linked"] if lk["pipeline.name"] == "crm_export"]
+    assert crm and crm[0]["score"] < top["score"]
+    # alerts appended, affected windows listed
+    assert any(al["rule"] == "incident" and "features_daily" in al["message"] for al in result["alerts"])
+    assert any(w["ml.model.name"] == "ranker" and "auc" in w["metrics"] for w in result["affected_windows"])
+    # freshness: catalog_sync (spans) missed day 20; features_daily (log events) on time
+    fresh = {f["pipeline.name"]: f for f in result["freshness"]}
+    assert fresh["features_daily"]["status"] == "ok" and fresh["features_daily"]["missing"] == 0
+    assert fresh["catalog_sync"]["missing"] == 1
+    assert fresh["catalog_sync"]["gaps"] == [
+        {"kind": "missing", "at": "2026-11-21T04:10:00Z"}
+    ]  # due 02:10 + 2 h grace
+    # data quality after the 7-day reference: drift after the drop, not before
+    dq = result["data_quality"]
+    assert dq and dq[0]["bucket"] == "2026-11-08T00:00:00Z"
+    before = [r for r in dq if r["bucket"] < "2026-11-14"]
+    after = [r for r in dq if r["bucket"] >= "2026-11-15"]
+    assert all(r["psi"] < 0.1 for r in before)
+    assert all(r["novelty"] == 0 for r in before)
+    assert all(r["novelty"] > 0.2 for r in after)
+    assert all(r["missing_rate"] == pytest.approx(0.1) for r in dq)
+    assert any(al["rule"] == "drift" for al in result["alerts"])
+    # replay: the same window gives the same JSON
+    again = run(store)
+    assert json.dumps(again, sort_keys=True) == json.dumps(result, sort_keys=True)
+
+
+def test_drop_without_upstream_events_is_unlinked(store: Any) -> None:
+    load_world(store, events=False)
+    result = run(store, pipelines={})
+    auc = [i for i in result["incidents"] if i["anomaly"]["metric"] == "auc"]
+    assert auc and auc[0]["linked"] == [] and auc[0]["cause"] == "unlinked"
+    assert any(al["rule"] == "incident" and "no upstream cause" in al["message"] for al in result["alerts"])
+
+
+def test_stable_world_has_no_incidents(store: Any) -> None:
+    load_world(store, drop=False)
+    result = run(store)
+    assert result["incidents"] == []
+    assert not any(al["rule"] == "incident" for al in result["alerts"])
+
+
+def test_annotations_from_result_go_into_the_table(store: Any) -> None:
+    load_world(store)
+    result = run(store)
+    rows = incident_annotations(result, run_id="r1")
+    kinds = {r["kind"] for r in rows}
+    assert {"incident", "pipeline_event", "drift"} <= kinds
+    assert all(set(r) == set(ANNOTATION_COLUMNS) for r in rows)
+    assert write_annotations(store, rows) == len(rows)
+    got = store.query(
+        "SELECT kind, count() FROM impact_annotations WHERE run_id = {r:String} GROUP BY kind ORDER BY kind",
+        parameters={"r": "r1"},
+    ).result_rows
+    assert dict(got) == {k: sum(r["kind"] == k for r in rows) for k in kinds}
+
+
+def test_empty_store_gives_empty_sections(store: Any) -> None:
+    result = run(store)
+    assert result["incidents"] == [] and result["data_quality"] == []
+    assert [f["status"] for f in result["freshness"]] == ["unknown", "unknown"]
+    assert result["alerts"] == []
+
+
+def test_disabled_stage_writes_empty_sections(store: Any) -> None:
+    load_world(store)
+    result = run(store, incidents={"enabled": False})
+    assert result["incidents"] == [] and result["freshness"] == [] and result["data_quality"] == []
