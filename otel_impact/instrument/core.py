@@ -100,9 +100,12 @@ class Instrumentation(EventsMixin):
         store converts itself) or when the sampler is not probability-based; otherwise
         ``1 / rate`` of the (root) ``TraceIdRatioBased`` sampler.
         """
-        if has_threshold(span.get_span_context().trace_state):
+        trace_state = span.get_span_context().trace_state
+        if trace_state and has_threshold(trace_state):
             return None
-        provider = self._tracer_provider or trace.get_tracer_provider()
+        provider = self._tracer_provider
+        if provider is None:
+            provider = trace.get_tracer_provider()
         sampler = getattr(provider, "sampler", None)
         if sampler is not self._sampler:
             self._sampler_adjusted = adjusted_count_for_sampler(sampler)

@@ -79,12 +79,51 @@ def _encode_float(value: float) -> bytes:
     return b"f" + _pack_double(value + 0.0)  # + 0.0 folds -0.0 into 0.0
 
 
+def _encode_flat(values: list[object] | tuple[object, ...]) -> tuple[bytes, int] | None:
+    """Fast path for a flat vector of floats/ints/None/str: (encoding, missing count), else ``None``."""
+    out = [b"["]
+    append = out.append
+    missing = 0
+    for v in values:
+        t = type(v)
+        if t is float:
+            if v != v:
+                append(b"n")
+                missing += 1
+            else:
+                append(b"f" + _pack_double(v + 0.0))  # type: ignore[operator]
+        elif v is None:
+            append(b"N")
+            missing += 1
+        elif t is int:
+            append(b"i%d;" % v)  # type: ignore[str-format]
+        elif t is str:
+            raw = v.encode("utf-8")  # type: ignore[attr-defined]
+            append(b"s%d:" % len(raw))
+            append(raw)
+        else:
+            return None
+    append(b"]")
+    return b"".join(out), missing
+
+
+def feature_fingerprint(features: object) -> tuple[str, int | None]:
+    """(``feature_hash(features)``, ``missing_count(features)``) in one pass where possible."""
+    flat = _encode_flat(features) if type(features) is list or type(features) is tuple else None  # type: ignore[arg-type]
+    if flat is not None:
+        return blake2b(flat[0], digest_size=8).hexdigest(), flat[1]
+    return feature_hash(features), missing_count(features)
+
+
 def feature_hash(features: object) -> str:
     """Stable 64-bit hex fingerprint of ``features`` (sequence, mapping, array or scalar).
 
     Raises ``TypeError`` for values with no canonical encoding (callers in the instrumentation
     catch it and omit the attribute).
     """
+    flat = _encode_flat(features) if type(features) is list or type(features) is tuple else None  # type: ignore[arg-type]
+    if flat is not None:
+        return blake2b(flat[0], digest_size=8).hexdigest()
     out: list[bytes] = []
     _encode(features, out)
     return blake2b(b"".join(out), digest_size=8).hexdigest()

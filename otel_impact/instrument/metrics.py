@@ -130,20 +130,20 @@ class PredictionMetrics:
         count: int = 1,
     ) -> None:
         """Account one prediction call (``count`` rows for a batch call) — the request-path cost."""
-        key = (model, version, self._limiter.values(segment))
+        limiter = self._limiter
+        key = (model, version, limiter.values(segment) if limiter.keys else ())
         series = self._series.get(key)
         if series is None:
             series = self._new_series(key)
+        scored = score is not None and 0.0 <= score < math.inf
         with self._lock:
             series.count += count
+            series.durations.append(duration_s)
+            if scored:
+                series.scores.append(score)  # type: ignore[arg-type]
             if error:
                 series.errors += 1
-            series.durations.append(duration_s)
-            if score is not None and score >= 0.0 and score != math.inf:
-                series.scores.append(score)
-                self._pending += 2
-            else:
-                self._pending += 1
+            self._pending += 2 if scored else 1
             full = self._pending >= self._buffer
         if full:
             self.flush()

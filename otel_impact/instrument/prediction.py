@@ -25,7 +25,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from otel_impact import semconv
 from otel_impact.instrument._safe import log_once
-from otel_impact.instrument.features import feature_hash, missing_count
+from otel_impact.instrument.features import feature_fingerprint
 
 if TYPE_CHECKING:
     from otel_impact.instrument.core import Instrumentation
@@ -188,18 +188,21 @@ class PredictionScope:
         self._token = otel_context.attach(trace.set_span_in_context(span))
         recording = span.is_recording()
         features = self.features
-        if recording:
+        if recording:  # attribute work only for spans that will be exported
+            extra: dict[str, str | int | float] = {}
             adjusted = instr.adjusted_count(span)
             if adjusted is not None:
-                span.set_attribute(semconv.SAMPLING_ADJUSTED_COUNT, adjusted)
+                extra[semconv.SAMPLING_ADJUSTED_COUNT] = adjusted
             if features is not None:
                 try:
-                    span.set_attribute(semconv.ML_FEATURES_HASH, feature_hash(features))
-                    missing = missing_count(features)
+                    digest, missing = feature_fingerprint(features)
+                    extra[semconv.ML_FEATURES_HASH] = digest
                     if missing is not None:
-                        span.set_attribute(semconv.ML_FEATURES_MISSING, missing)
+                        extra[semconv.ML_FEATURES_MISSING] = missing
                 except Exception as exc:
                     log_once("features hash", exc)
+            if extra:
+                span.set_attributes(extra)
         if features is not None and instr.summaries is not None and isinstance(features, Mapping):
             try:
                 instr.observe_features(self.model, self.version, features, start)
