@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -271,7 +271,7 @@ def lag_scan(
 class RankedSegment:
     """A segment's place in the ranking; ``strength`` is the CI bound nearest zero (0 if it spans 0)."""
 
-    segment: Hashable
+    segment: Any
     rank: int
     strength: float
     estimate: float
@@ -287,15 +287,15 @@ def conservative_strength(c: Correlation | LagScan) -> float:
     return float(min(abs(ci.low), abs(ci.high)))
 
 
-def rank_segments(results: Mapping[Hashable, Correlation | LagScan]) -> list[RankedSegment]:
+def rank_segments(results: Mapping[Any, Correlation | LagScan]) -> list[RankedSegment]:
     """Rank segments by how strongly the business metric follows the model metric there.
 
     Key: the conservative strength (CI bound nearest zero), then |estimate|; segments with an
     undefined estimate go last. "Where model improvements matter most" is the top of this list.
     """
-    items: Sequence[tuple[Hashable, Correlation | LagScan]] = list(results.items())
+    items: Sequence[tuple[Any, Correlation | LagScan]] = list(results.items())
 
-    def key(item: tuple[Hashable, Correlation | LagScan]) -> tuple[float, float]:
+    def key(item: tuple[Any, Correlation | LagScan]) -> tuple[float, float]:
         c = item[1]
         est = abs(c.estimate) if math.isfinite(c.estimate) else -1.0
         return (-conservative_strength(c), -est)

@@ -19,6 +19,7 @@ The click/conversion rate of predictions comes from the stitching engineer's
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,11 @@ def _base_params(config: ImpactConfig, window: Window, bucket_s: float) -> dict[
 
 
 def _columns(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
-    return {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    """Columns by name; an empty result (which may come without column names) reads as empty lists."""
+    out: dict[str, list[Any]] = defaultdict(list)
+    for i, n in enumerate(names):
+        out[n] = [r[i] for r in rows]
+    return out
 
 
 def _floats(values: Sequence[Any]) -> np.ndarray:
@@ -102,7 +107,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def model_series(client: Any, config: ImpactConfig, window: Window, bucket_s: float) -> dict[str, np.ndarray]:
     """Volume, mean score, error rate and latency p50/p95 (ms) per bucket × model × version × segment."""
     names, rows = _run(client, _sql("model"), _base_params(config, window, bucket_s), "model series")
-    col = _columns(names, rows) if rows else {n: [] for n in names}
+    col = _columns(names, rows)
     out = _dims(col, versions=True)
     out["volume"] = _floats(col["volume"])
     out["mean_score"] = _floats(col["mean_score"])
@@ -120,7 +125,7 @@ def quality_series(
     params = _base_params(config, window, bucket_s)
     params |= {"threshold": config.series.score_threshold, "outcome_event": semconv.EVENT_ML_OUTCOME}
     names, rows = _run(client, _sql("quality"), params, "model quality series")
-    col = _columns(names, rows) if rows else {n: [] for n in names}
+    col = _columns(names, rows)
     out = _dims(col, versions=True)
     labeled, tp, fp, fn = (_floats(col[k]) for k in ("labeled", "tp", "fp", "fn"))
     out["labeled"] = labeled
@@ -144,7 +149,7 @@ def business_series(
     params["pkey"] = PREDICTION_KEY_COLUMNS[metric.key]
     sql = _sql("business").replace("/*OUTCOMES*/", outcomes)
     names, rows = _run(client, sql, params, f"business series of {metric.name!r}")
-    col = _columns(names, rows) if rows else {n: [] for n in names}
+    col = _columns(names, rows)
     out = _dims(col, versions=False)
     active = _floats(col["active_keys"])
     out["value"] = _floats(col["value"])
@@ -217,7 +222,7 @@ def lift_users(
     }
     sql = _sql("lift_users").replace("/*OUTCOMES*/", outcomes).replace("/*PRE_OUTCOMES*/", pre)
     names, rows = _run(client, sql, params, f"per-user outcomes of {metric.name!r}")
-    col = _columns(names, rows) if rows else {n: [] for n in names}
+    col = _columns(names, rows)
     return {
         "key": np.asarray(col["k"], dtype=object),
         "arm": np.asarray(col["arm"], dtype=object),
