@@ -43,11 +43,6 @@ class Ingest:
             return False
         return hmac.compare_digest(header[len(BEARER) :].strip().encode("utf-8"), self._token)
 
-    def refuse(self, signal: Signal, request: Any | None) -> None:
-        """Count the items of a request that is turned away as a whole."""
-        if request is not None:
-            self.stats.add("refused", signal, count_items(signal, request))
-
     def export(self, signal: Signal, request: Any) -> Outcome:
         """Store ``request``; raise QueueFull/Closed (retry later) or WriteFailed (retry)."""
         rejected, message = reject_invalid(signal, request)

@@ -295,6 +295,17 @@ def test_grpc_auth(authed: Receiver, sink: StubSink) -> None:
     assert sink.spans() == 2
 
 
+def test_grpc_partial_success(rx: Receiver, sink: StubSink) -> None:
+    request = traces_request(3)
+    request.resource_spans[0].scope_spans[0].spans[1].span_id = b"\x01\x02"  # 2-byte span id
+    assert rx.endpoints.grpc is not None
+    with grpc.insecure_channel(rx.endpoints.grpc) as channel:
+        reply = trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=10)
+    assert reply.partial_success.rejected_spans == 1
+    assert "8-byte spanId" in reply.partial_success.error_message
+    assert sink.spans() == 2
+
+
 def test_grpc_queue_full_is_unavailable_with_retry_info(sink: StubSink) -> None:
     sink.gate.clear()
     rx = Receiver(sink=sink, http=None, grpc="127.0.0.1:0", max_queue_items=3, flush_interval=0)
