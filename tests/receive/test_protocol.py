@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import zlib
@@ -9,6 +10,8 @@ import zlib
 import pytest
 from google.protobuf import json_format
 from google.rpc import status_pb2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otel_impact.receive import protocol
@@ -190,3 +193,37 @@ def test_status_body() -> None:
     assert (status.code, status.message) == (3, "bad")
     parsed = json_format.Parse(protocol.status_body(3, "bad", protocol.JSON), status_pb2.Status())
     assert parsed.message == "bad"
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.binary(max_size=512), signal=st.sampled_from(list(Signal)))
+def test_arbitrary_protobuf_bytes_never_escape_as_other_errors(body: bytes, signal: Signal) -> None:
+    try:
+        request = protocol.parse_body(signal, body, protocol.PROTOBUF)
+    except BadRequest:
+        return
+    protocol.reject_invalid(signal, request)
+    assert protocol.count_items(signal, request) >= 0
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["resourceSpans", "scopeSpans", "spans", "traceId", "spanId", "name", "kind", "x"]
+            ),
+            children,
+            max_size=3,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree=_json_values)
+def test_arbitrary_json_never_escapes_as_other_errors(tree: object) -> None:
+    with contextlib.suppress(BadRequest):
+        protocol.parse_body(Signal.TRACES, json.dumps(tree).encode(), protocol.JSON)
