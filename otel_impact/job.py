@@ -323,7 +323,7 @@ def run_job(
             "started": iso_utc(started),
             "previous_watermark": iso_utc(previous) if previous else None,
         }
-        alerts = len(result.get("alerts") or [])
+        alerts = sum(1 for a in result.get("alerts") or [] if a.get("state", "firing") != "resolved")
         reports = write_reports(result, report_paths) if report_paths else ()
         for path in reports:
             say(f"report {path}")

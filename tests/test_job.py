@@ -209,6 +209,16 @@ def test_fail_on_alert_and_reports(store: Any, tmp_path: Path) -> None:
     assert html.read_text().startswith("<!DOCTYPE html>") and "| metric |" in md.read_text()
     quiet = run_job(store, cfg(), since=T0, until=T1, export=False, analyze_fn=fake_analyze())
     assert quiet.exit_code == 0
+
+    def resolved_only(client: Any, config: Any, window: Window, **kw: Any) -> dict[str, Any]:
+        doc = full_result(window.to_json())
+        doc["alerts"][0]["state"] = "resolved"
+        return doc
+
+    resolved = run_job(
+        store, cfg(), since=T0, until=T1, export=False, fail_on_alert=True, analyze_fn=resolved_only
+    )
+    assert resolved.alerts == 0 and resolved.exit_code == 0  # a resolved transition is not a fired alert
     with pytest.raises(ValueError, match="--report"):
         run_job(store, cfg(), since=T0, until=T1, export=False, report_paths=[tmp_path / "r.pdf"],
                 analyze_fn=fake_analyze())  # fmt: skip

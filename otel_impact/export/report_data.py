@@ -511,8 +511,14 @@ def _summary(result: Mapping[str, Any]) -> Section:
     for key in ("correlations", "attribution", "lift", "roi", "alerts", "incidents", "evaluation"):
         counts.append((key, str(len(_rows(result, key)))))
     sec.tables.append(Table(["item", "value"], [[k, v] for k, v in counts]))
+    counts: dict[str, int] = {}
     for w in result.get("warnings") or []:
-        sec.notes.append(f"warning: {w}")
+        counts[str(w)] = counts.get(str(w), 0) + 1
+    for i, (w, n) in enumerate(counts.items()):
+        if i == 12:
+            sec.notes.append(f"… and {len(counts) - 12} more distinct warning(s)")
+            break
+        sec.notes.append(f"warning: {w}" + (f" (×{n})" if n > 1 else ""))
     return sec
 
 

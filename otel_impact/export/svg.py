@@ -102,7 +102,7 @@ def bar_chart(
     *,
     ci: Sequence[tuple[float | None, float | None]] | None = None,
     title: str = "",
-    width: int = 640,
+    width: int = 760,
 ) -> str:
     """Horizontal bars (with optional CI whiskers) around a zero line; None values are skipped."""
     rows = [
@@ -110,7 +110,7 @@ def bar_chart(
         for i, (lab, v) in enumerate(zip(labels, values, strict=False))
         if _finite(v)
     ]
-    bar_h, label_w, pad = 20, 220, 8
+    bar_h, label_w, pad = 20, 300, 8
     height = max(40, pad * 2 + bar_h * len(rows))
     out = [_open(width, height, title)]
     if not rows:
@@ -131,7 +131,7 @@ def bar_chart(
         x_v = sx(v)  # type: ignore[arg-type]
         color = PALETTE[0] if v >= 0 else PALETTE[1]  # type: ignore[operator]
         out.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="11">{escape(lab[:36])}</text>'
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="11">{escape(lab[:48])}</text>'
             f'<rect x="{min(zero, x_v):.1f}" y="{y + 3}" width="{abs(x_v - zero):.1f}" height="{bar_h - 6}" '
             f'fill="{color}" opacity="0.8"/>'
         )

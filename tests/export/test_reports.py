@@ -144,3 +144,10 @@ def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> 
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == []
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def test_repeated_warnings_are_collapsed_and_capped() -> None:
+    doc = {"warnings": ["same"] * 30 + [f"w{i}" for i in range(20)]}
+    notes = build_sections(doc)[0].notes
+    assert notes[0] == "warning: same (×30)"
+    assert len(notes) == 13 and notes[-1] == "… and 9 more distinct warning(s)"
