@@ -46,6 +46,7 @@ from otel_impact.analyze.linking import (
     severity,
 )
 from otel_impact.store import incidents as store
+from otel_impact.store.incidents import incident_annotations
 
 if TYPE_CHECKING:
     from otel_impact.pipeline import JobContext
@@ -203,6 +204,7 @@ def _data_quality(
                 {
                     semconv.ML_MODEL_NAME: model,
                     "bucket": at,
+                    "end": _iso(start_ns + (b + 1) * bucket_ns),
                     "n": int(sc["n"][i]),
                     "psi": p.estimate,
                     "ks": {"estimate": k.estimate, "pvalue": k.pvalue, "n": k.n, "method": k.method},
@@ -407,59 +409,6 @@ def _to_iso(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return str(value)
-
-
-# --- annotations -----------------------------------------------------------------------------
-
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def incident_annotations(result: dict[str, Any], run_id: str = "") -> list[dict[str, Any]]:
-    """Rows for ``impact_annotations`` (columns :data:`otel_impact.store.incidents.ANNOTATION_COLUMNS`)
-    from a result: one per incident, notable upstream event and drifted bucket.
-
-    Pure: works on the JSON result (ISO strings) and returns dicts with datetimes, ready for
-    :func:`otel_impact.store.incidents.write_annotations`.
-    """
-    win = result.get("window") or {}
-    ws = _dt(win["start"]) if win.get("start") else datetime.fromtimestamp(0, UTC)
-    we = _dt(win["end"]) if win.get("end") else ws
-    base = {"run_id": run_id, "window_start": ws, "window_end": we}
-    rows: list[dict[str, Any]] = []
-    for inc in result.get("incidents") or []:
-        a, links = inc["anomaly"], inc.get("linked") or []
-        cause = "no upstream cause found"
-        if links:
-            top = links[0]
-            cause = f"linked to {top[semconv.PIPELINE_NAME]} {top['change'] or top['status']} on {top[semconv.DATASET_NAME]} at {top['at']}"
-        rows.append(
-            base | {"kind": "incident", "start": _dt(a["start"]), "end": _dt(a["end"]),
-                    "model": a[semconv.ML_MODEL_NAME], "segment": dict(a["segment"]),
-                    "title": f"{a['metric']} {a['direction']} {abs(a['magnitude'] or 0.0):.4g}",
-                    "text": cause, "severity": "critical" if links and top["score"] >= 0.5 else "warning"}
-        )  # fmt: skip
-    for e in result.get("upstream_events") or []:
-        at = _dt(e["at"])
-        what = e["change"] or e["status"] or e["kind"]
-        rows.append(
-            base | {"kind": "pipeline_event", "start": at, "end": at, "model": "", "segment": {},
-                    "title": f"{e[semconv.PIPELINE_NAME]}: {what}",
-                    "text": f"{e['kind']} {e[semconv.PIPELINE_NAME]} dataset={e[semconv.DATASET_NAME]} "
-                    f"version={e[semconv.DATA_VERSION]}",
-                    "severity": "critical" if e["severity"] >= 0.9 else "warning"}
-        )  # fmt: skip
-    for d in result.get("data_quality") or []:
-        if d.get("drift"):
-            at = _dt(d["bucket"])
-            rows.append(
-                base | {"kind": "drift", "start": at, "end": at, "model": d[semconv.ML_MODEL_NAME], "segment": {},
-                        "title": f"score drift PSI {d['psi'] if d['psi'] is not None else math.nan:.3f}",
-                        "text": f"KS {d['ks']['estimate']}, p={d['ks']['pvalue']}, novelty {d['novelty']}",
-                        "severity": "warning"}
-            )  # fmt: skip
-    return rows
 
 
 __all__ = ["incident_annotations", "run"]

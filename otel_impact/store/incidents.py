@@ -4,7 +4,8 @@ Each function runs one ``sql/incidents_*.sql`` file with server-side parameters 
 numpy columns (a ``dict`` of name → array) — only aggregated rows leave ClickHouse: model metrics
 per bucket, at most ``sample`` scores per model × bucket, counts of new feature hashes. Times go
 in and out as integer nanoseconds since the epoch; buckets as integer indices ``b`` counted from
-the window's start. :func:`write_annotations` inserts rows into ``impact_annotations``.
+the window's start. :func:`incident_annotations` turns an analyzer result into annotation rows
+and :func:`write_annotations` inserts them into ``impact_annotations`` (the job calls both).
 
 >>> sorted(ANNOTATION_COLUMNS)[:3]
 ['end', 'kind', 'model']
@@ -13,7 +14,9 @@ the window's start. :func:`write_annotations` inserts rows into ``impact_annotat
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -234,11 +237,65 @@ def write_annotations(client: Any, rows: Sequence[dict[str, Any]]) -> int:
     return len(data)
 
 
+# --- annotations -----------------------------------------------------------------------------
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def incident_annotations(result: dict[str, Any], run_id: str = "") -> list[dict[str, Any]]:
+    """Rows for ``impact_annotations`` (columns :data:`otel_impact.store.incidents.ANNOTATION_COLUMNS`)
+    from a result: one per incident, notable upstream event and drifted bucket.
+
+    Pure (no store access): works on the JSON result (ISO strings) and returns dicts with
+    datetimes, ready for :func:`write_annotations`.
+    """
+    win = result.get("window") or {}
+    ws = _dt(win["start"]) if win.get("start") else datetime.fromtimestamp(0, UTC)
+    we = _dt(win["end"]) if win.get("end") else ws
+    base = {"run_id": run_id, "window_start": ws, "window_end": we}
+    rows: list[dict[str, Any]] = []
+    for inc in result.get("incidents") or []:
+        a, links = inc["anomaly"], inc.get("linked") or []
+        cause = "no upstream cause found"
+        if links:
+            top = links[0]
+            cause = f"linked to {top[semconv.PIPELINE_NAME]} {top['change'] or top['status']} on {top[semconv.DATASET_NAME]} at {top['at']}"
+        rows.append(
+            base | {"kind": "incident", "start": _dt(a["start"]), "end": _dt(a["end"]),
+                    "model": a[semconv.ML_MODEL_NAME], "segment": dict(a["segment"]),
+                    "title": f"{a['metric']} {a['direction']} {abs(a['magnitude'] or 0.0):.4g}",
+                    "text": cause, "severity": "critical" if links and top["score"] >= 0.5 else "warning"}
+        )  # fmt: skip
+    for e in result.get("upstream_events") or []:
+        at = _dt(e["at"])
+        what = e["change"] or e["status"] or e["kind"]
+        rows.append(
+            base | {"kind": "pipeline_event", "start": at, "end": at, "model": "", "segment": {},
+                    "title": f"{e[semconv.PIPELINE_NAME]}: {what}",
+                    "text": f"{e['kind']} {e[semconv.PIPELINE_NAME]} dataset={e[semconv.DATASET_NAME]} "
+                    f"version={e[semconv.DATA_VERSION]}",
+                    "severity": "critical" if e["severity"] >= 0.9 else "warning"}
+        )  # fmt: skip
+    for d in result.get("data_quality") or []:
+        if d.get("drift"):
+            at = _dt(d["bucket"])
+            rows.append(
+                base | {"kind": "drift", "start": at, "end": _dt(d["end"]) if d.get("end") else at, "model": d[semconv.ML_MODEL_NAME], "segment": {},
+                        "title": f"score drift PSI {d['psi'] if d['psi'] is not None else math.nan:.3f}",
+                        "text": f"KS {d['ks']['estimate']}, p={d['ks']['pvalue']}, novelty {d['novelty']}",
+                        "severity": "warning"}
+            )  # fmt: skip
+    return rows
+
+
 __all__ = [
     "ANNOTATIONS_TABLE",
     "ANNOTATION_COLUMNS",
     "METRIC_COLUMNS",
     "feature_summaries",
+    "incident_annotations",
     "missing_rates",
     "model_metrics",
     "score_samples",

@@ -65,11 +65,17 @@ def load_world(client: Any, *, seed: int = 7, drop: bool = True, events: bool = 
             }
             if i % 10 == 0:
                 attrs[semconv.ML_FEATURES_MISSING] = "1"
+            attrs[semconv.segment_attribute("platform")] = "mobile" if i % 2 else "web"
             spans.append(
                 [at(ts[i]), f"{d:08x}{i:024x}", f"{d:04x}{i:012x}", "predict ranker", "recommender", attrs, 0]
             )
             logs.append([at(ts[i] + 0.01), "ml.outcome", "labeler",
                          {semconv.ML_PREDICTION_ID: pid, semconv.ML_OUTCOME_LABEL: str(int(y[i]))}])  # fmt: skip
+        logs.append([at(d + 0.5), semconv.EVENT_FEATURE_SUMMARY, "recommender",
+                     {semconv.ML_MODEL_NAME: "ranker", semconv.ML_FEATURE_NAME: "user_ctr",
+                      semconv.ML_FEATURE_COUNT: "100", semconv.ML_FEATURE_MISSING: "4" if d < DROP_DAY else "40",
+                      semconv.ML_FEATURE_MEAN: "0.1" if d < DROP_DAY else "0.3",
+                      semconv.ML_FEATURE_MIN: "0", semconv.ML_FEATURE_MAX: "1"}])  # fmt: skip
         if not events:
             continue
         logs.append([at(d + 1 / 24), semconv.EVENT_PIPELINE_RUN, "airflow",
@@ -179,6 +185,29 @@ def test_replaying_the_window_gives_the_same_result(
     again = run(incident_world)
     assert again["incidents"], "non-trivial result"
     assert json.dumps(again, sort_keys=True) == json.dumps(incident_result, sort_keys=True)
+
+
+def test_feature_summaries_in_data_quality(incident_result: dict[str, Any]) -> None:
+    rows = {r["bucket"][:10]: r["features"] for r in incident_result["data_quality"]}
+    (before,) = rows["2026-11-10"]
+    assert before["ml.feature.name"] == "user_ctr"
+    assert before["missing_rate"] == pytest.approx(0.04)
+    assert before["mean"] == pytest.approx(0.1) and before["mean_delta"] == pytest.approx(0.0, abs=1e-12)
+    (after,) = rows["2026-11-20"]
+    assert after["missing_rate"] == pytest.approx(0.4)
+    assert after["mean_delta"] == pytest.approx(0.2)
+    assert (after["min"], after["max"], after["n"]) == (0.0, 1.0, 100.0)
+
+
+def test_segments_are_watched_when_enabled(incident_world: Any) -> None:
+    result = run(incident_world, segments=["platform"], incidents={"segments": True})
+    segs = {
+        json.dumps(i["anomaly"]["segment"]) for i in result["incidents"] if i["anomaly"]["metric"] == "auc"
+    }
+    assert {"{}", json.dumps({"platform": "mobile"}), json.dumps({"platform": "web"})} <= segs
+    mobile = next(i for i in result["incidents"] if i["anomaly"]["segment"] == {"platform": "mobile"})
+    assert mobile["linked"][0]["change"] == "schema_change"
+    assert any(w["segment"] == {"platform": "mobile"} for w in result["affected_windows"])
 
 
 def test_drop_without_upstream_events_is_unlinked(engine_client: Any) -> None:
