@@ -128,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("unexpected error handling %s %s", method, self.path)
             self.close_connection = True
             with contextlib.suppress(OSError):
-                self._error(500, 13, "internal error")
+                self._error(500, protocol.GRPC_INTERNAL, "internal error")
         finally:
             with self.server.active_cond:
                 self.server.active -= 1

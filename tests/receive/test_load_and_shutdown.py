@@ -52,7 +52,7 @@ def test_back_pressure_exporters_retry_until_every_span_lands_once(store: Any) -
 
     batches_per_exporter = 3
     rx = Receiver(
-        store, http="127.0.0.1:0", grpc="127.0.0.1:0", max_queue_items=2 * BATCH + 10, flush_interval=0.05
+        store, http="127.0.0.1:0", grpc="127.0.0.1:0", max_queue_items=2 * BATCH + 10, flush_interval=0.2
     )
     rx.start()
     try:
