@@ -187,6 +187,17 @@ def test_replaying_the_window_gives_the_same_result(
     assert json.dumps(again, sort_keys=True) == json.dumps(incident_result, sort_keys=True)
 
 
+def test_model_series_buckets_are_flagged_affected(incident_result: dict[str, Any]) -> None:
+    series = [
+        s for s in incident_result.get("series", []) if s["kind"] == "model" and s["segment"] == {} and "affected" in s
+    ]
+    assert series, "the series stage runs before the incidents stage"
+    for s in series:
+        flags = dict(zip(s["buckets"], s["affected"], strict=True))
+        assert flags["2026-11-05T00:00:00Z"] is False
+        assert flags["2026-11-20T00:00:00Z"] is True
+
+
 def test_feature_summaries_in_data_quality(incident_result: dict[str, Any]) -> None:
     rows = {r["bucket"][:10]: r["features"] for r in incident_result["data_quality"]}
     (before,) = rows["2026-11-10"]
