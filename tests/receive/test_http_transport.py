@@ -306,6 +306,17 @@ def test_grpc_partial_success(rx: Receiver, sink: StubSink) -> None:
     assert sink.spans() == 2
 
 
+def test_grpc_malformed_message_is_refused_and_server_keeps_serving(rx: Receiver, sink: StubSink) -> None:
+    assert rx.endpoints.grpc is not None
+    with grpc.insecure_channel(rx.endpoints.grpc) as channel:
+        raw = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        with pytest.raises(grpc.RpcError) as err:
+            raw(b"\x0a\xff\xff\xff", timeout=10)  # length prefix beyond the message
+        assert err.value.code() == grpc.StatusCode.INTERNAL  # grpc's own answer to an undecodable message
+        trace_service_pb2_grpc.TraceServiceStub(channel).Export(traces_request(2), timeout=10)
+    assert sink.spans() == 2
+
+
 def test_grpc_queue_full_is_unavailable_with_retry_info(sink: StubSink) -> None:
     sink.gate.clear()
     rx = Receiver(sink=sink, http=None, grpc="127.0.0.1:0", max_queue_items=3, flush_interval=0)
