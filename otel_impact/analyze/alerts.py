@@ -162,13 +162,32 @@ def robust_z(
     return z
 
 
-def drop_condition(values: ArrayLike, drop: float, *, halflife: float = 7.0) -> FloatArray:
-    """1.0 where a value is more than ``drop`` below the EWMA of the buckets before it."""
+def drop_condition(
+    values: ArrayLike,
+    drop: float,
+    *,
+    halflife: float = 7.0,
+    se: ArrayLike | None = None,
+    min_z: float = 2.0,
+) -> FloatArray:
+    """1.0 where a value is more than ``drop`` below the EWMA of the buckets before it.
+
+    With ``se`` (the standard error of each bucket's value, e.g. ``√(p(1 − p)/n)`` for an
+    accuracy) the drop must also exceed ``min_z`` standard errors, so a thin bucket's sampling
+    noise does not alert.
+    """
     v = as_float_array(values, "values")
-    base = ewma_baseline(v, halflife)
-    gap = base - v
+    if drop < 0:
+        raise ValueError(f"drop must be >= 0, got {drop!r}")
+    gap = ewma_baseline(v, halflife) - v
     with np.errstate(invalid="ignore"):
-        return np.where(np.isnan(gap), np.nan, (gap > drop).astype(np.float64))
+        hit = gap > drop
+        if se is not None:
+            s = as_float_array(se, "se")
+            if s.size != v.size:
+                raise ValueError(f"se must have {v.size} values, got {s.size}")
+            hit &= ~(gap <= min_z * s)
+    return np.where(np.isnan(gap), np.nan, hit.astype(np.float64))
 
 
 def alerts_from_condition(

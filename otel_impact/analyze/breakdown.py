@@ -1,8 +1,9 @@
 """Breakdown alerting: has a model↔business relationship that held stopped holding?
 
 At every bucket ``t`` (once enough history exists) the correlation of the **recent** window (the
-last ``window`` aligned pairs ending at ``t``) is compared with the **baseline** (the
-``baseline`` pairs just before the recent window) by the difference of Fisher-z values:
+last ``window`` aligned pairs ending at ``t``) is compared with the **baseline** (all pairs
+before the recent window, at least ``min_baseline`` and at most the last ``baseline`` of them) by
+the difference of Fisher-z values:
 
 ``d = atanh(r_recent) − atanh(r_base)``, ``se = √(1/(n_r − 3) + 1/(n_b − 3))``, two-sided
 normal p-value. ``n_r``/``n_b`` are effective sizes: the window length times the Bretherton factor
@@ -77,6 +78,29 @@ def _rolling_r(x: FloatArray, y: FloatArray, w: int) -> FloatArray:
     return np.where(den > 0, r, np.nan)
 
 
+def _span_r(x: FloatArray, y: FloatArray, starts: np.ndarray, stops: np.ndarray) -> FloatArray:
+    """Pearson r of ``x[a:b], y[a:b]`` for every (a, b) pair, from cumulative sums."""
+    xc, yc = x - x.mean(), y - y.mean()
+
+    def cum(v: FloatArray) -> FloatArray:
+        return np.concatenate([[0.0], np.cumsum(v)])
+
+    sx, sy, sxx, syy, sxy = cum(xc), cum(yc), cum(xc * xc), cum(yc * yc), cum(xc * yc)
+    n = (stops - starts).astype(np.float64)
+
+    def part(c: FloatArray) -> FloatArray:
+        return c[stops] - c[starts]
+
+    mx, my = part(sx) / n, part(sy) / n
+    vxx = part(sxx) - n * mx * mx
+    vyy = part(syy) - n * my * my
+    vxy = part(sxy) - n * mx * my
+    den = np.sqrt(np.clip(vxx, 0, None) * np.clip(vyy, 0, None))
+    ok = den > 1e-12 * (np.abs(part(sxx)) + np.abs(part(syy)) + 1e-300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, np.clip(vxy / den, -1.0, 1.0), np.nan)
+
+
 def _trend_t(v: FloatArray, w: int) -> FloatArray:
     """t-statistic of the OLS slope against time in every length-``w`` window."""
     vs = sliding_window_view(v, w)
@@ -97,6 +121,7 @@ def detect_breakdown(
     lag: int = 0,
     window: int = 6,
     baseline: int = 30,
+    min_baseline: int = 10,
     alpha: float = 0.002,
     trigger_after: int = 1,
     clear_after: int = 3,
@@ -112,28 +137,30 @@ def detect_breakdown(
         raise ValueError(f"lag must be >= 0, got {lag}")
     if window < 4:
         raise ValueError(f"window must be >= 4, got {window}")
-    if baseline < 4:
-        raise ValueError(f"baseline must be >= 4, got {baseline}")
+    if not 4 <= min_baseline <= baseline:
+        raise ValueError(f"min_baseline must be in [4, baseline={baseline}], got {min_baseline}")
     alpha = check_alpha(alpha)
     n_out = y.size
     xa, ya = (x[: x.size - lag], y[lag:]) if lag else (x, y)
     m = xa.size
     nan = np.full(n_out, np.nan)
-    if m < window + baseline:
-        warn_degenerate(f"breakdown needs {window + baseline} aligned buckets, got {m}")
+    if m < window + min_baseline:
+        warn_degenerate(f"breakdown needs {window + min_baseline} aligned buckets, got {m}")
         return Breakdown(nan, nan.copy(), nan.copy(), nan.copy(), ("",) * n_out, (), lag, window, baseline)
     ok = np.isfinite(xa) & np.isfinite(ya)
     rho = acf(xa[ok], 1)[1] * acf(ya[ok], 1)[1] if ok.sum() > 3 else math.nan
     factor = (1 - rho) / (1 + rho) if math.isfinite(rho) else 1.0
     factor = min(max(factor, 0.05), 1.0)
-    se = math.sqrt(1 / max(window * factor - 3, 0.5) + 1 / max(baseline * factor - 3, 0.5))
 
     rr = _rolling_r(xa, ya, window)  # j → [j, j+window-1]
-    rb = _rolling_r(xa, ya, baseline)
     tx, ty = _trend_t(xa, window), _trend_t(ya, window)
-    ends = np.arange(window + baseline - 1, m)  # aligned index of the recent window's last pair
+    ends = np.arange(window + min_baseline - 1, m)  # aligned index of the recent window's last pair
+    b_stop = ends - window + 1  # the baseline ends where the recent window starts
+    b_start = np.maximum(b_stop - baseline, 0)  # expanding until it holds `baseline` pairs
     r1 = rr[ends - window + 1]
-    r0 = rb[ends - window - baseline + 1]
+    r0 = _span_r(xa, ya, b_start, b_stop)
+    nb = (b_stop - b_start) * factor
+    se = np.sqrt(1 / max(window * factor - 3, 0.5) + 1 / np.maximum(nb - 3, 0.5))
     d = np.arctanh(np.clip(r1, -_CLIP, _CLIP)) - np.arctanh(np.clip(r0, -_CLIP, _CLIP))
     p = 2 * stats.norm.sf(np.abs(d) / se)
     tcrit = float(stats.t.isf(alpha / 2, window - 2))

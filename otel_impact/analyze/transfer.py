@@ -13,7 +13,8 @@ buckets) is compared with the **baseline** (every bucket before it) by
 variance times ``n/(n − 2)`` and the classical OLS variance (HAC errors from a short window are
 too small), referred to a t
 distribution on the recent window's ``n − 2`` degrees of freedom. A one-sided test in the
-direction of weakening (``|b|`` shrinking towards 0) below ``alpha`` flags ``saturated``.
+direction of weakening (``|b|`` shrinking towards 0) below ``alpha`` flags ``saturated`` — provided
+the baseline slope itself is significant at ``alpha`` (no relationship, nothing to saturate).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -157,7 +158,9 @@ def saturation(
     se = math.sqrt(v_recent + v_base)
     direction = -1.0 if base.estimate >= 0 else 1.0  # weakening = moving towards zero
     p = float(stats.t.sf(direction * change / se, recent.n - 2)) if se > 0 else math.nan
-    return Saturation(slopes, ses, base, recent, change, p, bool(p < alpha), window)
+    # only a relationship that existed (baseline slope significant) can saturate
+    flagged = bool(p < alpha and base.pvalue < alpha)
+    return Saturation(slopes, ses, base, recent, change, p, flagged, window)
 
 
 __all__ = ["Saturation", "Transfer", "default_maxlags", "fit_transfer", "saturation"]

@@ -116,6 +116,7 @@ class CorrelationSection(Section):
     level: float = Field(default=0.95, gt=0, lt=1)
     rolling_window: int = Field(default=6, ge=4)  # buckets in the recent window (breakdown)
     baseline_window: int = Field(default=30, ge=4)  # buckets in the baseline before it
+    min_baseline_window: int = Field(default=10, ge=4)  # shortest baseline tested (expanding up to the above)
     alert_alpha: float = Field(default=0.002, gt=0, lt=1)  # per-bucket breakdown test level
     transfer_window: int = Field(default=14, ge=4)  # buckets in the recent transfer-slope window
     saturation_alpha: float = Field(default=0.01, gt=0, lt=1)
@@ -126,6 +127,12 @@ class CorrelationSection(Section):
         if not v or len(set(v)) != len(v):
             raise ValueError("methods must be a non-empty list without repeats")
         return v
+
+    @model_validator(mode="after")
+    def _baselines(self) -> CorrelationSection:
+        if self.min_baseline_window > self.baseline_window:
+            raise ValueError("min_baseline_window must not exceed baseline_window")
+        return self
 
 
 class LiftSection(Section):

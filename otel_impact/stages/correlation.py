@@ -231,12 +231,18 @@ def _breakdown(
     alerts: list[dict[str, Any]],
 ) -> None:
     cfg = ctx.config.correlation
-    if len(x) - lag < cfg.rolling_window + cfg.baseline_window:
+    if len(x) - lag < cfg.rolling_window + cfg.min_baseline_window:
         return  # too short a history for a baseline: nothing to compare, no warning per pair
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         x, y = np.nan_to_num(x, nan=float(np.nanmean(x))), np.nan_to_num(y, nan=float(np.nanmean(y)))
     b = detect_breakdown(
-        x, y, lag=lag, window=cfg.rolling_window, baseline=cfg.baseline_window, alpha=cfg.alert_alpha
+        x,
+        y,
+        lag=lag,
+        window=cfg.rolling_window,
+        baseline=cfg.baseline_window,
+        min_baseline=cfg.min_baseline_window,
+        alpha=cfg.alert_alpha,
     )
     for t in b.transitions:
         i = t.index

@@ -157,6 +157,11 @@ def _index(cols: dict[str, np.ndarray], start_ns: int, bucket_ns: int) -> np.nda
     return (cols["bucket"].astype(np.int64) - start_ns) // bucket_ns
 
 
+def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
 def _seg(key: str, value: str) -> tuple[tuple[str, str], ...]:
     return ((key, value),) if key else ()
 
@@ -180,12 +185,15 @@ def build(ctx: JobContext) -> SeriesSet:
     for bm in cfg.business_metrics:
         conv = conversions_by_bucket(ctx.client, cfg, window, bucket_s, metric=bm.name)
         idx = _index(conv, start_ns, bucket_ns)
+        totals: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
         for (mn, mv, sk, sv), rows in _groups(conv, dims).items():
             preds = _spread(conv, "predictions", rows, idx, count)
             converted = _spread(conv, "converted", rows, idx, count)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                rate = np.where(preds > 0, converted / np.where(preds > 0, preds, 1.0), np.nan)
-            out.items.append(Series("ctr", "model", _seg(sk, sv), rate, mn, mv or None, bm.name))
+            out.items.append(Series("ctr", "model", _seg(sk, sv), _rate(converted, preds), mn, mv, bm.name))
+            p0, c0 = totals.get((mn, sk, sv), (np.zeros(count), np.zeros(count)))
+            totals[(mn, sk, sv)] = (p0 + preds, c0 + converted)
+        for (mn, sk, sv), (preds, converted) in totals.items():  # all versions together
+            out.items.append(Series("ctr", "model", _seg(sk, sv), _rate(converted, preds), mn, None, bm.name))
         cols = store_series.business_series(ctx.client, cfg, window, bucket_s, bm)
         idx = _index(cols, start_ns, bucket_ns)
         for (sk, sv), rows in _groups(cols, ("segment_key", "segment_value")).items():
@@ -256,7 +264,11 @@ def alert_rules(ctx: JobContext) -> None:
             attrs = {semconv.ML_MODEL_NAME: model}
             acc = built.find("accuracy", model_name=model)
             if acc is not None:
-                cond = rules.drop_condition(acc.values, cfg.accuracy_drop, halflife=cfg.halflife)
+                labeled = built.find("labeled", model_name=model)
+                n = labeled.values if labeled is not None else np.full(acc.values.size, np.nan)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    se = np.sqrt(acc.values * (1 - acc.values) / n)
+                cond = rules.drop_condition(acc.values, cfg.accuracy_drop, halflife=cfg.halflife, se=se)
                 msg = f"{model}: accuracy {{value:.3f}} dropped more than {cfg.accuracy_drop:g} below its baseline"
                 for a in rules.alerts_from_condition(
                     "accuracy_drop",

@@ -101,3 +101,15 @@ def test_validation() -> None:
         ewma_baseline([1.0], 1, season=0)
     # constant history: scale falls back to the standard deviation (0) → z unknown, no crash
     assert np.isnan(robust_z(np.ones(20))).all()
+
+
+def test_accuracy_drop_needs_to_exceed_sampling_noise() -> None:
+    acc = np.r_[np.full(10, 0.90), 0.86, 0.86]
+    thin = np.sqrt(acc * (1 - acc) / 50)  # 50 labels per bucket: se ≈ 0.05, a 4-point dip is noise
+    thick = np.sqrt(acc * (1 - acc) / 5000)
+    assert list(drop_condition(acc, 0.02, halflife=3, se=thin)[10:]) == [0, 0]
+    assert list(drop_condition(acc, 0.02, halflife=3, se=thick)[10:]) == [1, 1]
+    with pytest.raises(ValueError, match="se must have"):
+        drop_condition(acc, 0.02, se=[0.1])
+    with pytest.raises(ValueError, match="drop"):
+        drop_condition(acc, -0.1)
