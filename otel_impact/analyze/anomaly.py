@@ -26,7 +26,8 @@ The noise scale ``σ`` is first estimated robustly to the very shifts being look
 first differences divided by ``0.6745 · √2`` (a level shift changes one difference only). That
 estimate is noisy (about ``0.26 (n − 1)`` degrees of freedom), so the first segmentation uses
 Student-t critical values; ``σ`` is then re-estimated from the residuals of the fitted
-piecewise-constant mean (``ν = n − segments − phases``) and the series segmented again. All
+piecewise-constant mean (``ν = n − segments − phases``; residuals winsorised at ``3.5 σ̂₀`` so a
+single spike does not inflate it) and the series segmented again. All
 critical values are Student-t with the matching ``ν`` (written ``z``/``t`` above).
 
 Indices are positions in the input array; the stage maps them to bucket timestamps. NaN points
@@ -55,6 +56,7 @@ _MAD_TO_SIGMA = 0.6744897501960817  # Φ^{-1}(0.75)
 # σ² from the MAD of first differences carries about as much information as a sample variance
 # with 0.26·(n − 1) degrees of freedom (simulated: Var(σ̂²)/σ⁴ ≈ 2/ν, ν ≈ 7.6 at n = 30).
 _MAD_DF_FACTOR = 0.26
+_WINSOR = 3.5  # residuals are winsorised at 3.5 σ̂₀ for σ̂₁, so one spike does not hide itself
 _PASS1_DF = 1e6  # pass 1 deliberately liberal (normal critical values): over-splitting only lowers ν
 
 
@@ -279,7 +281,7 @@ def detect_anomalies(
     df = float(n - len(cps) - 1 - (period if seasonal and period else 0))
     if df >= 2:
         resid = xd - _piecewise_means(xd, cps)
-        sigma1 = math.sqrt(float(np.sum(resid**2)) / df)
+        sigma1 = math.sqrt(float(np.sum(np.minimum(resid**2, (_WINSOR * sigma) ** 2))) / df)
         if sigma1 > 0:
             sigma = sigma1
             cps = binary_segmentation(

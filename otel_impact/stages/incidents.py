@@ -81,8 +81,8 @@ def run(ctx: JobContext) -> None:
         events = _freshness(ctx, start_ns, end_ns, win_start_ns)
         _data_quality(ctx, start_ns, end_ns, bucket_ns, nb, win_start_ns)
         _incidents(ctx, events, start_ns, end_ns, bucket_ns, nb, win_start_ns)
-    for w in caught:
-        ctx.warn(f"incidents: {w.message}")
+    for message in dict.fromkeys(str(w.message) for w in caught):  # once each, in order
+        ctx.warn(f"incidents: {message}")
 
 
 # --- freshness and upstream events -----------------------------------------------------------

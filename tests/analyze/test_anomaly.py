@@ -71,6 +71,15 @@ def test_temporary_drop_and_recovery_is_one_bounded_anomaly() -> None:
     assert det.changepoints == (15, 20)
 
 
+def test_spike_detection_rate_with_winsorised_sigma() -> None:
+    hits = 0
+    for seed in range(50):
+        x = auc_series(seed)
+        x[20] += 0.08  # 8 σ
+        hits += any(a.start == 20 and a.method == "robust_z" for a in detect_anomalies(x).anomalies)
+    assert hits >= 45
+
+
 def test_single_spike_is_a_point_anomaly() -> None:
     x = auc_series(2)
     x[20] += 0.12
@@ -147,7 +156,9 @@ def test_shift_score_sigma_and_pvalue_match_closed_form() -> None:
     # Student t with ν = n − segments = 28 residual degrees of freedom
     assert a.pvalue == pytest.approx(2 * stats.t.sf(abs(a.score), 28), rel=1e-9)
     before, after = x[:10], x[10:]
-    sigma = math.sqrt((np.sum((before - before.mean()) ** 2) + np.sum((after - after.mean()) ** 2)) / 28)
+    resid = np.r_[before - before.mean(), after - after.mean()]
+    assert np.max(np.abs(resid)) < 3.5 * robust_sigma(x)  # below the winsorising bound
+    sigma = math.sqrt(np.sum(resid**2) / 28)
     assert det.sigma == pytest.approx(sigma, rel=1e-9)
     se = sigma * math.sqrt(1 / 20 + 1 / 10)
     assert a.score == pytest.approx((after.mean() - before.mean()) / se, rel=1e-9)
