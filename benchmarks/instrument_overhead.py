@@ -12,7 +12,10 @@ predictions *inside* the timed loop so deferred metric work is charged to the ar
                            ends up with (ids, segments, a precomputed feature hash, score, label).
 * ``naive``              — the bare span + a synchronous counter add + two synchronous histogram
                            records per prediction (what a straightforward implementation does).
-* ``track_prediction``   — otel-impact: span + count + latency + score metrics + feature hashing.
+* ``track_prediction``   — otel-impact: span + count + latency + score metrics + feature hashing,
+                           with standard OTLP histograms (``[otlp]``, the default: buffered values
+                           are replayed into SDK histograms at collection) and with cumulative
+                           bucket counters (``[buckets]``, ``OTEL_IMPACT_METRIC_HISTOGRAMS=buckets``).
 * the same three with an ``ALWAYS_OFF`` sampler (metrics still recorded: they are unsampled).
 
 Also reported: ``track_prediction`` request path only (collections excluded from the timing).
@@ -33,7 +36,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, Sp
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler
 
 from otel_impact import semconv
-from otel_impact.instrument import Instrumentation, Settings, feature_hash
+from otel_impact.instrument import Instrumentation, Prediction, Settings, feature_hash
 
 COLLECT_EVERY = 1000
 FEATURES = [0.3, 1.0, 2.5, None]
@@ -104,18 +107,17 @@ def make_arms(sampler: Sampler, suffix: str) -> dict[str, tuple[Callable[[], Non
 
     arms["naive span+3 sync metrics" + suffix] = (naive, reader.collect)
 
-    tp, mp, reader = _setup(sampler)
-    instr = Instrumentation(
-        tracer_provider=tp, meter_provider=mp, settings=Settings(segment_keys=("platform", "tenure"))
-    )
-    track = instr.track_prediction
+    for mode in ("otlp", "buckets"):
+        tp, mp, reader = _setup(sampler)
+        settings = Settings(segment_keys=("platform", "tenure"), histograms=mode)
+        track = Instrumentation(tracer_provider=tp, meter_provider=mp, settings=settings).track_prediction
 
-    def tracked() -> None:
-        with track("ranker", "v2", user_id="u1", session_id="s1", request_id="r1",
-                   segment=SEGMENT, features=FEATURES) as p:  # fmt: skip
-            p.record(score=0.87, label="click")
+        def tracked(track: Callable[..., Prediction] = track) -> None:
+            with track("ranker", "v2", user_id="u1", session_id="s1", request_id="r1",
+                       segment=SEGMENT, features=FEATURES) as p:  # fmt: skip
+                p.record(score=0.87, label="click")
 
-    arms["track_prediction" + suffix] = (tracked, reader.collect)
+        arms[f"track_prediction [{mode}]" + suffix] = (tracked, reader.collect)
     return arms
 
 
@@ -135,7 +137,9 @@ def run_chunk(fn: Callable[[], None], collect: Callable[[], None], n: int) -> tu
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=5000, help="predictions per chunk")
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args(argv)
@@ -152,7 +156,9 @@ def main(argv: list[str] | None = None) -> None:
             request_path[name].append(path)
 
     med = {name: statistics.median(v) for name, v in totals.items()}
-    print(f"python {sys.version.split()[0]}, n={args.n} x {args.repeats} repeats, collect every {COLLECT_EVERY}")
+    print(
+        f"python {sys.version.split()[0]}, n={args.n} x {args.repeats} repeats, collect every {COLLECT_EVERY}"
+    )
     print(f"{'arm':40s} {'µs/pred':>9s} {'vs bare':>8s} {'request path µs':>16s}")
     for name in arms:
         base = med["bare span (ALWAYS_OFF)" if "ALWAYS_OFF" in name else "bare span"]

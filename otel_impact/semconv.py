@@ -76,6 +76,12 @@ METRIC_PREDICTIONS: Final = "ml.predictions"  # counter, {prediction}
 METRIC_PREDICTION_DURATION: Final = "ml.prediction.duration"  # histogram, s
 METRIC_PREDICTION_SCORE: Final = "ml.prediction.score"  # histogram, 1
 METRIC_PREDICTION_ERRORS: Final = "ml.prediction.errors"  # counter, {error}
+# OTEL_IMPACT_METRIC_HISTOGRAMS=buckets: latency/score as cumulative fixed-bucket counters instead
+METRIC_PREDICTION_DURATION_BUCKET: Final = "ml.prediction.duration.bucket"  # counter, attr le
+METRIC_PREDICTION_DURATION_SUM: Final = "ml.prediction.duration.sum"  # counter, s
+METRIC_PREDICTION_SCORE_BUCKET: Final = "ml.prediction.score.bucket"  # counter, attr le
+METRIC_PREDICTION_SCORE_SUM: Final = "ml.prediction.score.sum"  # counter, 1
+BUCKET_LE: Final = "le"  # upper bound of a cumulative bucket ("+Inf" for the last)
 SEGMENT_OTHER: Final = "other"  # value used once a segment key exceeds its cardinality cap
 
 # --- analyzer output ---------------------------------------------------------------------------
@@ -163,6 +169,7 @@ ENV_FEATURE_SUMMARIES: Final = "OTEL_IMPACT_FEATURE_SUMMARIES"  # "true" enables
 ENV_FEATURE_SUMMARY_MAX_FEATURES: Final = "OTEL_IMPACT_FEATURE_SUMMARY_MAX_FEATURES"
 ENV_FEATURE_SUMMARY_INTERVAL: Final = "OTEL_IMPACT_FEATURE_SUMMARY_INTERVAL"  # seconds between summary events
 ENV_METRIC_BUFFER: Final = "OTEL_IMPACT_METRIC_BUFFER"  # values buffered before an inline metric flush
+ENV_METRIC_HISTOGRAMS: Final = "OTEL_IMPACT_METRIC_HISTOGRAMS"  # "otlp" (default) or "buckets"
 ENV_RECEIVER_AUTH_TOKEN: Final = "OTEL_IMPACT_RECEIVER_AUTH_TOKEN"
 
 DEFAULT_DB_PATH: Final = ".otel-impact/db"

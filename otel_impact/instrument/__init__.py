@@ -25,13 +25,12 @@ from otel_impact.instrument.api import (
 )
 from otel_impact.instrument.core import Instrumentation
 from otel_impact.instrument.features import feature_hash
-from otel_impact.instrument.prediction import Prediction, PredictionScope
+from otel_impact.instrument.prediction import Prediction
 from otel_impact.instrument.settings import Settings
 
 __all__ = [
     "Instrumentation",
     "Prediction",
-    "PredictionScope",
     "Settings",
     "feature_hash",
     "get_instrumentation",

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from otel_impact.instrument.core import Instrumentation
 from otel_impact.instrument.events import AttributeValue
-from otel_impact.instrument.prediction import PredictionScope
+from otel_impact.instrument.prediction import Prediction
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,7 @@ def track_prediction(
     duration_s: float | None = None,
     end_timestamp: int | None = None,
     prediction_id: str | None = None,
-) -> PredictionScope:
+) -> Prediction:
     """Track one prediction of ``model``/``version``: see :meth:`Instrumentation.track_prediction`.
 
     >>> from otel_impact import track_prediction

@@ -30,7 +30,7 @@ from otel_impact.instrument._safe import log_once
 from otel_impact.instrument.events import EventsMixin
 from otel_impact.instrument.features import FeatureSummaries
 from otel_impact.instrument.metrics import PredictionMetrics
-from otel_impact.instrument.prediction import Prediction, PredictionScope
+from otel_impact.instrument.prediction import Prediction
 from otel_impact.instrument.sampling import adjusted_count_for_sampler, has_threshold
 from otel_impact.instrument.settings import Settings
 
@@ -61,7 +61,11 @@ class Instrumentation(EventsMixin):
         self.metrics: PredictionMetrics | None = None
         try:
             self.metrics = PredictionMetrics(
-                meter, self.settings.segment_keys, self.settings.cardinality_cap, self.settings.metric_buffer
+                meter,
+                self.settings.segment_keys,
+                self.settings.cardinality_cap,
+                self.settings.metric_buffer,
+                self.settings.histograms,
             )
         except Exception as exc:
             log_once("metric instruments", exc)
@@ -76,6 +80,7 @@ class Instrumentation(EventsMixin):
             )
         self._span_names: dict[str, str] = {}
         self._seg_attrs: dict[str, str] = {}
+        self._start_attrs: dict[tuple[str, str], dict[str, str]] = {}
         self._sampler: object = None
         self._sampler_adjusted: float | None = None
         self._lock = threading.Lock()
@@ -84,13 +89,27 @@ class Instrumentation(EventsMixin):
     def span_name(self, model: str) -> str:
         name = self._span_names.get(model)
         if name is None:
-            name = self._span_names[model] = semconv.prediction_span_name(model)
+            name = semconv.prediction_span_name(model)
+            if len(self._span_names) < 10_000:
+                self._span_names[model] = name
         return name
+
+    def start_attributes(self, model: str, version: str) -> dict[str, str]:
+        """The (cached, never mutated) start attributes of a prediction span."""
+        key = (model, version)
+        attrs = self._start_attrs.get(key)
+        if attrs is None:
+            attrs = {semconv.ML_MODEL_NAME: model, semconv.ML_MODEL_VERSION: version}
+            if len(self._start_attrs) < 10_000:
+                self._start_attrs[key] = attrs
+        return attrs
 
     def segment_attribute(self, key: str) -> str:
         name = self._seg_attrs.get(key)
         if name is None:
-            name = self._seg_attrs[key] = semconv.segment_attribute(key)
+            name = semconv.segment_attribute(key)
+            if len(self._seg_attrs) < 10_000:
+                self._seg_attrs[key] = name
         return name
 
     def adjusted_count(self, span: Span) -> float | None:
@@ -127,8 +146,8 @@ class Instrumentation(EventsMixin):
         duration_s: float | None = None,
         end_timestamp: int | None = None,
         prediction_id: str | None = None,
-    ) -> PredictionScope:
-        """Context manager around one prediction; yields a :class:`Prediction` (``p.id``, ``p.record``).
+    ) -> Prediction:
+        """Context manager around one prediction; yields itself, a :class:`Prediction` (``p.id``, ``p.record``).
 
         ``timestamp`` (ns since epoch) sets the span start for replayed or simulated traffic; the
         end is ``end_timestamp``, else ``timestamp + duration_s``, else ``timestamp`` + the measured
@@ -137,7 +156,7 @@ class Instrumentation(EventsMixin):
         >>> with Instrumentation().track_prediction("ranker", "v2", user_id="u1") as p:
         ...     p.record(score=0.87, label="click")
         """
-        return PredictionScope(
+        return Prediction(
             self, model, version, user_id, session_id, request_id, segment, features,
             timestamp, duration_s, end_timestamp, prediction_id,
         )  # fmt: skip

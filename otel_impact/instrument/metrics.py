@@ -1,29 +1,40 @@
-"""Prediction metrics with local pre-aggregation: cheap on the request path, unsampled.
+"""Prediction metrics, unsampled, with almost nothing on the request path.
 
 Why not call the SDK instruments per prediction? Since SDK 1.45 each synchronous record costs
-several microseconds (measurement object, exemplar filter, attribute hashing, aggregation lock);
-three of them per prediction cost more than the span itself. So the request path only does a
-dictionary lookup on a cached series key, one integer increment and two list appends under a lock.
+several microseconds (measurement object, exemplar filter, attribute cleaning and hashing,
+aggregation lock); three per prediction cost more than the span itself. So the request path appends
+one tuple to a ``deque`` (atomic, lock-free) and everything else happens when the metric reader
+collects — in the reader's thread — or, once ``metric_buffer`` predictions wait, in the recording
+thread (this bounds memory when nobody collects).
 
-* ``ml.predictions`` and ``ml.prediction.errors`` are **ObservableCounters** whose callbacks read the
-  local cumulative counts — O(series) per collection, nothing per prediction.
-* ``ml.prediction.duration`` (s) and ``ml.prediction.score`` are real OTLP **histograms** (the API
-  has no observable histogram): buffered values are replayed into the synchronous SDK histograms
-  from the counter callback, i.e. on the metric reader's collection thread, just before that same
-  collection reads the histograms. If more than ``metric_buffer`` values wait (high traffic, long
-  export interval, or no SDK reader at all) the recording thread flushes them itself, which bounds
-  memory.
+At collection the queue is drained into per-series state (series = model, version and the configured
+segment values, each segment key capped at ``cardinality_cap`` distinct values, later ones → ``other``):
 
-Metric attributes are only ``ml.model.name``, ``ml.model.version`` and the configured segment keys;
-each segment key keeps at most ``cardinality_cap`` distinct values, later values become ``other``.
-User, session and request ids never reach metrics. The OTel SDK rejects negative histogram values,
-so negative scores (e.g. ``decision_function`` margins) are kept on spans but not in the histogram.
+* ``ml.predictions`` / ``ml.prediction.errors``: **ObservableCounters** reading local cumulative
+  counts — O(series) per collection.
+* latency ``ml.prediction.duration`` (s) and ``ml.prediction.score``, two export modes
+  (``OTEL_IMPACT_METRIC_HISTOGRAMS``):
+
+  - ``otlp`` (default): standard OTLP **histograms**. The API has no observable histogram and SDK
+    1.45 no way to feed a pre-aggregated one, so each buffered value is replayed into a synchronous
+    SDK histogram at collection. Off the request path, but the CPU per value remains (~7 µs here).
+  - ``buckets``: the same fixed buckets aggregated locally and exported as cumulative
+    **ObservableCounters** ``ml.prediction.duration.bucket`` / ``ml.prediction.score.bucket`` (one
+    point per bucket, attribute ``le`` = upper bound, ``+Inf`` last = count) plus ``….sum`` —
+    O(series × buckets) per collection and ~1 µs of Python per prediction in total. Choose it when
+    the overhead budget matters more than the histogram data type.
+
+Metric attributes are only ``ml.model.name``, ``ml.model.version`` and the configured segment keys:
+user, session and request ids never reach metrics. The OTel SDK rejects negative histogram values,
+so negative scores (e.g. ``decision_function`` margins) stay on spans only.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Iterable, Mapping
 
 from opentelemetry.context import Context
@@ -36,20 +47,25 @@ LATENCY_BUCKETS_S: tuple[float, ...] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 SCORE_BUCKETS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(1, 20))
+MODES = ("otlp", "buckets")
 
 _EMPTY_CONTEXT = Context()  # replayed values carry no span: no exemplar from an unrelated trace
 _SeriesKey = tuple[str, str, tuple[str, ...]]
+# model, version, raw configured segment values, duration s, score, error, rows
+_Item = tuple[str, str, tuple[object, ...], float, "float | None", bool, int]
 
 
 class _Series:
-    __slots__ = ("attrs", "count", "durations", "errors", "scores")
+    __slots__ = ("attrs", "count", "dur_buckets", "dur_sum", "errors", "score_buckets", "score_sum")
 
     def __init__(self, attrs: dict[str, str]) -> None:
         self.attrs = attrs
         self.count = 0
         self.errors = 0
-        self.durations: list[float] = []
-        self.scores: list[float] = []
+        self.dur_buckets = [0] * (len(LATENCY_BUCKETS_S) + 1)
+        self.dur_sum = 0.0
+        self.score_buckets = [0] * (len(SCORE_BUCKETS) + 1)
+        self.score_sum = 0.0
 
 
 class SegmentLimiter:
@@ -60,65 +76,84 @@ class SegmentLimiter:
         self.cap = cap
         self._seen: dict[str, set[str]] = {k: set() for k in keys}
 
-    def values(self, segment: Mapping[str, object] | None) -> tuple[str, ...]:
-        """The metric value of every configured key ('' when the call did not give it)."""
-        if not self.keys:
-            return ()
+    def raw(self, segment: Mapping[str, object] | None) -> tuple[object, ...]:
+        """The configured keys' values as given (request path: no conversion, no limiting)."""
+        if not segment:
+            return (None,) * len(self.keys)
+        get = segment.get
+        return tuple([get(k) for k in self.keys])
+
+    def values(self, raw: tuple[object, ...]) -> tuple[str, ...]:
+        """Metric values for ``raw`` ('' when absent); called from the draining thread only."""
         out = []
-        for key in self.keys:
-            raw = segment.get(key) if segment else None
-            if raw is None:
+        for key, value in zip(self.keys, raw, strict=True):
+            if value is None:
                 out.append("")
                 continue
-            value = raw if isinstance(raw, str) else str(raw)
+            text = value if isinstance(value, str) else str(value)
             seen = self._seen[key]
-            if value not in seen:
+            if text not in seen:
                 if len(seen) >= self.cap:
-                    value = semconv.SEGMENT_OTHER
+                    text = semconv.SEGMENT_OTHER
                 else:
-                    seen.add(value)  # set.add is atomic under the GIL; a race only over-admits one value
-            out.append(value)
+                    seen.add(text)
+            out.append(text)
         return tuple(out)
 
 
+def _cumulative(counts: list[int]) -> list[int]:
+    total, out = 0, []
+    for c in counts:
+        total += c
+        out.append(total)
+    return out
+
+
 class PredictionMetrics:
-    """Local aggregation of prediction count, errors, latency and score per metric series."""
+    """Queue on the request path, per-series aggregation at collection; see the module docstring."""
 
     def __init__(
-        self, meter: Meter, segment_keys: tuple[str, ...], cardinality_cap: int, buffer: int
+        self,
+        meter: Meter,
+        segment_keys: tuple[str, ...],
+        cardinality_cap: int,
+        buffer: int,
+        mode: str = "otlp",
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"{semconv.ENV_METRIC_HISTOGRAMS} must be one of {MODES}, got {mode!r}")
+        self.mode = mode
         self._limiter = SegmentLimiter(segment_keys, cardinality_cap)
         self._seg_attr = tuple(semconv.segment_attribute(k) for k in segment_keys)
         self._buffer = buffer
-        self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
+        self._queue: deque[_Item] = deque()
+        self._drain_lock = threading.Lock()
         self._series: dict[_SeriesKey, _Series] = {}
-        self._pending = 0
-        self._duration = meter.create_histogram(
-            semconv.METRIC_PREDICTION_DURATION,
-            unit="s",
-            description="Duration of one prediction call",
-            explicit_bucket_boundaries_advisory=list(LATENCY_BUCKETS_S),
+        counter = meter.create_observable_counter
+        counter(semconv.METRIC_PREDICTIONS, [self._observe_predictions], "{prediction}", "Predictions served")
+        counter(
+            semconv.METRIC_PREDICTION_ERRORS, [self._observe_errors], "{error}", "Predictions that raised"
         )
-        self._score = meter.create_histogram(
-            semconv.METRIC_PREDICTION_SCORE,
-            unit="1",
-            description="Distribution of prediction scores",
-            explicit_bucket_boundaries_advisory=list(SCORE_BUCKETS),
-        )
-        meter.create_observable_counter(
-            semconv.METRIC_PREDICTIONS,
-            callbacks=[self._observe_predictions],
-            unit="{prediction}",
-            description="Predictions served",
-        )
-        meter.create_observable_counter(
-            semconv.METRIC_PREDICTION_ERRORS,
-            callbacks=[self._observe_errors],
-            unit="{error}",
-            description="Predictions that raised",
-        )
+        if mode == "otlp":
+            self._duration = meter.create_histogram(
+                semconv.METRIC_PREDICTION_DURATION, "s", "Duration of one prediction call",
+                explicit_bucket_boundaries_advisory=list(LATENCY_BUCKETS_S),
+            )  # fmt: skip
+            self._score = meter.create_histogram(
+                semconv.METRIC_PREDICTION_SCORE, "1", "Distribution of prediction scores",
+                explicit_bucket_boundaries_advisory=list(SCORE_BUCKETS),
+            )  # fmt: skip
+        else:
+            counter(semconv.METRIC_PREDICTION_DURATION_BUCKET, [self._observe_dur_buckets], "{call}",
+                    "Prediction calls with duration <= le (cumulative buckets)")  # fmt: skip
+            counter(semconv.METRIC_PREDICTION_DURATION_SUM, [self._observe_dur_sum], "s",
+                    "Total duration of prediction calls")  # fmt: skip
+            counter(semconv.METRIC_PREDICTION_SCORE_BUCKET, [self._observe_score_buckets], "{prediction}",
+                    "Predictions with score <= le (cumulative buckets)")  # fmt: skip
+            counter(semconv.METRIC_PREDICTION_SCORE_SUM, [self._observe_score_sum], "1",
+                    "Sum of prediction scores")  # fmt: skip
 
+    # --- request path --------------------------------------------------------------------------
     def record(
         self,
         model: str,
@@ -129,61 +164,92 @@ class PredictionMetrics:
         error: bool,
         count: int = 1,
     ) -> None:
-        """Account one prediction call (``count`` rows for a batch call) — the request-path cost."""
-        limiter = self._limiter
-        key = (model, version, limiter.values(segment) if limiter.keys else ())
-        series = self._series.get(key)
-        if series is None:
-            series = self._new_series(key)
-        scored = score is not None and 0.0 <= score < math.inf
-        with self._lock:
-            series.count += count
-            series.durations.append(duration_s)
-            if scored:
-                series.scores.append(score)  # type: ignore[arg-type]
-            if error:
-                series.errors += 1
-            self._pending += 2 if scored else 1
-            full = self._pending >= self._buffer
-        if full:
+        """Account one prediction call (``count`` rows for a batch call)."""
+        queue = self._queue
+        queue.append((model, version, self._limiter.raw(segment), duration_s, score, error, count))
+        if len(queue) >= self._buffer:
             self.flush()
 
-    def _new_series(self, key: _SeriesKey) -> _Series:
-        model, version, seg_values = key
-        attrs = {semconv.ML_MODEL_NAME: model, semconv.ML_MODEL_VERSION: version}
-        for name, value in zip(self._seg_attr, seg_values, strict=True):
-            if value:
-                attrs[name] = value
-        with self._lock:
-            return self._series.setdefault(key, _Series(attrs))
+    # --- collection side -----------------------------------------------------------------------
+    def _series_for(self, model: str, version: str, raw: tuple[object, ...]) -> _Series:
+        key = (model, version, self._limiter.values(raw) if raw else ())
+        series = self._series.get(key)
+        if series is None:
+            attrs = {semconv.ML_MODEL_NAME: model, semconv.ML_MODEL_VERSION: version}
+            for name, value in zip(self._seg_attr, key[2], strict=True):
+                if value:
+                    attrs[name] = value
+            series = self._series[key] = _Series(attrs)
+        return series
 
     def flush(self) -> None:
-        """Replay buffered latency/score values into the SDK histograms (collection thread)."""
-        with self._flush_lock:
-            with self._lock:
-                batches = []
-                for series in self._series.values():
-                    if series.durations or series.scores:
-                        batches.append((series.attrs, series.durations, series.scores))
-                        series.durations = []
-                        series.scores = []
-                self._pending = 0
-            for attrs, durations, scores in batches:
-                record = self._duration.record
-                for value in durations:
-                    record(value, attrs, _EMPTY_CONTEXT)
-                record = self._score.record
-                for value in scores:
-                    record(value, attrs, _EMPTY_CONTEXT)
+        """Drain queued predictions into series state (and, in ``otlp`` mode, the SDK histograms)."""
+        replay = self.mode == "otlp"
+        with self._drain_lock:
+            queue = self._queue
+            popleft = queue.popleft
+            lookup: dict[tuple[str, str, tuple[object, ...]], _Series] = {}
+            while queue:
+                try:
+                    model, version, raw, duration, score, error, count = popleft()
+                except IndexError:
+                    break
+                try:
+                    series = lookup.get((model, version, raw))
+                except TypeError:  # an unhashable segment value
+                    series = None
+                    raw = tuple(v if v is None else str(v) for v in raw)
+                if series is None:
+                    series = self._series_for(model, version, raw)
+                    lookup[(model, version, raw)] = series
+                series.count += count
+                if error:
+                    series.errors += 1
+                scored = score is not None and 0.0 <= score < math.inf
+                if replay:
+                    self._duration.record(duration, series.attrs, _EMPTY_CONTEXT)
+                    if scored:
+                        self._score.record(score, series.attrs, _EMPTY_CONTEXT)  # type: ignore[arg-type]
+                else:
+                    series.dur_buckets[bisect_left(LATENCY_BUCKETS_S, duration)] += 1
+                    series.dur_sum += duration
+                    if score is not None and scored:
+                        series.score_buckets[bisect_left(SCORE_BUCKETS, score)] += 1
+                        series.score_sum += score
 
-    def _observe_predictions(self, options: CallbackOptions) -> Iterable[Observation]:
+    def _snapshot(self) -> list[_Series]:
         try:
             self.flush()
         except Exception as exc:
             log_once("metrics flush", exc)
-        with self._lock:
-            return [Observation(s.count, s.attrs) for s in self._series.values()]
+        with self._drain_lock:
+            return list(self._series.values())
+
+    def _observe_predictions(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.count, s.attrs) for s in self._snapshot()]
 
     def _observe_errors(self, options: CallbackOptions) -> Iterable[Observation]:
-        with self._lock:
-            return [Observation(s.errors, s.attrs) for s in self._series.values() if s.errors]
+        return [Observation(s.errors, s.attrs) for s in self._snapshot() if s.errors]
+
+    def _buckets(self, bounds: tuple[float, ...], which: str) -> list[Observation]:
+        out = []
+        labels = [*(repr(b) for b in bounds), "+Inf"]
+        for s in self._snapshot():
+            counts = s.dur_buckets if which == "dur" else s.score_buckets
+            if which == "score" and not any(counts):
+                continue
+            for le, total in zip(labels, _cumulative(counts), strict=True):
+                out.append(Observation(total, {**s.attrs, semconv.BUCKET_LE: le}))
+        return out
+
+    def _observe_dur_buckets(self, options: CallbackOptions) -> Iterable[Observation]:
+        return self._buckets(LATENCY_BUCKETS_S, "dur")
+
+    def _observe_score_buckets(self, options: CallbackOptions) -> Iterable[Observation]:
+        return self._buckets(SCORE_BUCKETS, "score")
+
+    def _observe_dur_sum(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.dur_sum, s.attrs) for s in self._snapshot()]
+
+    def _observe_score_sum(self, options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.score_sum, s.attrs) for s in self._snapshot() if any(s.score_buckets)]

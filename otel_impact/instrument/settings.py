@@ -25,6 +25,8 @@ class Settings:
     * ``cardinality_cap`` — distinct values kept per segment key before collapsing to ``other``.
     * ``metric_buffer`` — latency/score values buffered between collections before the recording
       thread flushes them itself (``OTEL_IMPACT_METRIC_BUFFER``).
+    * ``histograms`` — ``otlp`` (standard histograms) or ``buckets`` (cumulative bucket counters), see
+      :mod:`.metrics` (``OTEL_IMPACT_METRIC_HISTOGRAMS``).
     * ``feature_summaries`` / ``feature_summary_max_features`` / ``feature_summary_interval_s`` —
       the opt-in per-feature summaries.
     """
@@ -35,6 +37,7 @@ class Settings:
     feature_summaries: bool = False
     feature_summary_max_features: int = DEFAULT_FEATURE_SUMMARY_MAX_FEATURES
     feature_summary_interval_s: float = DEFAULT_FEATURE_SUMMARY_INTERVAL_S
+    histograms: str = "otlp"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -43,6 +46,7 @@ class Settings:
             segment_keys=keys,
             cardinality_cap=_positive_int(semconv.ENV_SEGMENT_CARDINALITY_CAP, DEFAULT_CARDINALITY_CAP),
             metric_buffer=_positive_int(semconv.ENV_METRIC_BUFFER, DEFAULT_METRIC_BUFFER),
+            histograms=_choice(semconv.ENV_METRIC_HISTOGRAMS, ("otlp", "buckets"), "otlp"),
             feature_summaries=os.environ.get(semconv.ENV_FEATURE_SUMMARIES, "").strip().lower()
             in ("1", "true", "yes", "on"),
             feature_summary_max_features=_positive_int(
@@ -66,3 +70,13 @@ def _positive_int(name: str, default: int) -> int:
         log_once(f"env {name}", exc)
         return default
     return value
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in allowed:
+        log_once(f"env {name}", ValueError(f"{name} must be one of {allowed}, got {raw!r}"))
+        return default
+    return raw
