@@ -220,6 +220,7 @@ def _data_quality(
                 alerts.append(
                     {
                         "rule": "drift",
+                        "state": "firing",
                         "severity": "critical" if p.estimate >= 2 * dcfg.psi_alert else "warning",
                         "at": at,
                         "message": f"score distribution of {model} drifted from {at}: PSI {p.estimate:.3f}, "
@@ -381,7 +382,7 @@ def _incident_alert(inc: dict[str, Any]) -> dict[str, Any]:
     for k, v in a["segment"].items():
         attrs |= {semconv.IMPACT_SEGMENT_KEY: k, semconv.IMPACT_SEGMENT_VALUE: v}
     severe = bool(links) and links[0]["score"] >= 0.5
-    return {"rule": "incident", "severity": "critical" if severe else "warning", "at": a["start"], "message": msg,
+    return {"rule": "incident", "state": "firing", "severity": "critical" if severe else "warning", "at": a["start"], "message": msg,
             "attributes": attrs}  # fmt: skip
 
 
