@@ -3,21 +3,30 @@
 On a signal the listeners close, everything already accepted is written, and the process exits
 0 — no acknowledged data is lost. Exit 3 if the store cannot be opened (e.g. the embedded
 directory is held by another process), 4 if a port cannot be bound.
+
+An embedded chDB directory can be open in one process only, so ``--analyze-config impact.yaml
+--analyze-every 15m`` runs the analyzer job (:func:`otel_impact.job.run_job`) on a schedule in
+this same process, on its own client. A failed run is logged and the next one still happens.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
 from otel_impact import semconv
 from otel_impact.cli.main import handle_errors
 from otel_impact.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def _token(token_file: str | None) -> str | None:
@@ -34,6 +43,64 @@ def _token(token_file: str | None) -> str | None:
 
 def _address(value: str) -> str | None:
     return None if value.strip().lower() in ("", "off", "none") else value
+
+
+class AnalyzerSchedule:
+    """Calls ``run`` every ``every`` seconds on a daemon thread until :meth:`stop`.
+
+    The first run starts one interval after :meth:`start` (so data has arrived); a run that
+    raises is reported through ``report`` and does not stop the schedule.
+    """
+
+    def __init__(self, run: Callable[[], str], every: float, report: Callable[[str], None]) -> None:
+        if every <= 0:
+            raise ConfigError("must be a positive duration", path="--analyze-every")
+        self._run = run
+        self._every = every
+        self._report = report
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="otel-impact-analyzer", daemon=True)
+        self.runs = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop scheduling; wait up to ``timeout`` for a run in progress to finish."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                summary = self._run()
+                self.runs += 1
+                self._report(f"analysis run ok: {summary}")
+            except Exception as exc:  # keep receiving; the next run may succeed
+                self.failures += 1
+                log.debug("analysis run failed", exc_info=True)
+                self._report(f"analysis run failed: {exc}")
+
+
+def _analyzer(config_path: str, every: str, dsn: str | None, database: str) -> AnalyzerSchedule:
+    from otel_impact.config import load_config, parse_duration
+    from otel_impact.job import run_job
+    from otel_impact.store import connect
+
+    try:
+        seconds = parse_duration(every)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path="--analyze-every") from exc
+    config = load_config(config_path)
+    client = connect(dsn, database=database)
+
+    def run() -> str:
+        outcome: Any = run_job(client, config)
+        return f"run {outcome.run_id}, {outcome.exported_points} point(s), {outcome.alerts} alert(s)"
+
+    return AnalyzerSchedule(run, seconds, lambda msg: click.echo(msg, err=True))
 
 
 @click.command("collect")
@@ -78,6 +145,15 @@ def _address(value: str) -> str | None:
     help="Seconds to gather a batch.",
 )
 @click.option("--no-create-schema", is_flag=True, help="Do not create missing tables on start.")
+@click.option(
+    "--analyze-config",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also run the analyzer job with this impact.yaml in this process (one embedded store, one process).",
+)
+@click.option(
+    "--analyze-every", default="15m", show_default=True, help="Interval between analyzer runs (30s, 15m, 1h)."
+)
 @handle_errors
 def command(
     dsn: str | None,
@@ -93,6 +169,8 @@ def command(
     batch_items: int,
     flush_interval: float,
     no_create_schema: bool,
+    analyze_config: str | None,
+    analyze_every: str,
 ) -> None:
     """Receive OTLP (HTTP and gRPC) and write the Collector's ClickHouse exporter tables."""
     if (tls_cert is None) != (tls_key is None):
@@ -111,6 +189,7 @@ def command(
     if not no_create_schema:
         apply_schema(client, database=db)
     use_database(client, db)
+    schedule = _analyzer(analyze_config, analyze_every, dsn, db) if analyze_config else None
 
     stop = threading.Event()
 
@@ -141,10 +220,15 @@ def command(
         click.echo(
             f"receiving {shown} into database {db!r}" + (" (auth required)" if token else ""), err=True
         )
+        if schedule is not None:
+            schedule.start()
+            click.echo(f"analyzing with {analyze_config} every {analyze_every}", err=True)
         while not stop.wait(1.0):
             pass
         click.echo("stopping: writing everything accepted…", err=True)
     finally:
+        if schedule is not None:
+            schedule.stop(timeout=60)
         receiver.stop(drain=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
