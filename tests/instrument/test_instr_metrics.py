@@ -127,3 +127,58 @@ def test_errors_counter_only_counts_failures(otel: Otel) -> None:
     metrics = otel.metrics()
     assert metrics[semconv.METRIC_PREDICTIONS][0].value == 3
     assert metrics[semconv.METRIC_PREDICTION_ERRORS][0].value == 2
+
+
+def test_bucket_mode_exports_cumulative_bucket_counters() -> None:
+    o = make_otel(Settings(histograms="buckets"))
+    for duration, score in [(0.0004, 0.02), (0.003, 0.5), (0.003, None), (20.0, 0.97)]:
+        with o.instr.track_prediction("m", "v", timestamp=10**18, duration_s=duration) as p:
+            if score is not None:
+                p.record(score=score)
+    metrics = o.metrics()
+    assert semconv.METRIC_PREDICTION_DURATION not in metrics  # no histogram in this mode
+    dur = {
+        dict(p.attributes)[semconv.BUCKET_LE]: p.value
+        for p in metrics[semconv.METRIC_PREDICTION_DURATION_BUCKET]
+    }
+    assert len(dur) == len(LATENCY_BUCKETS_S) + 1
+    assert (dur["0.0005"], dur["0.001"], dur["0.005"], dur["10.0"], dur["+Inf"]) == (1, 1, 3, 3, 4)
+    [dur_sum] = metrics[semconv.METRIC_PREDICTION_DURATION_SUM]
+    assert dur_sum.value == pytest.approx(0.0004 + 0.003 + 0.003 + 20.0)
+    score = {
+        dict(p.attributes)[semconv.BUCKET_LE]: p.value
+        for p in metrics[semconv.METRIC_PREDICTION_SCORE_BUCKET]
+    }
+    assert (score["0.05"], score["0.5"], score["0.95"], score["+Inf"]) == (1, 2, 2, 3)
+    assert metrics[semconv.METRIC_PREDICTION_SCORE_SUM][0].value == pytest.approx(0.02 + 0.5 + 0.97)
+    point = metrics[semconv.METRIC_PREDICTION_SCORE_BUCKET][0]
+    assert {k for k in point.attributes} == {
+        semconv.ML_MODEL_NAME,
+        semconv.ML_MODEL_VERSION,
+        semconv.BUCKET_LE,
+    }
+    assert metrics[semconv.METRIC_PREDICTIONS][0].value == 4
+
+
+def test_bucket_mode_matches_the_histogram_buckets() -> None:
+    """Both modes bucket identically: cumulative counters == running sum of histogram bucket counts."""
+    values = [0.0001, 0.0005, 0.0006, 0.02, 0.3, 0.3, 7.0, 11.0]
+    both = {mode: make_otel(Settings(histograms=mode)) for mode in ("otlp", "buckets")}
+    for o in both.values():
+        for v in values:
+            with o.instr.track_prediction("m", "v", timestamp=10**18, duration_s=v):
+                pass
+    [hist] = both["otlp"].metrics()[semconv.METRIC_PREDICTION_DURATION]
+    running, cumulative = 0, []
+    for c in hist.bucket_counts:
+        running += c
+        cumulative.append(running)
+    counters = both["buckets"].metrics()[semconv.METRIC_PREDICTION_DURATION_BUCKET]
+    assert [p.value for p in counters] == cumulative
+
+
+def test_invalid_histogram_mode_from_env_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(semconv.ENV_METRIC_HISTOGRAMS, "exponential")
+    assert Settings.from_env().histograms == "otlp"
+    monkeypatch.setenv(semconv.ENV_METRIC_HISTOGRAMS, "BUCKETS")
+    assert Settings.from_env().histograms == "buckets"
