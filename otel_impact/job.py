@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import socket
 import time
@@ -38,10 +39,11 @@ from typing import Any, Protocol
 
 from otel_impact import semconv as sc
 from otel_impact.config.model import ImpactConfig
-from otel_impact.errors import EXIT_ALERTS, ConfigError, LockedError, StoreError
+from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError, LockedError, StoreError
 from otel_impact.pipeline import Window, iso_utc
 
 _SQL = Path(__file__).parent / "store" / "sql"
+log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
@@ -241,6 +243,27 @@ def _record_run(
     )
 
 
+def _record_failure(
+    client: Any,
+    job: str,
+    run_id: str,
+    exc: BaseException,
+    window: Window | None,
+    previous: datetime | None,
+    started: datetime,
+) -> None:
+    """Log a failed run (``export_failed`` / ``failed``) without advancing the watermark; best effort."""
+    status = "export_failed" if isinstance(exc, ExportError) else "failed"
+    if window is None:
+        return  # failed before a window existed (e.g. reading the watermark): nothing to log against
+    try:
+        _record_run(
+            client, job, run_id, status, window, previous, started, 0, 0, 0, f"{type(exc).__name__}: {exc}"
+        )
+    except Exception as log_exc:  # the original error matters more than the log row
+        log.warning("could not record the failed run %s: %s", run_id, log_exc)
+
+
 def _offline_values(client: Any, config: ImpactConfig) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for i, feature in enumerate(config.evaluation.features):
@@ -304,9 +327,12 @@ def run_job(
     _require_tables(client, sc.TABLE_JOB_STATE, sc.TABLE_JOB_LOCK)
     lock = JobLock(client, job, config.job.lock_ttl)
     lock.acquire()
+    previous: datetime | None = None
+    planned: Window | None = None
     try:
         previous = read_watermark(client, job)
         window = plan_window(config, since, until, now or started, previous)
+        planned = window
         say(f"run {run_id}: window {iso_utc(window.start)} .. {iso_utc(window.end)}")
         if analyze_fn is None:
             from otel_impact.pipeline import analyze
@@ -334,11 +360,6 @@ def run_job(
             say(f"export {len(points)} point(s), {len(events)} event(s)")
             try:
                 exporter.export(points, events)
-            except Exception as exc:
-                _record_run(
-                    client, job, run_id, "export_failed", window, previous, started, 0, 0, alerts, str(exc)
-                )
-                raise
             finally:
                 exporter.shutdown()
         watermark = max(previous, window.end) if previous else window.end
@@ -356,6 +377,9 @@ def run_job(
             alerts,
             "",
         )
+    except Exception as exc:
+        _record_failure(client, job, run_id, exc, planned, previous, started)
+        raise
     finally:
         lock.release()
     return JobOutcome(

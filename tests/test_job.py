@@ -247,3 +247,19 @@ def test_evaluation_added_to_result(store: Any) -> None:
     assert rows["recs"]["decision"] == "iterate_ux"  # ndcg ok, mean ctr 0.137 < 0.2
     assert rows["search"]["offline"]["value"] == pytest.approx(0.91)
     assert rows["search"]["decision"] == "ship"  # lift 0.062 >= 0.05
+
+
+def test_failed_analysis_is_logged_and_releases_the_lock(store: Any) -> None:
+    from otel_impact.errors import AnalysisError
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        raise AnalysisError("stage 'x' failed")
+
+    with pytest.raises(AnalysisError):
+        run_job(store, cfg(), since=T0, until=T1, export=False, analyze_fn=broken)
+    rows = store.query("SELECT status, message FROM impact_job_state").result_rows
+    assert rows == [("failed", "AnalysisError: stage 'x' failed")]
+    assert read_watermark(store, "impact") is None
+    disabled = config_from_dict({"export": {"enabled": False, "endpoint": "http://127.0.0.1:9"}})
+    out = run_job(store, disabled, since=T0, until=T1, analyze_fn=fake_analyze())  # lock was released
+    assert out.exported_points == 0 and out.watermark == T1  # export disabled in config: nothing sent
