@@ -38,6 +38,7 @@ from otel_impact import semconv
 from otel_impact.errors import StoreError, StoreLockedError
 
 _MEMORY = ("memory", ":memory:")
+_ENGINE_DSN: str | None = None  # the embedded engine this process opened through connect()
 _LOCK_ADVICE = (
     "stop it, or use `otel-impact collect --analyze-config …` in that process, "
     "or use a ClickHouse server (--dsn http://host:8123)"
@@ -83,8 +84,11 @@ def parse_dsn(dsn: str) -> Dsn:
         raise StoreError(f"bad DSN {dsn!r}: {exc}; {accepted}") from exc
     scheme = parts.scheme.lower()
     if scheme == "chdb":
-        if parts.netloc in _MEMORY and not parts.path.strip("/"):
-            return Dsn("chdb")
+        if parts.netloc in _MEMORY:  # chdb://memory or chdb://memory/<database>
+            database = unquote(parts.path.strip("/")) or None
+            if database and "/" in database:
+                raise StoreError(f"bad DSN {dsn!r}: expected chdb://memory or chdb://memory/<database>")
+            return Dsn("chdb", database=database)
         if parts.netloc:
             raise StoreError(f"bad DSN {dsn!r}: a chdb path must be absolute (chdb:///abs/path); {accepted}")
         if not parts.path.startswith("/") or parts.path == "/":
@@ -186,23 +190,36 @@ def _reason(exc: BaseException) -> str:
 
 
 def _connect_chdb(parsed: Dsn, database: str | None, settings: dict[str, Any]) -> Any:
-    import clickhouse_connect
-
     if parsed.path is not None:
         try:
             Path(parsed.path).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the chDB directory {parsed.path}: {exc}") from exc
     dsn = f"chdb://{parsed.path}" if parsed.path else "chdb://memory"
-    with _captured_stderr() as captured:
-        try:
-            client = clickhouse_connect.get_client(dsn=dsn, settings=settings or None)
-        except Exception as exc:
-            engine_message = captured.read()
-            raise _diagnose_chdb(parsed, exc, engine_message) from exc
+    global _ENGINE_DSN
+    if dsn == _ENGINE_DSN:  # engine already running here: nothing can be locked or printed
+        client = _get_chdb_client(dsn, settings)
+    else:
+        # chDB prints its own lock message on fd 2 while starting; keep it for the diagnosis
+        with _captured_stderr() as captured:
+            try:
+                client = _get_chdb_client(dsn, settings)
+            except StoreError as exc:
+                raise _diagnose_chdb(parsed, exc.__cause__ or exc, captured.read()) from exc.__cause__
+        _ENGINE_DSN = dsn
+    database = database or parsed.database
     if database:
         use_database(client, database)
     return client
+
+
+def _get_chdb_client(dsn: str, settings: dict[str, Any]) -> Any:
+    import clickhouse_connect
+
+    try:
+        return clickhouse_connect.get_client(dsn=dsn, settings=settings or None)
+    except Exception as exc:
+        raise StoreError(str(exc)) from exc
 
 
 def use_database(client: Any, database: str) -> None:
@@ -220,7 +237,7 @@ def use_database(client: Any, database: str) -> None:
     client.database = database
 
 
-def _diagnose_chdb(parsed: Dsn, exc: Exception, engine_message: str) -> StoreError:
+def _diagnose_chdb(parsed: Dsn, exc: BaseException, engine_message: str) -> StoreError:
     text = f"{exc} {engine_message}"
     where = parsed.display()
     other = re.search(r"already initialized with path '([^']*)'", text)

@@ -201,3 +201,9 @@ def test_cli_locked_chdb_path_names_the_holder(tmp_path: Path) -> None:
     assert f"in use by process {holder.pid}" in line
     assert "otel-impact collect --analyze-config" in line
     assert str(path) in line
+
+
+def test_memory_dsn_may_name_the_database(db_client: Any) -> None:
+    assert parse_dsn("chdb://memory/otel").database == "otel"
+    client = connect(f"chdb://memory/{db_client.database}")
+    assert client.command("SELECT currentDatabase()") == db_client.database
