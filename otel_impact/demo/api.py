@@ -37,11 +37,15 @@ def predict(
     *,
     score: float,
     label: str,
+    attributes: dict[str, str] | None = None,
     **kwargs: Any,
 ) -> tuple[str, bool]:
-    """One tracked prediction; returns its ``ml.prediction.id`` and whether its span was sampled in."""
+    """One tracked prediction; returns its ``ml.prediction.id`` and whether its span was sampled in.
+
+    ``attributes`` go on the span with the model output (the experiment arm, for instance).
+    """
     with instrumentation(service).track_prediction(model, version, **kwargs) as p:
-        p.record(score=score, label=label)
+        p.record(score=score, label=label, attributes=attributes)
         recorded = bool(p.span.is_recording())
     return str(p.id), recorded
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from otel_impact import semconv
 from otel_impact.demo import api
 from otel_impact.demo.services import Services
 from otel_impact.demo.world import DAY_NS, PLATFORMS, TENURES, VERSIONS, World
@@ -27,6 +28,7 @@ from otel_impact.errors import ReceiverError
 
 CURRENCY = "EUR"
 SUBSCRIPTION_PRICE = 9.99
+EXPERIMENT = "ranker-v2-rollout"  # feature flag of the A/B rollout
 FLUSH_EVERY = 60_000  # items between explicit flushes; well below the SDK queue size
 
 
@@ -99,6 +101,10 @@ def emit_world(
             runs_by_day.setdefault((run.ts_ns - world.params.start_ns) // DAY_NS, []).append(idx)
 
     full, sampling = services.recommender, services.recommender_sampled
+    # from the rollout on, every prediction carries the experiment arm it was served in
+    arms = [
+        {semconv.FEATURE_FLAG_KEY: EXPERIMENT, semconv.FEATURE_FLAG_VARIANT: version} for version in VERSIONS
+    ]
     pending = 0
     for day in range(world.params.days):
         degraded = day >= truth.degradation_day
@@ -120,6 +126,7 @@ def emit_world(
                 duration_s=float(preds.latency_s[i]),
                 score=score,
                 label="click" if score >= 0.5 else "skip",
+                attributes=arms[int(preds.version[i])] if day >= truth.rollout_day else None,
             )
             counts.predictions_recorded += int(recorded)
             counts.predictions_sampling_replica += int(replica is sampling)

@@ -72,15 +72,20 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
             ],
             "time_decay": {"half_life": "1d"},
         },
-        "series": {"bucket": "1d", "model_metrics": ["ctr", "auc", "mean_score"]},
-        "correlation": {"max_lag": 5},
-        "lift": {
-            "treatment": {semconv.ML_MODEL_VERSION: "v2"},
-            "control": {semconv.ML_MODEL_VERSION: "v1"},
-            "metrics": ["purchase"],
-            "since": _iso(rollout),
+        "series": {
+            "bucket": "1d",
+            "model_metrics": ["ctr", "auc", "mean_score"],
+            "business_measure": "value",
         },
-        "roi": {"cost_per_1k_predictions": 0.05, "fixed_per_month": 500.0},
+        "correlation": {"max_lag": 5},
+        # the A/B experiment: predictions served from the rollout on carry the arm as a feature flag
+        "lift": {
+            "treatment": {semconv.FEATURE_FLAG_VARIANT: "v2"},
+            "control": {semconv.FEATURE_FLAG_VARIANT: "v1"},
+            "metrics": ["purchase"],
+            "expected_split": [0.5, 0.5],
+        },
+        "roi": {"cost_per_1k_predictions": 0.05, "fixed_cost_per_month": 500.0},
         "kpi": {"rollout": _iso(rollout)},
         "lineage": {
             "models": {t.model: {"features": [t.feature, "item_pop"]}},

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from otel_impact import semconv
 from otel_impact.demo.truth import PlantedTruth
 from otel_impact.demo.world import TENURES, WorldParams
 
 RECOVERED = "recovered"
 MISSED = "not recovered"
 UNAVAILABLE = "not recovered (stage unavailable)"
-MODEL_METRIC = "ctr"
+MODEL_METRIC = "mean_score"  # the recommender's calibrated scores: its predicted CTR
 BUSINESS_METRIC = "purchase"
 
 
@@ -160,6 +161,22 @@ def _lifts(rows: list[dict[str, Any]]) -> dict[str, Lift]:
     return out
 
 
+def _is_breakdown(alert: dict[str, Any]) -> bool:
+    """A firing breakdown alert on the planted model↔business pair."""
+    if "breakdown" not in str(alert.get("rule", "")) or alert.get("state", "firing") != "firing":
+        return False
+    attrs = alert.get("attributes") or {}
+    model = attrs.get(semconv.IMPACT_MODEL_METRIC, MODEL_METRIC)
+    business = attrs.get(semconv.IMPACT_BUSINESS_METRIC, BUSINESS_METRIC)
+    return bool(model == MODEL_METRIC and business == BUSINESS_METRIC)
+
+
+def _alert_segment(alert: dict[str, Any]) -> str:
+    attrs = alert.get("attributes") or {}
+    key = attrs.get(semconv.IMPACT_SEGMENT_KEY)
+    return f"{key}={attrs.get(semconv.IMPACT_SEGMENT_VALUE)}" if key else ""
+
+
 def recover(result: dict[str, Any], *, bucket_s: float = 86_400.0) -> Recovery:
     """Extract the recovered effects from an analysis result document."""
     rec = Recovery(available={k for k, v in result.items() if v is not None})
@@ -170,10 +187,13 @@ def recover(result: dict[str, Any], *, bucket_s: float = 86_400.0) -> Recovery:
         rec.lift = _lifts(result["lift"])
     alerts_raw = result.get("alerts")
     alerts: list[Any] = alerts_raw if isinstance(alerts_raw, list) else []
-    breakdowns = [a for a in alerts if isinstance(a, dict) and "breakdown" in str(a.get("rule", ""))]
-    times = sorted((t, a) for a in breakdowns if (t := _parse_time(a.get("at"))) is not None)
+    breakdowns = [a for a in alerts if isinstance(a, dict) and _is_breakdown(a)]
+    times = sorted(
+        ((t, not _alert_segment(a), a) for a in breakdowns if (t := _parse_time(a.get("at"))) is not None),
+        key=lambda item: (item[0], not item[1]),
+    )
     if times:
-        rec.breakdown_at, first = times[0]
+        rec.breakdown_at, _, first = times[0]
         rec.breakdown_message = str(first.get("message") or "")
     incidents_raw = result.get("incidents")
     incidents: list[Any] = incidents_raw if isinstance(incidents_raw, list) else []

@@ -22,20 +22,20 @@ class PlantedTruth:
 
     # model quality → CTR → purchases
     base_ctr: float = 0.12
-    ctr_spread: float = 0.35  # sd of log CTR from day to day
-    quality_phi: float = 0.2  # AR(1) coefficient of the daily model-quality walk
+    ctr_spread: float = 0.5  # sd of log CTR from day to day
     lag_days: int = 2  # purchases follow CTR this many days later
     # per tenure (power, casual, new): sensitivity of purchases to relative CTR
     sensitivity: tuple[float, float, float] = (1.6, 0.25, 0.8)
     breakdown_day: int = 20  # from this day an external shock drives purchases, not CTR
-    shock_level: float = 0.85  # purchase multiplier level under the shock
+    flip_days: int = 3  # days the shock makes purchases move opposite to CTR, then independent
+    shock_level: float = 1.0  # purchase multiplier level under the shock
     # A/B rollout of v2: relative purchase lift per tenure (power, casual, new)
     rollout_day: int = 3
     lift: tuple[float, float, float] = (0.30, 0.01, 0.10)
     # scores: informativeness of the model before / after the schema change
     relevance_weight: float = 1.5
-    noise_before: float = 0.35
-    noise_after: float = 2.5
+    informativeness_before: float = 0.95  # correlation of the score's view with true relevance
+    informativeness_after: float = 0.35
     # upstream lineage and the planted incident
     model: str = "ranker"
     pipeline: str = "features_daily"

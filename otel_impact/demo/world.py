@@ -8,11 +8,12 @@ and OTLP, so the analyzer sees telemetry whose ground truth is known.
 
 What is planted (see ``PlantedTruth`` for the numbers):
 
-* daily model quality follows a mean-reverting AR(1) walk, so the daily click-through rate
-  varies by tens of percent from day to day;
+* daily model quality swings (a shuffled four-level design, uncorrelated from day to day), so
+  the daily click-through rate — and the recommender's calibrated mean score — varies by tens of
+  percent from day to day;
 * each day's purchase propensity follows the CTR of ``lag_days`` earlier, with a sensitivity
   that depends on the user's tenure (power ≫ new ≫ casual) — until ``breakdown_day``, when an
-  external shock takes over and purchases stop following the model;
+  external shock takes over: purchases first move opposite to CTR, then stop following it;
 * from ``rollout_day`` half of the users (by hash) are served model ``v2``, which lifts purchase
   propensity strongly for power users and barely for casual users;
 * the feature pipeline's schema-change run on ``schema_change_day`` makes the scores far less
@@ -161,14 +162,15 @@ class World:
         return [slice(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
 
 
-def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    """Standardised AR(1) series (unit marginal variance)."""
-    x = np.empty(n)
-    x[0] = rng.standard_normal()
-    eps = rng.standard_normal(n) * np.sqrt(1 - phi * phi)
-    for t in range(1, n):
-        x[t] = phi * x[t - 1] + eps[t]
-    return x
+def _quality(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Standardised daily model-quality swings: every block of four days takes the four levels
+    ±0.5, ±1.5 (scaled to unit variance) in a random order.
+
+    Successive days are (nearly) uncorrelated, so a lag is identifiable, and every few-day window
+    varies a lot, so a rolling correlation over a short window is informative.
+    """
+    levels = np.array([-1.5, -0.5, 0.5, 1.5]) / np.sqrt(1.25)
+    return np.concatenate([rng.permutation(levels) for _ in range(n // 4 + 1)])[:n]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -176,17 +178,20 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _daily_series(rng: np.random.Generator, p: WorldParams) -> tuple[np.ndarray, np.ndarray]:
-    """Planted daily CTR and purchase multiplier (CTR-driven until the breakdown)."""
+    """Planted daily CTR and the log purchase driver (relative CTR ``lag_days`` earlier).
+
+    From ``breakdown_day`` an external shock takes over: for ``flip_days`` days purchases move
+    opposite to CTR, then they follow a course of their own (an independent series).
+    """
     t = p.truth
-    quality = _ar1(rng, p.days + t.lag_days, t.quality_phi)
-    ctr_all = t.base_ctr * np.exp(t.ctr_spread * quality - 0.5 * t.ctr_spread**2)
+    quality = _quality(rng, p.days + t.lag_days)
+    ctr_all = t.base_ctr * np.exp(t.ctr_spread * quality)
     ctr = ctr_all[t.lag_days :]
-    # propensity on day d follows the relative CTR of day d - lag
-    rel = np.log(ctr_all[: p.days] / t.base_ctr)
-    shock = _ar1(rng, p.days, t.quality_phi) * t.ctr_spread + np.log(t.shock_level)
+    rel = np.log(ctr_all[: p.days] / t.base_ctr)  # day d: relative CTR of day d - lag
+    shock = t.ctr_spread * _quality(rng, p.days) + np.log(t.shock_level)
     days = np.arange(p.days)
-    driver = np.where(days < t.breakdown_day, rel, shock)
-    return ctr, driver
+    after = np.where(days < t.breakdown_day + t.flip_days, -rel, shock)
+    return ctr, np.where(days < t.breakdown_day, rel, after)
 
 
 def simulate(params: WorldParams) -> World:
@@ -218,9 +223,11 @@ def simulate(params: WorldParams) -> World:
     logit_ctr = np.log(ctr / (1 - ctr))[pred_day]
     click_p = _sigmoid(logit_ctr + t.relevance_weight * relevance)
     click = (rng.random(n_pred) < click_p).astype(np.int8)
-    degraded = pred_day > t.schema_change_day
-    noise_sd = np.where(degraded, t.noise_after, t.noise_before)
-    score = _sigmoid(logit_ctr + t.relevance_weight * (relevance + noise_sd * rng.standard_normal(n_pred)))
+    # the score sees the relevance through noise; mixing keeps its spread (and so the mean score,
+    # the model's predicted CTR) unchanged while the schema change makes it far less informative
+    rho = np.where(pred_day >= t.degradation_day, t.informativeness_after, t.informativeness_before)
+    seen = rho * relevance + np.sqrt(1.0 - rho * rho) * rng.standard_normal(n_pred)
+    score = _sigmoid(logit_ctr + t.relevance_weight * seen)
     outcome_ts = pred_ts + (rng.uniform(1, 600, size=n_pred) * 1e9).astype(np.int64)
     latency = rng.gamma(4.0, 0.006, size=n_pred)
 
