@@ -44,8 +44,10 @@ def fake_analyze(calls: list[Window] | None = None) -> Any:
     return analyze
 
 
-def cfg(endpoint: str | None = None, **job: Any) -> Any:
-    export: dict[str, Any] = {"timeout": "1s", "retries": 1, "retry_backoff": "10ms"}
+def cfg(endpoint: str | None = None, timeout: str = "30s", **job: Any) -> Any:
+    """Config with a generous export timeout (a loaded machine must not fail a reachable export);
+    tests against an unreachable endpoint pass a short one."""
+    export: dict[str, Any] = {"timeout": timeout, "retries": 1, "retry_backoff": "10ms"}
     if endpoint:
         export["endpoint"] = endpoint
     return config_from_dict({"export": export, "job": {"lookback": "6h", "first_run": "4d", **job}})
@@ -164,7 +166,9 @@ def test_export_down_keeps_watermark_then_catches_up(store: Any) -> None:
     assert read_watermark(store, "impact") == t_first
     started = time.monotonic()
     with pytest.raises(ExportError) as err:
-        run_job(store, cfg(down), now=t_first + timedelta(days=1), analyze_fn=fake_analyze(calls))
+        run_job(
+            store, cfg(down, timeout="1s"), now=t_first + timedelta(days=1), analyze_fn=fake_analyze(calls)
+        )
     assert time.monotonic() - started < 30
     assert "2 attempt(s)" in str(err.value) and ExportError.exit_code == 6
     assert read_watermark(store, "impact") == t_first  # nothing marked done

@@ -23,9 +23,11 @@ def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "analyze", lambda c, cfg, w, **kw: full_result(w.to_json()))
 
 
-def write_config(tmp_path: Path, text: str = "") -> Path:
-    path = tmp_path / "impact.yaml"
-    path.write_text("export: {timeout: 1s, retries: 0, retry_backoff: 10ms}\n" + text, encoding="utf-8")
+def write_config(tmp_path: Path, text: str = "", timeout: str = "30s") -> Path:
+    path = tmp_path / f"impact-{timeout}.yaml"
+    path.write_text(
+        f"export: {{timeout: {timeout}, retries: 0, retry_backoff: 10ms}}\n" + text, encoding="utf-8"
+    )
     return path
 
 
@@ -57,7 +59,7 @@ def test_export_endpoint_option_and_export_down_exit_6(
     assert ok.exit_code == 0, ok.output
     assert "exported" in ok.stdout
     assert store.query("SELECT count() FROM impact_metrics_latest").result_rows[0][0] > 0
-    down = invoke(store, config, "--export-endpoint", "http://127.0.0.1:9")
+    down = invoke(store, write_config(tmp_path, timeout="1s"), "--export-endpoint", "http://127.0.0.1:9")
     assert down.exit_code == 6
     assert "error:" in down.stderr and "watermark was not advanced" in down.stderr
 

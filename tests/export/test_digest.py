@@ -28,7 +28,7 @@ def analyze(client: Any, config: Any, window: Any, **kw: Any) -> dict[str, Any]:
 @pytest.fixture()
 def exported(store: Any) -> Any:
     with receiver(store) as rx:
-        config = config_from_dict({"export": {"endpoint": rx.endpoints.http, "timeout": "1s", "retries": 0}})
+        config = config_from_dict({"export": {"endpoint": rx.endpoints.http, "timeout": "30s", "retries": 0}})
         run_job(store, config, since=T1 - timedelta(days=4), until=T1, analyze_fn=analyze)
         run_job(store, config, since=T1 - timedelta(days=4), until=T1, analyze_fn=analyze)  # re-run: no dupes
         rx.flush()

@@ -105,7 +105,7 @@ def test_endpoint_from_standard_environment(monkeypatch: pytest.MonkeyPatch, sto
     with Receiver(http="127.0.0.1:0", grpc=None, sink=minimal_sink(store)) as rx:
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoints.http)
         monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
-        exp = OtlpResultExporter(ExportSection(timeout=2.0, retries=0))
+        exp = OtlpResultExporter(ExportSection(timeout=30.0, retries=0))
         exp.export([ImpactPoint(sc.METRIC_IMPACT_ROI, 7.0, T, {sc.IMPACT_RUN_ID: "env"})], [])
         exp.shutdown()
         rx.flush()
@@ -117,7 +117,7 @@ def test_endpoint_from_standard_environment(monkeypatch: pytest.MonkeyPatch, sto
 
 def test_grpc_export_reaches_the_receiver(store: Any) -> None:
     with Receiver(http=None, grpc="127.0.0.1:0", sink=minimal_sink(store)) as rx:
-        exp = OtlpResultExporter(ExportSection(endpoint=None, protocol="grpc", timeout=3.0, retries=0),
+        exp = OtlpResultExporter(ExportSection(endpoint=None, protocol="grpc", timeout=30.0, retries=0),
                                  endpoint=f"http://{rx.endpoints.grpc}")  # fmt: skip
         doc = full_result()
         summary = exp.export(result_points(doc, run_id="g"), result_events(doc, run_id="g"))
