@@ -314,7 +314,9 @@ def run_job(
 ) -> JobOutcome:
     """Run one locked, incremental analysis + export (see the module docstring).
 
-    ``export``: True = OTLP per the ``export`` config section, False = skip, or an exporter object.
+    ``now`` (default: the wall clock) ends an incremental window; lock expiry always uses the wall
+    clock. ``export``: True = OTLP per the ``export`` config section, False = skip, or an exporter
+    object.
     ``analyze_fn`` defaults to :func:`otel_impact.pipeline.analyze` (same signature).
     """
     from otel_impact.evaluation import evaluate
