@@ -4,8 +4,10 @@ Why not call the SDK instruments per prediction? Since SDK 1.45 each synchronous
 several microseconds (measurement object, exemplar filter, attribute cleaning and hashing,
 aggregation lock); three per prediction cost more than the span itself. So the request path appends
 one tuple to a ``deque`` (atomic, lock-free) and everything else happens when the metric reader
-collects — in the reader's thread — or, once ``metric_buffer`` predictions wait, in the recording
-thread (this bounds memory when nobody collects).
+collects — in the reader's thread. Once ``metric_buffer`` predictions wait (nobody collects, or
+collections are far apart) each recording thread also aggregates a few queued items per call —
+more than it adds, so memory stays bounded while no single request stalls for a whole drain.
+A forked child starts with an empty queue and zero counts.
 
 At collection the queue is drained into per-series state (series = model, version and the configured
 segment values, each segment key capped at ``cardinality_cap`` distinct values, later ones → ``other``):
@@ -32,7 +34,9 @@ so negative scores (e.g. ``decision_function`` margins) stay on spans only.
 from __future__ import annotations
 
 import math
+import os
 import threading
+import weakref
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -49,6 +53,7 @@ LATENCY_BUCKETS_S: tuple[float, ...] = (
 SCORE_BUCKETS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(1, 20))
 MODES = ("otlp", "buckets")
 
+_INLINE_DRAIN = 4  # items a recording thread aggregates per call once the queue is over its bound
 _EMPTY_CONTEXT = Context()  # replayed values carry no span: no exemplar from an unrelated trace
 _SeriesKey = tuple[str, str, tuple[str, ...]]
 # model, version, raw configured segment values, duration s, score, error, rows
@@ -129,6 +134,9 @@ class PredictionMetrics:
         self._queue: deque[_Item] = deque()
         self._drain_lock = threading.Lock()
         self._series: dict[_SeriesKey, _Series] = {}
+        if hasattr(os, "register_at_fork"):
+            after_fork = weakref.WeakMethod(self._after_fork)
+            os.register_at_fork(after_in_child=lambda: (m := after_fork()) and m())
         counter = meter.create_observable_counter
         counter(semconv.METRIC_PREDICTIONS, [self._observe_predictions], "{prediction}", "Predictions served")
         counter(
@@ -167,8 +175,13 @@ class PredictionMetrics:
         """Account one prediction call (``count`` rows for a batch call)."""
         queue = self._queue
         queue.append((model, version, self._limiter.raw(segment), duration_s, score, error, count))
-        if len(queue) >= self._buffer:
-            self.flush()
+        if len(queue) >= self._buffer and self._drain_lock.acquire(blocking=False):
+            # over the bound (nobody collects, or collections are far apart): this thread drains a
+            # few items — more than it added, so the queue shrinks, yet no request stalls for long
+            try:
+                self._drain(_INLINE_DRAIN)
+            finally:
+                self._drain_lock.release()
 
     # --- collection side -----------------------------------------------------------------------
     def _series_for(self, model: str, version: str, raw: tuple[object, ...]) -> _Series:
@@ -183,39 +196,51 @@ class PredictionMetrics:
         return series
 
     def flush(self) -> None:
-        """Drain queued predictions into series state (and, in ``otlp`` mode, the SDK histograms)."""
-        replay = self.mode == "otlp"
+        """Drain every queued prediction into series state (``otlp`` mode: into the SDK histograms)."""
         with self._drain_lock:
-            queue = self._queue
-            popleft = queue.popleft
-            lookup: dict[tuple[str, str, tuple[object, ...]], _Series] = {}
-            while queue:
-                try:
-                    model, version, raw, duration, score, error, count = popleft()
-                except IndexError:
-                    break
-                try:
-                    series = lookup.get((model, version, raw))
-                except TypeError:  # an unhashable segment value
-                    series = None
-                    raw = tuple(v if v is None else str(v) for v in raw)
-                if series is None:
-                    series = self._series_for(model, version, raw)
-                    lookup[(model, version, raw)] = series
-                series.count += count
-                if error:
-                    series.errors += 1
-                scored = score is not None and 0.0 <= score < math.inf
-                if replay:
-                    self._duration.record(duration, series.attrs, _EMPTY_CONTEXT)
-                    if scored:
-                        self._score.record(score, series.attrs, _EMPTY_CONTEXT)  # type: ignore[arg-type]
-                else:
-                    series.dur_buckets[bisect_left(LATENCY_BUCKETS_S, duration)] += 1
-                    series.dur_sum += duration
-                    if score is not None and scored:
-                        series.score_buckets[bisect_left(SCORE_BUCKETS, score)] += 1
-                        series.score_sum += score
+            self._drain(None)
+
+    def _after_fork(self) -> None:
+        # a forked worker starts from zero: the parent's queue and counts are the parent's to export
+        self._queue.clear()
+        self._series.clear()
+        self._drain_lock = threading.Lock()
+
+    def _drain(self, limit: int | None) -> None:
+        """Aggregate up to ``limit`` queued items (all when ``None``); caller holds ``_drain_lock``."""
+        replay = self.mode == "otlp"
+        queue = self._queue
+        popleft = queue.popleft
+        lookup: dict[tuple[str, str, tuple[object, ...]], _Series] = {}
+        remaining = len(queue) if limit is None else min(limit, len(queue))
+        while remaining > 0:
+            remaining -= 1
+            try:
+                model, version, raw, duration, score, error, count = popleft()
+            except IndexError:
+                break
+            try:
+                series = lookup.get((model, version, raw))
+            except TypeError:  # an unhashable segment value
+                series = None
+                raw = tuple(v if v is None else str(v) for v in raw)
+            if series is None:
+                series = self._series_for(model, version, raw)
+                lookup[(model, version, raw)] = series
+            series.count += count
+            if error:
+                series.errors += 1
+            scored = score is not None and 0.0 <= score < math.inf
+            if replay:
+                self._duration.record(duration, series.attrs, _EMPTY_CONTEXT)
+                if scored:
+                    self._score.record(score, series.attrs, _EMPTY_CONTEXT)  # type: ignore[arg-type]
+            else:
+                series.dur_buckets[bisect_left(LATENCY_BUCKETS_S, duration)] += 1
+                series.dur_sum += duration
+                if score is not None and scored:
+                    series.score_buckets[bisect_left(SCORE_BUCKETS, score)] += 1
+                    series.score_sum += score
 
     def _snapshot(self) -> list[_Series]:
         try:

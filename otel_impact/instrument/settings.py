@@ -12,7 +12,7 @@ from otel_impact import semconv
 from otel_impact.instrument._safe import log_once
 
 DEFAULT_CARDINALITY_CAP = 50
-DEFAULT_METRIC_BUFFER = 65536
+DEFAULT_METRIC_BUFFER = 16384
 DEFAULT_FEATURE_SUMMARY_MAX_FEATURES = 32
 DEFAULT_FEATURE_SUMMARY_INTERVAL_S = 60.0
 
@@ -23,8 +23,8 @@ class Settings:
 
     * ``segment_keys`` — segment keys allowed on metric attributes (``OTEL_IMPACT_SEGMENT_KEYS``).
     * ``cardinality_cap`` — distinct values kept per segment key before collapsing to ``other``.
-    * ``metric_buffer`` — latency/score values buffered between collections before the recording
-      thread flushes them itself (``OTEL_IMPACT_METRIC_BUFFER``).
+    * ``metric_buffer`` — predictions queued between collections before recording threads start
+      aggregating a few each themselves, bounding memory (``OTEL_IMPACT_METRIC_BUFFER``).
     * ``histograms`` — ``otlp`` (standard histograms) or ``buckets`` (cumulative bucket counters), see
       :mod:`.metrics` (``OTEL_IMPACT_METRIC_HISTOGRAMS``).
     * ``feature_summaries`` / ``feature_summary_max_features`` / ``feature_summary_interval_s`` —

@@ -182,3 +182,35 @@ def test_invalid_histogram_mode_from_env_falls_back(monkeypatch: pytest.MonkeyPa
     assert Settings.from_env().histograms == "otlp"
     monkeypatch.setenv(semconv.ENV_METRIC_HISTOGRAMS, "BUCKETS")
     assert Settings.from_env().histograms == "buckets"
+
+
+def test_unhashable_segment_value_is_stringified(otel: Otel) -> None:
+    with otel.instr.track_prediction("m", "v", segment={"platform": ["web", "app"]}):
+        pass
+    [point] = otel.metrics()[semconv.METRIC_PREDICTIONS]
+    assert dict(point.attributes)["ml.segment.platform"] == "['web', 'app']"
+    assert otel.spans()[0].attributes["ml.segment.platform"] == "['web', 'app']"
+
+
+def test_forked_child_starts_from_zero() -> None:
+    import os
+
+    o = make_otel(Settings())
+    with o.instr.track_prediction("m", "v"):
+        pass
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: its own counts only
+        try:
+            with o.instr.track_prediction("m", "v"):
+                pass
+            assert o.instr.metrics is not None
+            o.instr.metrics.flush()
+            os.write(write, str(sum(s.count for s in o.instr.metrics._series.values())).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child_count = os.read(read, 32).decode()
+    os.waitpid(pid, 0)
+    assert child_count == "1"
+    assert o.metrics()[semconv.METRIC_PREDICTIONS][0].value == 1  # the parent is unaffected
