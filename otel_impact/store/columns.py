@@ -130,20 +130,36 @@ def trace_columns(requests: Iterable[Any]) -> dict[str, list[Any]]:
                     status(statuses[code] if 0 <= code < _N_STATUS else statuses[0])
                     smsg(st.message)
                     events = span.events
-                    if events:
-                        ev_ts([e.time_unix_nano for e in events])
-                        ev_name([e.name for e in events])
-                        ev_attrs([attributes_map(e.attributes) for e in events])
+                    if events:  # one pass per list; attribute maps only when present
+                        e_ts: list[int] = []
+                        e_name: list[str] = []
+                        e_attrs: list[dict[str, str]] = []
+                        for e in events:
+                            e_ts.append(e.time_unix_nano)
+                            e_name.append(e.name)
+                            e_attrs.append(attributes_map(e.attributes) if e.attributes else {})
+                        ev_ts(e_ts)
+                        ev_name(e_name)
+                        ev_attrs(e_attrs)
                     else:
                         ev_ts([])
                         ev_name([])
                         ev_attrs([])
                     links = span.links
                     if links:
-                        ln_tid([id_hex(link.trace_id) for link in links])
-                        ln_sid([id_hex(link.span_id) for link in links])
-                        ln_state([link.trace_state for link in links])
-                        ln_attrs([attributes_map(link.attributes) for link in links])
+                        l_tid: list[str] = []
+                        l_sid: list[str] = []
+                        l_state: list[str] = []
+                        l_attrs: list[dict[str, str]] = []
+                        for link in links:
+                            l_tid.append(id_hex(link.trace_id))
+                            l_sid.append(id_hex(link.span_id))
+                            l_state.append(link.trace_state)
+                            l_attrs.append(attributes_map(link.attributes) if link.attributes else {})
+                        ln_tid(l_tid)
+                        ln_sid(l_sid)
+                        ln_state(l_state)
+                        ln_attrs(l_attrs)
                     else:
                         ln_tid([])
                         ln_sid([])
