@@ -7,7 +7,8 @@ its end is reported once (``resolved``):
 * it fires after ``trigger_after`` consecutive true buckets,
 * it resolves after ``clear_after`` consecutive false buckets (hysteresis: one good bucket in a
   bad stretch does not resolve and re-fire),
-* unknown buckets (NaN) neither trigger nor clear.
+* unknown buckets (NaN) neither trigger nor clear,
+* with a ``hold`` condition (looser than the trigger), a firing alert stays firing while it holds.
 
 Threshold defaults (:data:`DEFAULT_THRESHOLDS`) follow the usual production-ML guidance: accuracy
 drop > 2 percentage points below its EWMA baseline, latency p95 > 200 ms, drift score > 0.7,
@@ -75,13 +76,26 @@ def _condition_array(condition: ArrayLike) -> FloatArray:
     return arr
 
 
-def episodes(condition: ArrayLike, *, trigger_after: int = 1, clear_after: int = 2) -> list[Transition]:
-    """De-duplicate a per-bucket condition into ``firing`` / ``resolved`` transitions (see module doc)."""
+def episodes(
+    condition: ArrayLike,
+    *,
+    trigger_after: int = 1,
+    clear_after: int = 2,
+    hold: ArrayLike | None = None,
+) -> list[Transition]:
+    """De-duplicate a per-bucket condition into ``firing`` / ``resolved`` transitions (see module doc).
+
+    ``hold`` (optional, same length) is a looser condition that keeps a firing alert firing: once
+    fired, a bucket only counts towards clearing when ``hold`` is false there too.
+    """
     if trigger_after < 1:
         raise ValueError(f"trigger_after must be >= 1, got {trigger_after}")
     if clear_after < 1:
         raise ValueError(f"clear_after must be >= 1, got {clear_after}")
     cond = _condition_array(condition)
+    keep = cond if hold is None else _condition_array(hold)
+    if keep.size != cond.size:
+        raise ValueError(f"hold must have {cond.size} values, got {keep.size}")
     out: list[Transition] = []
     firing = False
     run_true = run_false = 0
@@ -94,7 +108,11 @@ def episodes(condition: ArrayLike, *, trigger_after: int = 1, clear_after: int =
                 firing = True
                 out.append(Transition(i, "firing"))
         else:
-            run_true, run_false = 0, run_false + 1
+            run_true = 0
+            if firing and keep[i] == 1.0:
+                run_false = 0
+                continue
+            run_false += 1
             if firing and run_false >= clear_after:
                 firing = False
                 out.append(Transition(i, "resolved"))

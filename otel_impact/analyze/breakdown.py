@@ -20,7 +20,8 @@ A bucket's condition is true when any of these holds:
   significant at ``alpha`` (OLS t-test against time).
 
 Because a cron run tests many overlapping windows, ``alpha`` is small (default 0.002);
-:func:`~otel_impact.analyze.alerts.episodes` then reports one alert per episode.
+:func:`~otel_impact.analyze.alerts.episodes` then reports one alert per episode, which stays
+firing while the weakening is still significant at the looser ``hold_alpha`` (default 0.05).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(1)
@@ -123,6 +124,7 @@ def detect_breakdown(
     baseline: int = 30,
     min_baseline: int = 10,
     alpha: float = 0.002,
+    hold_alpha: float = 0.05,
     trigger_after: int = 1,
     clear_after: int = 3,
 ) -> Breakdown:
@@ -140,6 +142,7 @@ def detect_breakdown(
     if not 4 <= min_baseline <= baseline:
         raise ValueError(f"min_baseline must be in [4, baseline={baseline}], got {min_baseline}")
     alpha = check_alpha(alpha)
+    hold_alpha = max(check_alpha(hold_alpha, "hold_alpha"), alpha)
     n_out = y.size
     xa, ya = (x[: x.size - lag], y[lag:]) if lag else (x, y)
     m = xa.size
@@ -172,10 +175,14 @@ def detect_breakdown(
     divergence = (np.abs(txe) > tcrit) & (np.abs(tye) > tcrit) & (np.sign(txe) * np.sign(tye) == -expected)
     known = np.isfinite(r1) & np.isfinite(r0)
     cond = np.where(known, (weakening | flip | divergence).astype(np.float64), np.nan)
+    loose = (p < hold_alpha) & ((np.abs(r1) < np.abs(r0)) | (np.sign(r1) != np.sign(r0)))
+    held = np.where(known, (loose | divergence).astype(np.float64), np.nan)
 
     out_idx = ends + lag
     r_recent, r_base, pv, condition = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     r_recent[out_idx], r_base[out_idx], pv[out_idx], condition[out_idx] = r1, r0, p, cond
+    hold = np.full(n_out, np.nan)
+    hold[out_idx] = held
     kinds = [""] * n_out
     for j, i in enumerate(out_idx):
         if flip[j]:
@@ -184,7 +191,7 @@ def detect_breakdown(
             kinds[i] = "weakening"
         elif divergence[j]:
             kinds[i] = "divergence"
-    trans = episodes(condition, trigger_after=trigger_after, clear_after=clear_after)
+    trans = episodes(condition, trigger_after=trigger_after, clear_after=clear_after, hold=hold)
     return Breakdown(r_recent, r_base, pv, condition, tuple(kinds), tuple(trans), lag, window, baseline)
 
 

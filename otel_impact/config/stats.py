@@ -24,6 +24,7 @@ from otel_impact.config.base import Duration, Section
 
 ModelMetric = Literal[
     "ctr",
+    "conversion_rate",
     "volume",
     "mean_score",
     "error_rate",
@@ -37,6 +38,7 @@ ModelMetric = Literal[
 ]
 MODEL_METRICS: tuple[ModelMetric, ...] = (
     "ctr",
+    "conversion_rate",
     "volume",
     "mean_score",
     "error_rate",
@@ -208,7 +210,7 @@ class AlertsSection(Section):
     z_threshold: float = Field(default=4.0, gt=0)
     halflife: float = Field(default=7.0, gt=0)  # buckets
     baseline_buckets: int = Field(default=28, ge=2)
-    min_history: int = Field(default=7, ge=2)
+    min_history: int = Field(default=14, ge=2)  # buckets of history before adaptive z is trusted
     season: int | None = Field(default=None, ge=1)  # buckets per season (7 for weekly on daily buckets)
     trigger_after: int = Field(default=1, ge=1)
     clear_after: int = Field(default=2, ge=1)

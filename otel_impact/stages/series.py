@@ -9,8 +9,10 @@ one row per series: ``name``, ``kind`` (model/business), ``segment`` (``{}`` = a
 :class:`SeriesSet` under ``ctx.cache["series"]`` for the correlation, lift and alert stages.
 
 Model series: ``volume``, ``mean_score``, ``error_rate``, ``latency_p50_ms``, ``latency_p95_ms``,
-``accuracy``, ``precision``, ``recall``, ``auc``, ``calibration_error``, ``labeled`` and ``ctr``
-(share of predictions followed by an outcome of the business metric within its window). Business
+``accuracy``, ``precision``, ``recall``, ``auc``, ``calibration_error``, ``labeled``, ``ctr``
+(click-through rate: share of labelled predictions whose ``ml.outcome`` is positive) and
+``conversion_rate`` (one per business metric: share of predictions followed by an outcome of
+that metric within its join window, stitched in ClickHouse). Business
 series per metric ``<m>``: ``<m>`` (value), ``<m>.events``, ``<m>.conversion_rate``,
 ``<m>.value_per_user``, ``<m>.active_users``. Custom SQL metrics keep their configured name.
 
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 
 CACHE_KEY = "series"
 _MODEL_MEASURES = ("volume", "mean_score", "error_rate", "latency_p50_ms", "latency_p95_ms")
-_QUALITY_MEASURES = ("labeled", "accuracy", "precision", "recall", "auc", "calibration_error")
+_QUALITY_MEASURES = ("labeled", "ctr", "accuracy", "precision", "recall", "auc", "calibration_error")
 _BUSINESS_MEASURES = {
     "value": "",
     "events": ".events",
@@ -189,11 +191,15 @@ def build(ctx: JobContext) -> SeriesSet:
         for (mn, mv, sk, sv), rows in _groups(conv, dims).items():
             preds = _spread(conv, "predictions", rows, idx, count)
             converted = _spread(conv, "converted", rows, idx, count)
-            out.items.append(Series("ctr", "model", _seg(sk, sv), _rate(converted, preds), mn, mv, bm.name))
+            out.items.append(
+                Series("conversion_rate", "model", _seg(sk, sv), _rate(converted, preds), mn, mv, bm.name)
+            )
             p0, c0 = totals.get((mn, sk, sv), (np.zeros(count), np.zeros(count)))
             totals[(mn, sk, sv)] = (p0 + preds, c0 + converted)
         for (mn, sk, sv), (preds, converted) in totals.items():  # all versions together
-            out.items.append(Series("ctr", "model", _seg(sk, sv), _rate(converted, preds), mn, None, bm.name))
+            out.items.append(
+                Series("conversion_rate", "model", _seg(sk, sv), _rate(converted, preds), mn, None, bm.name)
+            )
         cols = store_series.business_series(ctx.client, cfg, window, bucket_s, bm)
         idx = _index(cols, start_ns, bucket_ns)
         for (sk, sv), rows in _groups(cols, ("segment_key", "segment_value")).items():

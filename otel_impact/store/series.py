@@ -8,7 +8,8 @@ key's value), then the measures. The stage turns them into series; numpy/scipy o
 these small aggregates.
 
 * :func:`model_series` — volume (Σ adjusted_count), mean score, error rate, latency p50/p95 (ms);
-* :func:`quality_series` — accuracy, precision, recall, AUC, calibration error from ``ml.outcome``;
+* :func:`quality_series` — CTR (positive outcomes per labelled prediction), accuracy, precision,
+  recall, AUC, calibration error from ``ml.outcome``;
 * :func:`business_series` — value, events, active keys, conversion rate, value per user;
 * :func:`custom_series` — a configured query's timestamp/value columns per bucket;
 * :func:`lift_users` — one row per user: arm of first exposure, outcome value, pre-period value.
@@ -121,7 +122,7 @@ def model_series(client: Any, config: ImpactConfig, window: Window, bucket_s: fl
 def quality_series(
     client: Any, config: ImpactConfig, window: Window, bucket_s: float
 ) -> dict[str, np.ndarray]:
-    """Accuracy, precision, recall, AUC and calibration error from ``ml.outcome`` labels."""
+    """CTR, accuracy, precision, recall, AUC and calibration error from ``ml.outcome`` labels."""
     params = _base_params(config, window, bucket_s)
     params |= {"threshold": config.series.score_threshold, "outcome_event": semconv.EVENT_ML_OUTCOME}
     names, rows = _run(client, _sql("quality"), params, "model quality series")
@@ -129,6 +130,7 @@ def quality_series(
     out = _dims(col, versions=True)
     labeled, tp, fp, fn = (_floats(col[k]) for k in ("labeled", "tp", "fp", "fn"))
     out["labeled"] = labeled
+    out["ctr"] = _ratio(tp + fn, labeled)  # positive outcomes (clicks) per labelled prediction
     out["accuracy"] = _ratio(_floats(col["correct"]), labeled)
     out["precision"] = _ratio(tp, tp + fp)
     out["recall"] = _ratio(tp, tp + fn)

@@ -113,3 +113,15 @@ def test_accuracy_drop_needs_to_exceed_sampling_noise() -> None:
         drop_condition(acc, 0.02, se=[0.1])
     with pytest.raises(ValueError, match="drop"):
         drop_condition(acc, -0.1)
+
+
+def test_hold_condition_keeps_an_alert_firing() -> None:
+    cond = [0, 1, 0, 0, 0, 0]
+    hold = [0, 1, 1, 1, 0, 0]
+    assert [(t.index, t.state) for t in episodes(cond, clear_after=2)] == [(1, "firing"), (3, "resolved")]
+    assert [(t.index, t.state) for t in episodes(cond, clear_after=2, hold=hold)] == [
+        (1, "firing"),
+        (5, "resolved"),
+    ]
+    with pytest.raises(ValueError, match="hold"):
+        episodes(cond, hold=[1])

@@ -75,6 +75,7 @@ def test_stages_recover_planted_lag_segment_lift_and_alerts(planted: Any) -> Non
         ("volume", "model"),
         ("auc", "model"),
         ("ctr", "model"),
+        ("conversion_rate", "model"),
         ("purchase.value_per_user", "business"),
     } <= names
     vol = next(r for r in result["series"] if r["name"] == "volume" and not r["segment"]

@@ -80,13 +80,14 @@ def test_quality_series_against_hand_computed_metrics(data: Any) -> None:
     q = _row(cols, 0, model_version="", segment_key="", segment_value="")
     # weights 1, 1, 2; predictions at 0.5: 1 (y=1), 0 (y=0), 1 (y=0)
     assert q["labeled"] == 4.0
+    assert q["ctr"] == pytest.approx(1 / 4)  # one positive outcome (weight 1) of 4 labelled
     assert q["accuracy"] == pytest.approx(0.5)
     assert q["precision"] == pytest.approx(1 / 3)
     assert q["recall"] == pytest.approx(1.0)
     assert q["auc"] == pytest.approx(1.0)
     assert q["calibration_error"] == pytest.approx((0.1 + 0.2 + 2 * 0.7) / 4)
     web = _row(cols, 0, model_version="", segment_key="platform", segment_value="web")
-    assert web["labeled"] == 1.0 and math.isnan(web["precision"]) and web["recall"] != web["recall"]
+    assert web["labeled"] == 1.0 and math.isnan(web["precision"]) and math.isnan(web["recall"])
 
 
 def test_business_series_value_conversion_and_segments(data: Any) -> None:
