@@ -12,8 +12,8 @@ exception passes through unchanged.
 
 from __future__ import annotations
 
+import itertools
 import os
-import random
 from collections.abc import Mapping
 from time import time_ns
 from types import TracebackType
@@ -30,14 +30,34 @@ from otel_impact.instrument.features import feature_fingerprint
 if TYPE_CHECKING:
     from otel_impact.instrument.core import Instrumentation
 
-_rng = random.Random()  # private: a host that seeds `random` must not get repeated prediction ids
+
+class _Ids:
+    """Prediction ids: a random 64-bit per-process prefix + a 64-bit counter, 32 lowercase hex digits.
+
+    Unique without coordination (the prefix is redrawn in forked children) and cheaper than 128
+    random bits per call. Independent of the ``random`` module, so a host that seeds it does not
+    get repeated ids.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.counter = itertools.count()
+
+    def new(self) -> str:
+        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+_ids = _Ids()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_rng.seed)
+    os.register_at_fork(after_in_child=_ids.reset)
 
 
 def new_prediction_id() -> str:
-    """A random 128-bit prediction id as 32 lowercase hex digits."""
-    return f"{_rng.getrandbits(128):032x}"
+    """A unique prediction id: 32 lowercase hex digits."""
+    return _ids.new()
 
 
 class Prediction:
