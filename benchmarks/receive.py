@@ -4,8 +4,9 @@ Four client processes post pre-encoded ``ExportTraceServiceRequest`` bodies (kee
 connections) to an in-process :class:`~otel_impact.receive.Receiver` writing to a fresh embedded
 chDB directory; the clock runs from the first post until every request is acknowledged (which,
 by the receiver's guarantee, means written). The peer, in the same run and process, feeds the
-same decoded requests straight to the store writer in the same batch sizes (no HTTP, no queue),
-so ``overhead`` = receiver time / direct time. Peak RSS is this process's high-water mark.
+same decoded requests straight to the store writer in the same batch sizes (no HTTP, no queue);
+it runs once before and once after the receiver (the machine is shared and its load drifts), and
+``overhead`` = receiver time / mean direct time. Peak RSS is this process's high-water mark.
 
     .venv/bin/python benchmarks/receive.py                      # 200 requests x 1000 spans
     .venv/bin/python benchmarks/receive.py --requests 400 --spans 500 --clients 4
@@ -17,10 +18,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing as mp
-import os
 import random
 import resource
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -103,6 +104,30 @@ def _client(port: int, bodies: list[bytes], start: Any, results: Any) -> None:
     results.put(retries)
 
 
+class RssSampler:
+    """Highest resident set size of this process seen while the block runs (sampled every 20 ms)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self.start = self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_receiver(sink: Any, bodies: list[bytes], clients: int, **options: Any) -> tuple[float, int]:
     from otel_impact.receive import Receiver
 
@@ -146,11 +171,12 @@ def main() -> None:
     )
 
     if args.sink == "null":
-        elapsed, retries = run_receiver(
-            lambda s, r: len(r), bodies, args.clients, max_batch_items=args.batch_items
-        )
+        with RssSampler() as rss:
+            elapsed, retries = run_receiver(
+                lambda s, r: len(r), bodies, args.clients, max_batch_items=args.batch_items
+            )
         print(f"receiver (null sink): {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} retries)")
-        print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        print(f"RSS during the run: {rss.start / 2**20:.0f} MiB at start, peak {rss.peak / 2**20:.0f} MiB")
         return
 
     from otel_impact.receive.ingest import store_sink
@@ -159,37 +185,43 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp(prefix="otel-impact-bench-")
     client = connect(f"chdb://{tmp}")
-    for db in ("bench_rx", "bench_direct"):
+    for db in ("bench_rx", "bench_direct1", "bench_direct2"):
         apply_schema(client, database=db)
 
+    def direct(database: str) -> float:
+        """The peer: the same requests decoded and written directly in batches of the same size."""
+        client.database = database
+        per_batch = max(1, args.batch_items // args.spans)
+        t0 = time.perf_counter()
+        decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
+        for i in range(0, len(decoded), per_batch):
+            write_traces(client, decoded[i : i + per_batch])
+        seconds = time.perf_counter() - t0
+        rows = int(client.command("SELECT count() FROM otel_traces"))
+        assert rows == total, f"direct wrote {rows} rows, expected {total}"
+        return seconds
+
+    before = direct("bench_direct1")
     client.database = "bench_rx"
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    elapsed, retries = run_receiver(
-        store_sink(client), bodies, args.clients, max_batch_items=args.batch_items
-    )
+    with RssSampler() as rss:
+        elapsed, retries = run_receiver(
+            store_sink(client), bodies, args.clients, max_batch_items=args.batch_items
+        )
     rx_rows = int(client.command("SELECT count() FROM otel_traces"))
-    rss_rx = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-    # peer: the same decoded requests, written directly in batches of the same size
-    client.database = "bench_direct"
-    per_batch = max(1, args.batch_items // args.spans)
-    t0 = time.perf_counter()
-    decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
-    for i in range(0, len(decoded), per_batch):
-        write_traces(client, decoded[i : i + per_batch])
-    direct = time.perf_counter() - t0
-    direct_rows = int(client.command("SELECT count() FROM otel_traces"))
-
     assert rx_rows == total, f"receiver wrote {rx_rows} rows, expected {total}"
-    assert direct_rows == total, f"direct wrote {direct_rows} rows, expected {total}"
+    after = direct("bench_direct2")
+    mean = (before + after) / 2
+
+    print(f"direct write_traces (before): {total / before:,.0f} spans/s ({before:.2f} s, decode included)")
     print(
-        f"receiver over OTLP/HTTP: {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} client retries)"
+        f"receiver over OTLP/HTTP:      {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} retries)"
     )
-    print(f"direct write_traces:     {total / direct:,.0f} spans/s ({direct:.2f} s, decode included)")
-    print(f"overhead (receiver/direct time): {elapsed / direct:.2f}x")
+    print(f"direct write_traces (after):  {total / after:,.0f} spans/s ({after:.2f} s)")
+    print(f"overhead (receiver / mean direct time): {elapsed / mean:.2f}x")
     print(
-        f"peak RSS: {rss_rx / 1024:.0f} MiB after receiver run (was {rss_before / 1024:.0f} MiB after setup, "
-        f"request bodies {mb:.0f} MB held by the benchmark itself); pid {os.getpid()}"
+        f"RSS during the receiver run: {rss.start / 2**20:.0f} MiB at start (chDB engine, the peer's "
+        f"leftovers, {mb:.0f} MB of request bodies), peak {rss.peak / 2**20:.0f} MiB; "
+        f"process high-water mark {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
 
 
