@@ -63,6 +63,7 @@ _CREATE = re.compile(
     r"\{\{db\}\}\.`?([A-Za-z_][A-Za-z0-9_]*)`?",
     re.IGNORECASE,
 )
+_DIRECTIVE = re.compile(r"^\s*-- @(if |else\s*$|end\s*$)")
 _ENGINE = re.compile(r"^([A-Za-z]*MergeTree)\((.*)\)$", re.DOTALL)
 
 
@@ -144,7 +145,7 @@ def schema_files() -> list[SchemaFile]:
 
 
 def _strip_comments(text: str) -> str:
-    keep = [line for line in text.splitlines() if not line.lstrip().startswith("--") or "@" in line]
+    keep = [line for line in text.splitlines() if not line.lstrip().startswith("--") or _DIRECTIVE.match(line)]
     return "\n".join(keep).strip().rstrip(";")
 
 

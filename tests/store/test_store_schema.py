@@ -258,3 +258,14 @@ def test_view_keys_come_from_semconv() -> None:
     text = dict((f.name, t) for f, t in render_schema(SchemaOptions(database="d")))[semconv.VIEW_PREDICTIONS]
     for key in (semconv.ML_MODEL_NAME, semconv.ML_PREDICTION_SCORE, semconv.SAMPLING_ADJUSTED_COUNT):
         assert f"'{key}'" in text
+
+
+def test_schema_files_follow_the_naming_convention() -> None:
+    files = schema_files()
+    assert [f.filename for f in files] == sorted(f.filename for f in files)
+    for f in files:
+        assert re.fullmatch(r"\d{3}_[a-z0-9_]+\.sql", f.filename), f.filename
+        assert f.filename[4:-4] == f.name, f"{f.filename} creates {f.name}"
+        assert f.name in semconv.EXPORTER_TABLES + (semconv.TABLE_TRACES_ID_TS_MV,) or f.name.startswith(
+            "impact_"
+        )
