@@ -266,6 +266,6 @@ def test_schema_files_follow_the_naming_convention() -> None:
     for f in files:
         assert re.fullmatch(r"\d{3}_[a-z0-9_]+\.sql", f.filename), f.filename
         assert f.filename[4:-4] == f.name, f"{f.filename} creates {f.name}"
-        assert f.name in semconv.EXPORTER_TABLES + (semconv.TABLE_TRACES_ID_TS_MV,) or f.name.startswith(
+        assert f.name in (*semconv.EXPORTER_TABLES, semconv.TABLE_TRACES_ID_TS_MV) or f.name.startswith(
             "impact_"
         )
