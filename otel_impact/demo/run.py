@@ -171,6 +171,8 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
+    if not _DB_NAME.match(options.database):
+        raise ConfigError(f"not a plain database name: {options.database!r}", path="--database")
     params = options.params()
     world: World = simulate(params)
     timings["simulate"] = time.perf_counter() - t0

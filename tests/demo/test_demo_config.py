@@ -1,0 +1,104 @@
+"""The demo's impact.yaml and its handling of config sections a build may not have."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from otel_impact.cli.main import cli
+from otel_impact.config import load_config_text
+from otel_impact.demo.impact_config import config_yaml, demo_config_data, validated_config
+from otel_impact.demo.run import DemoOptions, _prepare_database
+from otel_impact.demo.world import WorldParams
+from otel_impact.errors import ConfigError
+
+PARAMS = WorldParams(users=100, days=30)
+
+
+def test_demo_config_is_valid_and_round_trips_through_yaml():
+    data = demo_config_data(PARAMS, database="demo", endpoint="http://127.0.0.1:4318")
+    cfg, used, notes = validated_config(data)
+    assert notes == [] and used == data
+    assert (
+        cfg.business_metric("purchase").window == 3 * 86400 and cfg.business_metric("purchase").value == "sum"
+    )
+    assert cfg.business_metric("subscription").window == 30 * 86400
+    assert cfg.business_metric("subscription").value == "count"
+    assert cfg.segments == ("platform", "tenure")
+    text = config_yaml(used, path="demo-out/impact.yaml", database="demo")
+    assert text.startswith("# impact.yaml written by `otel-impact demo`")
+    assert load_config_text(text) == cfg
+
+
+def test_lineage_and_experiment_name_the_planted_objects():
+    t = PARAMS.truth
+    data = demo_config_data(PARAMS, database="demo", endpoint=None)
+    assert data["lineage"]["datasets"][t.dataset]["pipelines"] == [t.pipeline]
+    assert t.feature in data["lineage"]["models"][t.model]["features"]
+    assert data["export"] == {"enabled": False}
+    rollout = PARAMS.start + timedelta(days=t.rollout_day)
+    assert data["kpi"]["rollout"] == rollout.isoformat().replace("+00:00", "Z")
+
+
+def test_unknown_sections_are_left_out_with_a_note():
+    data = demo_config_data(PARAMS, database="demo", endpoint=None) | {"future_stage": {"x": 1}}
+    cfg, used, notes = validated_config(data)
+    assert "future_stage" not in used
+    assert any("future_stage" in n for n in notes)
+    assert cfg.database == "demo"
+
+
+def test_a_section_the_model_rejects_is_dropped_but_business_metrics_are_not():
+    data = demo_config_data(PARAMS, database="demo", endpoint=None)
+    data["correlation"] = {"max_lag": -1}
+    _, used, notes = validated_config(data)
+    assert "correlation" not in used and any("correlation" in n for n in notes)
+    data["business_metrics"] = [{"name": "bad name!", "source": {"event": "x"}}]
+    with pytest.raises(ConfigError, match="business_metrics"):
+        validated_config(data)
+
+
+def test_options_reject_bad_sizes():
+    with pytest.raises(ValueError, match="users"):
+        DemoOptions(users=3).params()
+
+
+def test_prepare_refuses_a_foreign_database_that_is_not_empty(db_client: Any):
+    db_client.command("CREATE TABLE keep_me (x UInt8) ENGINE = Memory")
+    with pytest.raises(ConfigError, match="already holds"):
+        _prepare_database(db_client, db_client.database, lambda _: None)
+    assert db_client.command("SELECT count() FROM system.tables WHERE database = currentDatabase()") == 1
+
+
+def test_prepare_recreates_its_own_database(db_client: Any):
+    name = "otel_impact_demo_" + db_client.database
+    db_client.command(f"CREATE DATABASE {name}")
+    db_client.command(f"CREATE TABLE {name}.old (x UInt8) ENGINE = Memory")
+    said: list[str] = []
+    try:
+        _prepare_database(db_client, name, said.append)
+        left = db_client.query(
+            "SELECT count() FROM system.tables WHERE database = {d:String}", parameters={"d": name}
+        )
+        assert left.result_rows[0][0] == 0
+        assert said and "dropped" in said[0]
+    finally:
+        db_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+def test_prepare_rejects_a_bad_database_name(db_client: Any):
+    with pytest.raises(ConfigError, match="--database"):
+        _prepare_database(db_client, "x; DROP", lambda _: None)
+
+
+def test_cli_help_and_bad_option_exit_codes():
+    runner = CliRunner()
+    result = runner.invoke(cli, ["demo", "--help"])
+    assert result.exit_code == 0 and "--users" in result.output and "--out" in result.output
+    result = runner.invoke(cli, ["demo", "--days", "2"])
+    assert result.exit_code == 2  # below the minimum of 7 days
+    result = runner.invoke(cli, ["demo", "--database", "bad name", "--dsn", "chdb://memory"])
+    assert result.exit_code == 2 and "error: --database" in result.output
