@@ -181,6 +181,9 @@ class Prediction:
 
     def _start(self) -> None:
         instr = self._instr
+        for name, value in (("model", self.model), ("version", self.version)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"track_prediction: {name} must be a non-empty string, got {value!r}")
         # only model and version go in at start (what a sampler may key on); everything else is
         # added in one batch when a recording span ends, so unsampled predictions skip that work
         attrs = instr.start_attributes(self.model, self.version)

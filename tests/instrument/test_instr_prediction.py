@@ -204,3 +204,48 @@ def test_works_without_any_sdk() -> None:
         with instr.track_prediction("m", "v", features=[1.0]) as p:
             p.record(score=0.5)
     assert len(p.id) == 32
+
+
+def test_concurrent_predictions_are_all_counted(otel: Otel) -> None:
+    import threading
+
+    def worker(n: int) -> None:
+        for i in range(n):
+            with otel.instr.track_prediction("m", "v", segment={"platform": f"p{i % 2}"}) as p:
+                p.record(score=0.5)
+
+    threads = [threading.Thread(target=worker, args=(1500,)) for _ in range(4)]
+    collector_stop = threading.Event()
+
+    def collector() -> None:  # collections racing with recording threads must not lose anything
+        while not collector_stop.is_set():
+            otel.reader.collect()
+
+    c = threading.Thread(target=collector)
+    c.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    collector_stop.set()
+    c.join()
+    metrics = otel.metrics()
+    assert sum(p.value for p in metrics[semconv.METRIC_PREDICTIONS]) == 6000
+    assert sum(p.count for p in metrics[semconv.METRIC_PREDICTION_SCORE]) == 6000
+    assert len(otel.spans()) == 6000
+
+
+@pytest.mark.parametrize("model", [None, 42, ""])
+def test_invalid_model_name_never_breaks_the_host(
+    otel: Otel, caplog: pytest.LogCaptureFixture, model: object
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="otel_impact.instrument"):
+        with track_prediction(model, "v") as p:  # type: ignore[arg-type]
+            result = "served"
+        p.record(score=0.1)
+    assert result == "served"
+    assert len(p.id) == 32
+    assert otel.spans() == []  # no telemetry for an unnamed model, and no metrics either
+    assert semconv.METRIC_PREDICTIONS not in otel.metrics()
+    [record] = caplog.records
+    assert "model must be a non-empty string" in str(record.exc_info[1])  # type: ignore[index]
