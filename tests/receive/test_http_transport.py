@@ -317,6 +317,37 @@ def test_grpc_malformed_message_is_refused_and_server_keeps_serving(rx: Receiver
     assert sink.spans() == 2
 
 
+def test_grpc_receive_limit_is_the_body_limit_not_grpcs_4_mib(rx: Receiver, sink: StubSink) -> None:
+    request = traces_request(1)
+    span = request.resource_spans[0].scope_spans[0].spans[0]
+    span.attributes.add(key="blob").value.string_value = "x" * (5 * 1024 * 1024)
+    assert request.ByteSize() > 4 * 1024 * 1024
+    options = [("grpc.max_send_message_length", 64 * 1024 * 1024)]
+    assert rx.endpoints.grpc is not None
+    with grpc.insecure_channel(rx.endpoints.grpc, options=options) as channel:  # max_body = 256 KiB here
+        with pytest.raises(grpc.RpcError) as err:
+            trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=30)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    with Receiver(sink=sink, http=None, grpc="127.0.0.1:0") as default_limit:  # 64 MiB
+        assert default_limit.endpoints.grpc is not None
+        with grpc.insecure_channel(default_limit.endpoints.grpc, options=options) as channel:
+            trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=30)
+    assert sink.spans() == 1
+
+
+def test_listens_on_loopback_by_default() -> None:
+    import inspect
+
+    from otel_impact.cli.collect import command
+
+    params = inspect.signature(Receiver).parameters
+    assert params["http"].default == "127.0.0.1:4318"
+    assert params["grpc"].default == "127.0.0.1:4317"
+    defaults = {p.name: p.default for p in command.params}
+    assert defaults["http"] == "127.0.0.1:4318"
+    assert defaults["grpc_"] == "127.0.0.1:4317"
+
+
 def test_grpc_queue_full_is_unavailable_with_retry_info(sink: StubSink) -> None:
     sink.gate.clear()
     rx = Receiver(sink=sink, http=None, grpc="127.0.0.1:0", max_queue_items=3, flush_interval=0)
