@@ -147,7 +147,12 @@ def bench_bootstrap(n: int, b: int) -> None:
 
     t0 = time.perf_counter()
     ref = stats.bootstrap(
-        (t, c), rel, n_resamples=b, method="percentile", vectorized=True, random_state=np.random.default_rng(1)
+        (t, c),
+        rel,
+        n_resamples=b,
+        method="percentile",
+        vectorized=True,
+        random_state=np.random.default_rng(1),
     )
     ref_s = time.perf_counter() - t0
     ci = ref.confidence_interval
