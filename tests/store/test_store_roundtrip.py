@@ -540,3 +540,28 @@ def test_writers_accept_several_requests_per_call(store: Any) -> None:
     assert write_traces(store, []) == 0
     assert write_metrics(store, []) == {}
     assert len(read_predictions(store, *WINDOW)["ts"]) == 3
+
+
+def test_writers_follow_older_collector_layouts(db_client: Any) -> None:
+    """Logs without EventName get no EventName; DateTime64(9) metric times keep nanoseconds."""
+    from otel_impact.store.schema import SchemaOptions, render_statement, schema_files
+    from tests.store.test_store_schema import OLD_LOGS
+
+    db_client.command(OLD_LOGS)
+    gauge_file = next(f for f in schema_files() if f.name == semconv.TABLE_METRICS_GAUGE)
+    ddl = render_statement(gauge_file.template, SchemaOptions(database=db_client.database))
+    db_client.command(ddl.replace("TimeUnix DateTime", "TimeUnix DateTime64(9)"))
+    assert write_logs(db_client, [logs(event("business.purchase", 0, [kv(semconv.USER_ID, "u1")]))]) == 1
+    assert db_client.query(
+        "SELECT toUnixTimestamp64Nano(Timestamp), LogAttributes FROM otel_logs"
+    ).result_rows == [(T0, {semconv.USER_ID: "u1"})]
+    gauge = m.Metric(
+        name="g", gauge=m.Gauge(data_points=[m.NumberDataPoint(time_unix_nano=T0, as_double=1.0)])
+    )
+    request = ExportMetricsServiceRequest(
+        resource_metrics=[m.ResourceMetrics(scope_metrics=[m.ScopeMetrics(metrics=[gauge])])]
+    )
+    assert write_metrics(db_client, [request]) == {semconv.TABLE_METRICS_GAUGE: 1}
+    assert db_client.query("SELECT toUnixTimestamp64Nano(TimeUnix) FROM otel_metrics_gauge").result_rows == [
+        (T0,)
+    ]
