@@ -136,25 +136,25 @@ class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         raw = vars(owner)[attr] if isinstance(owner, type) else getattr(owner, attr)
         name = self._model_name or (path[-1] if path else attr)
         if isinstance(raw, staticmethod | classmethod):
-            wrapped = _tracking_wrapper(raw.__func__, lambda *a: name, self._version, _score_number, False)
+            wrapped = _tracking_wrapper(raw.__func__, lambda *a: name, self._version, _score_number)
             self._patch(owner, attr, type(raw)(wrapped))
         else:
-            self._patch(
-                owner, attr, _tracking_wrapper(raw, lambda *a: name, self._version, _score_number, False)
-            )
+            self._patch(owner, attr, _tracking_wrapper(raw, lambda *a: name, self._version, _score_number))
 
     def _hook_sklearn(self, sklearn_base: ModuleType) -> None:
         base = sklearn_base.BaseEstimator
         instrumentor = self
 
         def patch_class(cls: type) -> None:
+            # the wrapper goes on the estimator class itself (shared mixins stay untouched);
+            # subclasses then inherit it, and an already wrapped method is never wrapped again
             for owner, method in _defining_classes(cls):
                 fn = vars(owner).get(method)
                 if callable(fn) and not getattr(fn, "_otel_impact_wrapped", False) and _is_function(fn):
                     model_of = _sklearn_model_name(instrumentor._model_name)
                     score = _sklearn_score(method)
                     instrumentor._patch(
-                        cls, method, _tracking_wrapper(fn, model_of, instrumentor._version, score, True)
+                        cls, method, _tracking_wrapper(fn, model_of, instrumentor._version, score)
                     )
 
         original = vars(base).get("__init_subclass__")
@@ -183,7 +183,7 @@ class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
 
 def _defining_classes(cls: type) -> list[tuple[type, str]]:
-    """(class, method) pairs where ``cls`` resolves each sklearn method (mixins included)."""
+    """(defining class, method) for each sklearn method ``cls`` resolves (mixins included)."""
     found = []
     for method in SKLEARN_METHODS:
         for klass in cls.__mro__:
@@ -206,7 +206,6 @@ def _tracking_wrapper(
     model_of: Callable[..., str],
     version: str,
     record: Callable[[Prediction, Sequence[Any], Any], None],
-    is_method: bool,
 ) -> Callable[..., Any]:
     """Wrap ``fn`` so each outermost call is one tracked prediction; failures never reach the host."""
 
