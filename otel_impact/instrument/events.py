@@ -82,6 +82,7 @@ class EventsMixin:
     ) -> None:
         """Emit ``business.<name>`` (e.g. a purchase worth ``value`` ``currency``) for a user/session.
 
+        >>> from otel_impact.instrument import Instrumentation
         >>> Instrumentation().record_business_event("purchase", 42.0, currency="EUR", user_id="u1")
         """
         try:
