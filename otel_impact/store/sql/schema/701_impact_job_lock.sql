@@ -1,5 +1,6 @@
 -- Analyzer job lock claims. A claim is held while not expired and no release row exists for its
 -- token; among live claims the earliest (acquired_at, token) wins (insert + verification read).
+-- Claims are dropped 30 days after they expired (TTL).
 CREATE TABLE IF NOT EXISTS {{db}}.impact_job_lock {{on_cluster}} (
     job LowCardinality(String),
     token String,
@@ -11,3 +12,4 @@ CREATE TABLE IF NOT EXISTS {{db}}.impact_job_lock {{on_cluster}} (
     released UInt8
 ) ENGINE = {{engine}}
 ORDER BY (job, acquired_at, token)
+TTL toDateTime(expires_at) + toIntervalDay(30)
