@@ -66,3 +66,18 @@ def test_duplicate_feature_names() -> None:
     with pytest.raises(ConfigError, match="repeated: f") as err:
         config_from_dict({"evaluation": {"features": [feature, feature]}})
     assert err.value.path == "evaluation"
+
+
+def test_readme_operations_examples_are_valid_config() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Running the analyzer")
+    end = text.index("## Exported metrics and events")
+    blocks = re.findall(r"```yaml\n(.*?)```", text[start:end], re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        config_from_dict(yaml.safe_load(block))
