@@ -112,7 +112,7 @@ def run(ctx: JobContext) -> None:
                             "expected": list(srm.expected),
                             "method": srm.method,
                         }
-                        _roi(ctx, row, attribute, treat, built)
+                        _roi(ctx, row, attribute, treat, built, users, is_t)
                     ctx.result["lift"].append(row)
             if srm.mismatch:
                 alerts.append(
@@ -129,19 +129,35 @@ def run(ctx: JobContext) -> None:
     _kpi(ctx, built)
 
 
-def _roi(ctx: JobContext, row: dict[str, Any], attribute: str, treat: str, built: SeriesSet | None) -> None:
+def _most_common(values: np.ndarray) -> str:
+    names, counts = np.unique(np.asarray([str(v) for v in values], dtype=object), return_counts=True)
+    return str(names[int(np.argmax(counts))]) if names.size else ""
+
+
+def _roi(
+    ctx: JobContext,
+    row: dict[str, Any],
+    attribute: str,
+    treat: str,
+    built: SeriesSet | None,
+    users: dict[str, np.ndarray],
+    is_t: np.ndarray,
+) -> None:
+    """ROI of the treatment arm. Predictions: the treatment version's weighted volume when arms are
+    model versions, else the (unweighted) treatment-arm spans of the exposed keys."""
     costs = ctx.config.roi
-    model_name, predictions = "", 0.0
-    if built is not None:
+    model_name = _most_common(users["model_name"][is_t])
+    version = _most_common(users["model_version"][is_t])
+    predictions = float(users["treated_spans"].sum())
+    if attribute == semconv.ML_MODEL_VERSION:
+        version = treat
         counts: dict[str, float] = {}
-        for s in built.items:
+        for s in built.items if built is not None else []:
             if s.name == "volume" and not s.segment and s.model_version == treat and s.model_name:
                 counts[s.model_name] = counts.get(s.model_name, 0.0) + float(np.nansum(s.values))
         if counts:
             model_name = max(counts, key=lambda k: counts[k])
             predictions = float(sum(counts.values()))
-    if attribute != semconv.ML_MODEL_VERSION:
-        predictions = 0.0  # volume by arm is only known for model versions
     with collect_warnings(ctx, f"roi {row['metric']}"):
         # absolute-lift interval per user ≈ relative-lift interval × control mean
         lo, hi = row["ci"]
@@ -159,7 +175,7 @@ def _roi(ctx: JobContext, row: dict[str, Any], attribute: str, treat: str, built
     ctx.result["roi"].append(
         {
             semconv.ML_MODEL_NAME: model_name,
-            semconv.ML_MODEL_VERSION: treat if attribute == semconv.ML_MODEL_VERSION else None,
+            semconv.ML_MODEL_VERSION: version,
             "treatment": {attribute: treat},
             "metric": row["metric"],
             "incremental_value": r.incremental_value,

@@ -199,7 +199,8 @@ def lift_users(
     pre_period_s: float | None = None,
 ) -> dict[str, np.ndarray]:
     """One row per exposed key: ``arm`` ('treatment'/'control' value), ``arms`` (distinct arms
-    seen), ``segments`` (tuple of configured segment values), ``value`` and ``pre_value``."""
+    seen), ``segments`` (tuple of configured segment values), ``model_name`` / ``model_version``
+    of the first exposure, ``treated_spans`` (unweighted), ``value`` and ``pre_value``."""
     index = next(i for i, m in enumerate(config.business_metrics) if m.name == metric.name)
     validate_sql_source(client, metric, index)
     validate_identity(client, config)
@@ -217,6 +218,7 @@ def lift_users(
         "seg_prefix": semconv.ML_SEGMENT_PREFIX,
         "models": list(config.models),
         "model_attr": semconv.ML_MODEL_NAME,
+        "version_attr": semconv.ML_MODEL_VERSION,
         "key_attr": metric.key,
         "arm_attr": attribute,
         "treatment": treatment,
@@ -230,6 +232,9 @@ def lift_users(
         "arm": np.asarray(col["arm"], dtype=object),
         "arms": np.asarray(col["arms"], dtype=np.int64),
         "segments": np.asarray([tuple(s) for s in col["segs"]] + [()], dtype=object)[:-1],
+        "model_name": np.asarray(col["model"], dtype=object),
+        "model_version": np.asarray(col["version"], dtype=object),
+        "treated_spans": np.asarray(col["treated_spans"], dtype=np.float64),
         "value": _floats(col["value"]),
         "pre_value": _floats(col["pre_value"]),
     }

@@ -134,3 +134,38 @@ def test_stages_without_data_or_configuration_do_not_crash(store: Any) -> None:
     assert any("no predictions" in w for w in result["warnings"])
     business = [r for r in result["series"] if r["kind"] == "business"]
     assert business and all(len(r["values"]) == 5 for r in business)
+
+
+def test_lift_by_feature_flag_attribute_and_its_roi(store: Any) -> None:
+    rng = np.random.default_rng(5)
+    preds, events = [], []
+    for u in range(200):
+        arm = "on" if u % 2 == 0 else "off"
+        for t in range(3):
+            preds.append({"ts": t * DAY + 60 * u, "user": f"u{u}", "version": "v7", "score": 0.5,
+                          "attrs": {semconv.FEATURE_FLAG_VARIANT: arm}})  # fmt: skip
+        events.append(
+            {
+                "ts": 3 * DAY + 60 * u,
+                "user": f"u{u}",
+                "value": float(rng.gamma(4.0, 2.5)) * (1.1 if arm == "on" else 1.0),
+            }
+        )
+    insert_predictions(store, preds)
+    insert_events(store, events)
+    cfg = config_from_dict(
+        {
+            "business_metrics": CONFIG["business_metrics"],
+            "lift": {"treatment": {semconv.FEATURE_FLAG_VARIANT: "on"}, "control": {semconv.FEATURE_FLAG_VARIANT: "off"},
+                     "bootstrap": 200, "segments": False},
+            "roi": {"cost_per_1k_predictions": 10.0},
+        }
+    )  # fmt: skip
+    result = analyze(store, cfg, Window(at(0), at(5 * DAY)), seed=1)
+    (row,) = result["lift"]
+    assert (row["n_treatment"], row["n_control"], row["crossover"]) == (100, 100, 0)
+    assert row["ci"][0] < row["estimate"] < row["ci"][1]
+    (roi,) = result["roi"]
+    assert roi["ml.model.version"] == "v7" and roi["ml.model.name"] == "ranker"
+    assert roi["predictions"] == 300.0 and roi["cost"] == pytest.approx(3.0)
+    assert roi["incremental_value"] == pytest.approx(row["absolute"] * 100)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import os
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 from series_data import DAY, at, insert_events, insert_predictions
 
+from otel_impact import semconv
 from otel_impact.config import config_from_dict
 from otel_impact.errors import ConfigError
 from otel_impact.pipeline import Window
@@ -23,8 +27,18 @@ CONFIG = config_from_dict(
 )
 
 
-@pytest.fixture()
-def data(store: Any) -> Any:
+@pytest.fixture(scope="module")
+def data(engine_client: Any) -> Iterator[Any]:
+    """One database for the whole module: these tests only read (or add rows outside the window)."""
+    import clickhouse_connect
+
+    from otel_impact.store import apply_schema
+
+    name = "t_series_" + uuid.uuid4().hex[:10]
+    engine_client.command(f"CREATE DATABASE {name}")
+    store = clickhouse_connect.get_client(dsn=os.environ.get(semconv.ENV_TEST_CLICKHOUSE_DSN) or "chdb://memory",
+                                          database=name)  # fmt: skip
+    apply_schema(store, database=name)
     mobile, web = {"platform": "mobile"}, {"platform": "web"}
     insert_predictions(
         store,
@@ -50,7 +64,10 @@ def data(store: Any) -> Any:
             {"ts": DAY + 500, "user": "u3", "value": 7.0},
         ],
     )
-    return store
+    try:
+        yield store
+    finally:
+        engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 
 
 def _row(cols: dict[str, np.ndarray], day: int, **dims: str) -> dict[str, Any]:
@@ -116,6 +133,8 @@ def test_lift_users_first_exposure_and_pre_period(data: Any) -> None:
     }
     assert got == {"u1": ("v1", 15.0, 3.0), "u2": ("v2", 0.0, 0.0), "u3": ("v1", 7.0, 0.0)}
     assert users["segments"][0] == ("mobile",)
+    assert list(users["model_version"]) == ["v1", "v2", "v1"] and list(users["model_name"]) == ["ranker"] * 3
+    assert list(users["treated_spans"]) == [0.0, 1.0, 0.0]
 
 
 def test_custom_metric_and_bad_sql(data: Any) -> None:

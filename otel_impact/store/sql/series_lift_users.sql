@@ -3,12 +3,16 @@
 -- value is assigned to the arm of its FIRST such exposure (keys exposed to both arms stay in
 -- that first arm; `arms` = 2 counts them). value = sum of the key's outcomes at or after that
 -- first exposure and before end; pre_value = sum of its outcomes in [pre_start, start) (CUPED
--- covariate; 0 without a pre-period). segs = the configured segment values on that exposure.
+-- covariate; 0 without a pre-period). segs / version / model = the configured segment values,
+-- model version and model name on that exposure; treated_spans = the key's treatment-arm spans.
 SELECT
     e.k AS k,
     e.arm AS arm,
     e.arms AS arms,
     e.segs AS segs,
+    e.version AS version,
+    e.model AS model,
+    e.treated_spans AS treated_spans,
     arraySum(arrayMap(x -> if(x.1 >= e.first_t, x.2, 0.0), o.outs)) AS value,
     pre.value AS pre_value
 FROM
@@ -18,12 +22,17 @@ FROM
         argMin(exposure_arm, t) AS arm,
         uniqExact(exposure_arm) AS arms,
         argMin(exposure_segs, t) AS segs,
+        argMin(exposure_version, t) AS version,
+        argMin(exposure_model, t) AS model,
+        countIf(exposure_arm = {treatment:String}) AS treated_spans,
         min(t) AS first_t
     FROM
     (
         SELECT
             toString(SpanAttributes[{key_attr:String}]) AS k,
             toString(SpanAttributes[{arm_attr:String}]) AS exposure_arm,
+            toString(SpanAttributes[{version_attr:String}]) AS exposure_version,
+            toString(SpanAttributes[{model_attr:String}]) AS exposure_model,
             toInt64(toUnixTimestamp64Nano(Timestamp)) AS t,
             arrayMap(x -> SpanAttributes[concat({seg_prefix:String}, x)], {seg_keys:Array(String)}) AS exposure_segs
         FROM otel_traces
