@@ -325,21 +325,7 @@ def alert_rules(ctx: JobContext) -> None:
                         clear_after=cfg.clear_after,
                     ):
                         out.append(_alert_json(ctx, a, times))
-    for row in ctx.result.get("data_quality") or []:
-        if not isinstance(row, dict):
-            continue
-        score = row.get("drift_score", row.get("psi"))
-        if isinstance(score, int | float) and math.isfinite(score) and score > cfg.drift_score:
-            out.append(
-                {
-                    "rule": "drift_score",
-                    "severity": "warning",
-                    "state": "firing",
-                    "at": ctx.window.end,
-                    "message": f"drift score {score:.3f} above {cfg.drift_score:g}",
-                    "attributes": {k: v for k, v in row.items() if isinstance(v, str)},
-                }
-            )
+    _drift_alerts(ctx, out)
     for row in ctx.result.get("lift") or []:
         est = row.get("estimate")
         if row.get("segment") or not isinstance(est, float) or not math.isfinite(est):
@@ -355,6 +341,45 @@ def alert_rules(ctx: JobContext) -> None:
                     "attributes": {semconv.IMPACT_BUSINESS_METRIC: str(row.get("metric"))},
                 }
             )
+
+
+def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]]) -> None:
+    """``drift_score`` alerts from the data-quality rows (PSI per model × bucket), one per episode."""
+    cfg = ctx.config.alerts
+    by_model: dict[str, list[tuple[str, float]]] = {}
+    for row in ctx.result.get("data_quality") or []:
+        if not isinstance(row, dict):
+            continue
+        score = row.get("drift_score", row.get("psi"))
+        if isinstance(score, int | float) and not isinstance(score, bool):
+            model = str(row.get(semconv.ML_MODEL_NAME, ""))
+            at = row.get("bucket") or ctx.window.end
+            by_model.setdefault(model, []).append(
+                (str(at) if not isinstance(at, datetime) else at.isoformat(), float(score))
+            )
+    for model, points in by_model.items():
+        points.sort()
+        values = np.asarray([v for _, v in points])
+        cond = rules.threshold_condition(values, ">", cfg.drift_score)
+        msg = f"{model}: drift score {{value:.3f}} above {cfg.drift_score:g}"
+        for a in rules.alerts_from_condition(
+            "drift_score",
+            cond,
+            values=values,
+            message=msg,
+            attributes={semconv.ML_MODEL_NAME: model},
+            trigger_after=cfg.trigger_after,
+            clear_after=cfg.clear_after,
+        ):
+            row = {
+                "rule": a.rule,
+                "severity": a.severity,
+                "state": a.state,
+                "at": points[a.index][0],
+                "message": a.message,
+                "attributes": dict(a.attributes),
+            }
+            out.append(row)
 
 
 __all__ = ["CACHE_KEY", "Series", "SeriesSet", "alert_rules", "build", "collect_warnings", "run"]

@@ -169,3 +169,30 @@ def test_lift_by_feature_flag_attribute_and_its_roi(store: Any) -> None:
     assert roi["ml.model.version"] == "v7" and roi["ml.model.name"] == "ranker"
     assert roi["predictions"] == 300.0 and roi["cost"] == pytest.approx(3.0)
     assert roi["incremental_value"] == pytest.approx(row["absolute"] * 100)
+
+
+def test_alert_rules_on_drift_rows_and_lift_without_store() -> None:
+    from otel_impact.pipeline import JobContext
+    from otel_impact.stages.series import alert_rules
+
+    dq = [{"ml.model.name": "ranker", "bucket": f"2026-11-0{d}T00:00:00Z", "psi": psi}
+          for d, psi in zip(range(1, 8), [0.1, 0.8, 0.9, 0.75, 0.2, 0.1, 0.95], strict=True)]  # fmt: skip
+    ctx = JobContext(client=None, config=config_from_dict({}), window=Window(at(0), at(7 * DAY)))
+    ctx.result["data_quality"] = dq
+    ctx.result["alerts"] = [{"rule": "incident", "at": "2026-11-02T00:00:00Z"}]  # from another stage
+    ctx.result["lift"] = [
+        {"metric": "purchase", "segment": {}, "estimate": 0.001},
+        {"metric": "signup", "segment": {}, "estimate": 0.05},
+        {"metric": "purchase", "segment": {"tenure": "new"}, "estimate": -0.2},
+    ]
+    alert_rules(ctx)
+    got = [(a["rule"], a.get("state"), str(a["at"])) for a in ctx.result["alerts"]]
+    assert got[0][0] == "incident"  # appended, not replaced
+    drift = [(s, at) for r, s, at in got if r == "drift_score"]
+    assert drift == [
+        ("firing", "2026-11-02T00:00:00Z"),
+        ("resolved", "2026-11-06T00:00:00Z"),
+        ("firing", "2026-11-07T00:00:00Z"),
+    ]
+    impact = [a for a in ctx.result["alerts"] if a["rule"] == "business_impact"]
+    assert len(impact) == 1 and "purchase" in impact[0]["message"]
