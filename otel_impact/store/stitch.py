@@ -162,9 +162,18 @@ def _outcomes(config: ImpactConfig, metric: BusinessMetric) -> tuple[str, dict[s
 
 
 def _grouped(
-    config: ImpactConfig, metric: BusinessMetric, window: Window, outer: str
+    config: ImpactConfig,
+    metric: BusinessMetric,
+    window: Window,
+    outer: str,
+    *,
+    segments: tuple[str, ...] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Wrap ``outer`` (a stitch_*.sql using /*GROUPED*/) around the per-key grouped arrays."""
+    """Wrap ``outer`` (a stitch_*.sql using /*GROUPED*/) around the per-key grouped arrays.
+
+    ``segments`` overrides the configured segment keys that make up a prediction's cell (``()``
+    makes a cell one model version — a channel).
+    """
     outcomes, params = _outcomes(config, metric)
     window_ns = round(metric.window * _NS)
     start_ns, end_ns = _ns(window.start), _ns(window.end)
@@ -175,10 +184,17 @@ def _grouped(
         "start_ns": start_ns,
         "end_ns": end_ns,
         "window_ns": window_ns,
-        "seg_keys": list(config.segments),
+        "seg_keys": list(config.segments if segments is None else segments),
         "models": list(config.models),
     }
     return outer.replace("/*GROUPED*/", grouped), params
+
+
+def _cells(client: Any, params: dict[str, Any], what: str) -> dict[int, tuple[str, str, tuple[str, ...]]]:
+    """Cell hash -> (model name, model version, segment values), for the predictions in play."""
+    keys = ("seg_keys", "pstart_ns", "end_ns", "pkey", "models")
+    res = _query(client, _sql("cells"), {k: params[k] for k in keys}, what)
+    return {int(r[0]): (str(r[1]), str(r[2]), tuple(str(x) for x in r[3])) for r in res.result_rows}
 
 
 @dataclass(frozen=True)
@@ -243,11 +259,12 @@ def heuristic_credits(
     col: dict[str, list[Any]] = defaultdict(list)
     for i, name in enumerate(names):
         col[name] = [r[i] for r in rows]
-    # the row with an empty model name holds the unattributed outcomes (the typed view only has
-    # predictions with a model name)
-    attributed = [i for i, name in enumerate(col["model_name"]) if name != ""]
+    # rows with n = 0 (cell 0 and zero credit) hold the unattributed outcomes
     unattributed_outcomes = int(sum(col["unattributed_outcomes"]))
     unattributed_value = float(sum(col["unattributed_value"]))
+    attributed = [i for i, n in enumerate(col["unattributed_outcomes"]) if n == 0]
+    cells = _cells(client, params, f"stitching business metric {metric.name!r}") if attributed else {}
+    names = [cells[int(col["cell"][i])] for i in attributed]
     pick = np.asarray(attributed, dtype=np.int64)
 
     def arr(name: str, dtype: Any) -> np.ndarray:
@@ -256,9 +273,9 @@ def heuristic_credits(
     return Credits(
         business_metric=metric.name,
         bucket=arr("bucket_ns", np.int64),
-        model_name=arr("model_name", object),
-        model_version=arr("model_version", object),
-        segment_values=[tuple(col["segment_values"][i]) for i in attributed],
+        model_name=np.asarray([n[0] for n in names], dtype=object),
+        model_version=np.asarray([n[1] for n in names], dtype=object),
+        segment_values=[n[2] for n in names],
         credit={m: arr(f"credit_{m}", np.float64) for m in HEURISTIC_MODELS},
         value={m: arr(f"value_{m}", np.float64) for m in HEURISTIC_MODELS},
         unattributed_outcomes=unattributed_outcomes,
@@ -285,13 +302,16 @@ def channel_paths(client: Any, config: ImpactConfig, window: Window, metric: Bus
     """Aggregate converting and non-converting channel paths of ``metric`` in ClickHouse."""
     validate_sql_source(client, metric, _metric_index(config, metric))
     validate_identity(client, config)
-    text, params = _grouped(config, metric, window, _sql("paths"))
-    res = _query(client, text, params, f"channel paths of business metric {metric.name!r}")
+    text, params = _grouped(config, metric, window, _sql("paths"), segments=())
+    what = f"channel paths of business metric {metric.name!r}"
+    res = _query(client, text, params, what)
+    cells = _cells(client, params, what) if res.result_rows else {}
+    named = [([cells[int(c)][:2] for c in r[0]], r[1], r[2], r[3]) for r in res.result_rows]
     index: dict[tuple[str, str], int] = {}
     paths: list[tuple[int, ...]] = []
     conv, val, nonconv = [], [], []
-    for path, c, v, n in sorted(res.result_rows, key=lambda r: [tuple(x) for x in r[0]]):
-        paths.append(tuple(index.setdefault((str(ch[0]), str(ch[1])), len(index)) for ch in path))
+    for path, c, v, n in sorted(named, key=lambda r: r[0]):
+        paths.append(tuple(index.setdefault((ch[0], ch[1]), len(index)) for ch in path))
         conv.append(c)
         val.append(v)
         nonconv.append(n)
@@ -399,17 +419,20 @@ def conversions_by_bucket(
         validate_sql_source(client, bm, _metric_index(config, bm))
         text, params = _grouped(config, bm, window, _sql("conversions"))
         params["bucket_ns"] = round(bucket_s * _NS)
-        res = _query(client, text, params, f"conversions of business metric {bm.name!r}")
+        what = f"conversions of business metric {bm.name!r}"
+        res = _query(client, text, params, what)
         rows = res.result_rows
+        cells = _cells(client, params, what) if rows else {}
+        names = [cells[int(r[1])] for r in rows]
         rolled = rollup_segments(
             config,
             np.asarray([r[0] for r in rows], dtype=np.int64),
-            np.asarray([r[1] for r in rows], dtype=object),
-            np.asarray([r[2] for r in rows], dtype=object),
-            [tuple(r[3]) for r in rows],
+            np.asarray([n[0] for n in names], dtype=object),
+            np.asarray([n[1] for n in names], dtype=object),
+            [n[2] for n in names],
             {
-                "predictions": np.asarray([r[4] for r in rows], dtype=np.float64),
-                "converted": np.asarray([r[5] for r in rows], dtype=np.float64),
+                "predictions": np.asarray([r[2] for r in rows], dtype=np.float64),
+                "converted": np.asarray([r[3] for r in rows], dtype=np.float64),
             },
         )
         rolled["business_metric"] = np.full(len(rolled["bucket"]), bm.name, dtype=object)

@@ -1,34 +1,49 @@
--- Per join key: its predictions as one array sorted by (ts, prediction_id) and its outcomes.
--- Predictions come from [start - window, end); outcomes from the /*OUTCOMES*/ subquery.
--- Result: k, pts (Array(Int64) ts ns), pa (adjusted counts), pch (Array((model, version))),
--- psv (Array(Array(String)) configured segment values), outs (Array((t, v))).
+-- Per join key: its predictions sorted by (ts, prediction_id) as parallel numeric arrays, and its
+-- outcomes. Predictions come from [start - window, end); outcomes from the OUTCOMES subquery.
+-- Only numeric arrays are aggregated (groupArray of numbers is much cheaper than of tuples or
+-- strings); the order is one sort by a UInt256 key = ts ns (64 bits) | the first 16 bytes of
+-- prediction_id big-endian (so byte-wise order) | cityHash64(prediction_id) (ids that agree on
+-- their first 16 bytes). A prediction's "cell" is cityHash64(model_name, model_version,
+-- configured segment values); stitch_cells.sql maps cells back to names.
+-- Result: k, pts (Array(Int64) ts ns), pa (adjusted counts), pc (cells), ots, ovs (outcome ts, value).
 SELECT
     k,
-    arraySort(groupArrayIf((t, pid, a, mn, mv, sv), is_pred = 1)) AS s,
-    arrayMap(x -> x.1, s) AS pts,
-    arrayMap(x -> x.3, s) AS pa,
-    arrayMap(x -> (x.4, x.5), s) AS pch,
-    arrayMap(x -> x.6, s) AS psv,
-    groupArrayIf((t, v), is_pred = 0) AS outs
+    arraySort((x, o) -> o, arrayZip(pt, pa0, pc0), po) AS s,
+    tupleElement(s, 1) AS pts,
+    tupleElement(s, 2) AS pa,
+    tupleElement(s, 3) AS pc,
+    ots,
+    ovs
 FROM
 (
     SELECT
-        toString({pkey:Identifier}) AS k,
-        toInt64(toUnixTimestamp64Nano(ts)) AS t,
-        toUInt8(1) AS is_pred,
-        prediction_id AS pid,
-        if(isFinite(adjusted_count) AND adjusted_count >= 1, adjusted_count, 1.0) AS a,
-        model_name AS mn,
-        model_version AS mv,
-        arrayMap(x -> segments[x], {seg_keys:Array(String)}) AS sv,
-        0.0 AS v
-    FROM impact_predictions
-    WHERE ts >= fromUnixTimestamp64Nano({pstart_ns:Int64})
-      AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
-      AND k != ''
-      AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
-    UNION ALL
-    SELECT k, t, toUInt8(0), '', 1.0, '', '', CAST([], 'Array(String)'), v
-    FROM ( /*OUTCOMES*/ )
+        k,
+        groupArrayIf(t, is_pred = 1) AS pt,
+        groupArrayIf(o, is_pred = 1) AS po,
+        groupArrayIf(a, is_pred = 1) AS pa0,
+        groupArrayIf(c, is_pred = 1) AS pc0,
+        groupArrayIf(t, is_pred = 0) AS ots,
+        groupArrayIf(v, is_pred = 0) AS ovs
+    FROM
+    (
+        SELECT
+            toString({pkey:Identifier}) AS k,
+            toInt64(toUnixTimestamp64Nano(ts)) AS t,
+            toUInt8(1) AS is_pred,
+            bitShiftLeft(toUInt256(t), 192)
+                + bitShiftLeft(toUInt256(reinterpretAsUInt128(reverse(rightPad(substring(prediction_id, 1, 16), 16, '\0')))), 64)
+                + toUInt256(cityHash64(prediction_id)) AS o,
+            if(isFinite(adjusted_count) AND adjusted_count >= 1, adjusted_count, 1.0) AS a,
+            cityHash64(model_name, model_version, arrayMap(x -> segments[x], {seg_keys:Array(String)})) AS c,
+            0.0 AS v
+        FROM impact_predictions
+        WHERE ts >= fromUnixTimestamp64Nano({pstart_ns:Int64})
+          AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
+          AND k != ''
+          AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
+        UNION ALL
+        SELECT k, t, toUInt8(0), toUInt256(0), 1.0, toUInt64(0), v
+        FROM ( /*OUTCOMES*/ )
+    )
+    GROUP BY k
 )
-GROUP BY k

@@ -1,36 +1,40 @@
 -- Channel paths for the data-driven models (Markov removal effect, Shapley), aggregated here so
--- only distinct paths reach Python. A channel is a (model_name, model_version) pair.
+-- only distinct paths reach Python. Run with no segment keys, so a cell is a channel: one
+-- (model_name, model_version) pair.
 --   converting path: per outcome with >= 1 eligible prediction (same rule as stitch_credit.sql),
 --     the channels of its eligible predictions in (ts, prediction_id) order, consecutive repeats
 --     collapsed; worth 1 conversion and the outcome's value.
 --   non-converting path: per key, its predictions with ts in [start, end) that are eligible for
 --     none of the key's outcomes, in order, repeats collapsed; worth 1 non-conversion.
--- Result: path Array((model, version)), conversions, value, non_conversions.
+-- Result: path Array(UInt64 cell), conversions, value, non_conversions.
 SELECT path, sum(conv) AS conversions, sum(val) AS value, sum(nonconv) AS non_conversions
 FROM
 (
     SELECT
-        arrayCompact(arraySlice(pch, lo, hi - lo + 1)) AS path,
+        arrayCompact(arraySlice(pc, lo, hi - lo + 1)) AS path,
         toUInt64(1) AS conv,
-        o.2 AS val,
+        ov AS val,
         toUInt64(0) AS nonconv
-    FROM ( /*GROUPED*/ )
-    ARRAY JOIN outs AS o
-    WHERE (arrayFirstIndex(x -> x >= o.1 - {window_ns:Int64}, pts) AS lo) > 0
-      AND (arrayLastIndex(x -> x <= o.1, pts) AS hi) >= lo
+    FROM
+    (
+        SELECT
+            pc,
+            ov,
+            arrayFirstIndex(x -> x >= ot - {window_ns:Int64}, pts) AS lo,
+            arrayLastIndex(x -> x <= ot, pts) AS hi
+        FROM ( /*GROUPED*/ )
+        ARRAY JOIN ots AS ot, ovs AS ov
+    )
+    WHERE lo > 0 AND hi >= lo
     UNION ALL
     SELECT
         arrayCompact(arrayFilter(
-            (c, t) -> t >= {start_ns:Int64} AND NOT arrayExists(ot -> ot >= t AND ot <= t + {window_ns:Int64}, otimes),
-            pch, pts)) AS path,
+            (c, t) -> t >= {start_ns:Int64} AND NOT arrayExists(x -> x >= t AND x <= t + {window_ns:Int64}, ots),
+            pc, pts)) AS path,
         toUInt64(0) AS conv,
         0.0 AS val,
         toUInt64(1) AS nonconv
-    FROM
-    (
-        SELECT pch, pts, arrayMap(x -> x.1, outs) AS otimes
-        FROM ( /*GROUPED*/ )
-    )
+    FROM ( /*GROUPED*/ )
     WHERE notEmpty(path)
 )
 GROUP BY path
