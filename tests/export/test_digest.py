@@ -38,7 +38,7 @@ def exported(store: Any) -> Any:
     return store
 
 
-def test_weekly_digest_sections_and_values(exported: Any) -> None:
+def test_weekly_digest_sections_and_values_and_monthly_cli(exported: Any, tmp_path: Path) -> None:
     text = build_digest(exported, config_from_dict({}), "weekly", T1 + timedelta(hours=1))
     assert text.startswith("# otel-impact weekly digest")
     heads = [line for line in text.splitlines() if line.startswith("## ")]
@@ -54,6 +54,7 @@ def test_weekly_digest_sections_and_values(exported: Any) -> None:
     assert "analyzer runs: 2 ok, 1 failed" in text and "last failure: export_failed" in text
     assert "alerts: 1; incidents: 1" in text
     assert "feature `recs`: iterate_ux" in text
+    check_monthly_cli(exported, tmp_path)  # same stored results, through the CLI
 
 
 def test_daily_digest_order_and_empty_store(store: Any) -> None:
@@ -65,7 +66,7 @@ def test_daily_digest_order_and_empty_store(store: Any) -> None:
         build_digest(store, config_from_dict({}), "hourly", T1)
 
 
-def test_monthly_digest_cli(exported: Any, tmp_path: Path) -> None:
+def check_monthly_cli(exported: Any, tmp_path: Path) -> None:
     cfg = tmp_path / "impact.yaml"
     cfg.write_text("{}", encoding="utf-8")
     out = tmp_path / "d.md"
