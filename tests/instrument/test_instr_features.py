@@ -17,7 +17,7 @@ from otel_impact.instrument.features import missing_count
 
 def test_hash_is_a_fixed_literal() -> None:
     # pinned values: a change here breaks drift/novelty comparisons against stored data
-    assert feature_hash([0.3, 1.0]) == "fa9313c218da2853"
+    assert feature_hash([0.3, 1.0]) == "8d4beebf63791b18"  # dense float vector encoding
     assert feature_hash([0.3, 1.0, None, "a", 3]) == "ee6118ca37430aa1"
     assert feature_hash({"b": 1, "a": None}) == "1ee427b35a6fb9dc"
 
@@ -43,6 +43,27 @@ def test_hash_canonicalisation() -> None:
     assert feature_hash(["ab", "c"]) != feature_hash(["a", "bc"])
     assert feature_hash([[1], 2]) != feature_hash([1, [2]])
     assert feature_hash([None]) != feature_hash([])
+
+
+def test_dense_float_vectors_hash_alike_by_every_route() -> None:
+    values = [0.1 * i - 3.0 for i in range(300)]
+    expected = feature_hash(values)
+    assert feature_hash(tuple(values)) == expected
+    assert feature_hash(np.array(values)) == expected
+    assert feature_hash([np.float64(v) for v in values]) == expected
+    assert feature_hash(np.array([values]).reshape(-1)) == expected
+    assert feature_hash(iter(values)) == expected  # any iterable
+    assert (
+        feature_hash([[*values]])[:4] != expected[:4] or feature_hash([[*values]]) != expected
+    )  # nesting matters
+    assert feature_hash([*values[:-1], values[-1] + 1e-12]) != expected
+
+
+def test_non_finite_values_are_encoded_element_wise() -> None:
+    assert feature_hash([1.0, math.inf]) != feature_hash([1.0, 1e308])
+    assert feature_hash([1.0, -math.inf]) != feature_hash([1.0, math.inf])
+    assert feature_hash(np.array([1.0, np.nan])) == feature_hash([1.0, float("nan")])
+    assert feature_hash([-0.0, 2.0]) == feature_hash([0.0, 2.0])
 
 
 def test_unhashable_feature_raises_type_error() -> None:
