@@ -145,7 +145,9 @@ def schema_files() -> list[SchemaFile]:
 
 
 def _strip_comments(text: str) -> str:
-    keep = [line for line in text.splitlines() if not line.lstrip().startswith("--") or _DIRECTIVE.match(line)]
+    keep = [
+        line for line in text.splitlines() if not line.lstrip().startswith("--") or _DIRECTIVE.match(line)
+    ]
     return "\n".join(keep).strip().rstrip(";")
 
 
