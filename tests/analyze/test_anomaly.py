@@ -185,3 +185,9 @@ def test_values_must_be_one_dimensional() -> None:
         detect_anomalies(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="sigma"):
         binary_segmentation([1.0, 2.0], sigma=0.0, threshold=1.0)
+    with pytest.raises(ValueError, match="min_size"):
+        binary_segmentation([1.0, 2.0], sigma=1.0, threshold=1.0, min_size=0)
+    with pytest.raises(ValueError, match="window"):
+        adaptive_baseline([1.0, 2.0], window=0)
+    with pytest.raises(ValueError, match="values"):
+        robust_sigma(np.zeros((2, 2)))

@@ -15,3 +15,4 @@ CREATE TABLE IF NOT EXISTS {{db}}.impact_annotations {{on_cluster}} (
     severity LowCardinality(String)
 ) ENGINE = {{engine}}
 ORDER BY (kind, model, start)
+{{ttl:toDateTime(start)}}
