@@ -269,3 +269,27 @@ def test_schema_files_follow_the_naming_convention() -> None:
         assert f.name in (*semconv.EXPORTER_TABLES, semconv.TABLE_TRACES_ID_TS_MV) or f.name.startswith(
             "impact_"
         )
+
+
+def test_typed_view_columns_and_types(store: Any) -> None:
+    from otel_impact.store import EVENT_COLUMNS, PREDICTION_COLUMNS
+
+    predictions = dict((r[0], r[1]) for r in _describe(store, semconv.VIEW_PREDICTIONS))
+    assert tuple(predictions) == PREDICTION_COLUMNS
+    assert predictions == {
+        **{name: "String" for name in PREDICTION_COLUMNS},
+        "ts": "DateTime64(9)",
+        "score": "Float64",
+        "segments": "Map(String, String)",
+        "adjusted_count": "Float64",
+        "duration_ns": "UInt64",
+        "is_error": "UInt8",
+    }
+    events = dict((r[0], r[1]) for r in _describe(store, semconv.VIEW_EVENTS))
+    assert tuple(events) == EVENT_COLUMNS
+    assert events == {
+        **{name: "String" for name in EVENT_COLUMNS},
+        "ts": "DateTime64(9)",
+        "value": "Float64",
+        "attributes": "Map(LowCardinality(String), String)",
+    }

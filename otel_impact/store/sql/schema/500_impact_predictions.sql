@@ -38,7 +38,7 @@ SELECT
         1.0
     )) AS adjusted_count,
     Duration AS duration_ns,
-    toUInt8(StatusCode IN ('Error', 'STATUS_CODE_ERROR')) AS is_error,
+    toUInt8(CAST(StatusCode, 'String') IN ('Error', 'STATUS_CODE_ERROR')) AS is_error,
     transform(
         CAST(SpanKind, 'String'),
         ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'],
