@@ -96,7 +96,8 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
             t.pipeline: {"schedule": "1d", "grace": "2h", "dataset": t.dataset},
             t.unrelated_pipeline: {"schedule": "1d", "grace": "2h", "dataset": t.unrelated_dataset},
         },
-        "incidents": {"metrics": ["auc"], "link_window": "3d", "bucket": "1d"},
+        # the simulated traffic has no weekly pattern: no seasonal baseline
+        "incidents": {"metrics": ["auc"], "link_window": "3d", "bucket": "1d", "season": None},
         "job": {"name": "demo", "first_run": f"{params.days}d"},
     }
     if endpoint is not None:

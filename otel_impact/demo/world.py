@@ -44,9 +44,9 @@ VERSIONS = ("v1", "v2")
 
 # per-tenure behaviour: daily activity probability, extra requests per active day (Poisson),
 # base purchase probability per active day, mean purchase value
-_ACTIVITY = np.array([0.60, 0.25, 0.20])
-_EXTRA_REQUESTS = np.array([0.3, 0.1, 0.05])
-_BASE_PURCHASE = np.array([0.25, 0.15, 0.12])
+_ACTIVITY = np.array([0.40, 0.12, 0.10])
+_EXTRA_REQUESTS = np.array([0.15, 0.0, 0.0])
+_BASE_PURCHASE = np.array([0.22, 0.25, 0.20])
 _MEAN_VALUE = np.array([60.0, 40.0, 35.0])
 _SUBSCRIBE = np.array([0.30, 0.08, 0.15])
 _PLATFORM_SHARE = np.array([0.6, 0.4])
