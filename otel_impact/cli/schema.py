@@ -42,6 +42,6 @@ def apply(dsn: str | None, database: str | None, ttl: str | None, cluster: str |
         return
     from otel_impact.store import apply_schema, connect
 
-    client = connect(dsn)
-    result = apply_schema(client, database=database or client.database, cluster=cluster, ttl=ttl_seconds)
+    client = connect(dsn, database, create_database=True)
+    result = apply_schema(client, database=client.database, cluster=cluster, ttl=ttl_seconds)
     click.echo(result.summary())

@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError, StoreLockedError
+from otel_impact.store.sqltext import quote_identifier
 
 _MEMORY = ("memory", ":memory:")
 _ENGINE_DSN: str | None = None  # the embedded engine this process opened through connect()
@@ -129,22 +130,31 @@ def _password_from_env() -> str | None:
     return None
 
 
-def connect(dsn: str | None = None, database: str | None = None, **settings: Any) -> Any:
+def connect(
+    dsn: str | None = None, database: str | None = None, *, create_database: bool = False, **settings: Any
+) -> Any:
     """Open a clickhouse-connect client on ``dsn`` (default: see :func:`default_dsn`).
 
-    ``database`` becomes the client's current database (it must exist; ``apply_schema`` creates
-    it). Extra keyword arguments are ClickHouse settings for the session.
+    ``database`` (else the DSN's) becomes the client's current database; it must exist unless
+    ``create_database`` is true. Extra keyword arguments are ClickHouse settings for the session.
 
     >>> connect("chdb://memory").command("SELECT 2")
     2
     """
     parsed = parse_dsn(dsn if dsn is not None else default_dsn())
-    if parsed.embedded:
-        return _connect_chdb(parsed, database, settings)
-    return _connect_server(parsed, database, settings)
+    client = _connect_chdb(parsed, settings) if parsed.embedded else _connect_server(parsed, settings)
+    target = database or parsed.database
+    if target:
+        if create_database:
+            try:
+                client.command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(target)}")
+            except Exception as exc:
+                raise StoreError(f"cannot create database {target!r}: {_first_line(exc)}") from exc
+        use_database(client, target)
+    return client
 
 
-def _connect_server(parsed: Dsn, database: str | None, settings: dict[str, Any]) -> Any:
+def _connect_server(parsed: Dsn, settings: dict[str, Any]) -> Any:
     import clickhouse_connect
 
     password = _password_from_env()
@@ -156,7 +166,6 @@ def _connect_server(parsed: Dsn, database: str | None, settings: dict[str, Any])
                 dsn=parsed.url,
                 username=parsed.username or "default",
                 password=password,
-                database=database or parsed.database,
                 connect_timeout=10,
                 settings=settings or None,
             )
@@ -189,7 +198,7 @@ def _reason(exc: BaseException) -> str:
     return _first_line(exc)
 
 
-def _connect_chdb(parsed: Dsn, database: str | None, settings: dict[str, Any]) -> Any:
+def _connect_chdb(parsed: Dsn, settings: dict[str, Any]) -> Any:
     if parsed.path is not None:
         try:
             Path(parsed.path).mkdir(parents=True, exist_ok=True)
@@ -207,9 +216,6 @@ def _connect_chdb(parsed: Dsn, database: str | None, settings: dict[str, Any]) -
             except StoreError as exc:
                 raise _diagnose_chdb(parsed, exc.__cause__ or exc, captured.read()) from exc.__cause__
         _ENGINE_DSN = dsn
-    database = database or parsed.database
-    if database:
-        use_database(client, database)
     return client
 
 

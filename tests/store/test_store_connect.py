@@ -64,9 +64,16 @@ def _capture_server_kwargs(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     seen: dict[str, Any] = {}
 
-    def fake_get_client(**kwargs: Any) -> str:
+    class FakeClient:
+        database: str | None = None
+
+        def command(self, sql: str, parameters: dict[str, Any] | None = None) -> int:
+            seen.setdefault("commands", []).append(sql)
+            return 1
+
+    def fake_get_client(**kwargs: Any) -> FakeClient:
         seen.update(kwargs)
-        return "client"
+        return FakeClient()
 
     monkeypatch.setattr(clickhouse_connect, "get_client", fake_get_client)
     return seen
@@ -76,10 +83,10 @@ def test_password_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = _capture_server_kwargs(monkeypatch)
     monkeypatch.delenv(semconv.ENV_CLICKHOUSE_PASSWORD_FILE, raising=False)
     monkeypatch.setenv(semconv.ENV_CLICKHOUSE_PASSWORD, "from-env")
-    assert connect("http://bob:in-dsn@h:8123/otel") == "client"
+    client = connect("http://bob:in-dsn@h:8123/otel")
     assert seen["password"] == "from-env"
     assert seen["username"] == "bob"
-    assert seen["database"] == "otel"
+    assert client.database == "otel"  # the DSN's database, checked to exist, then selected
     assert "in-dsn" not in seen["dsn"]
 
 
@@ -89,9 +96,10 @@ def test_password_from_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     secret.write_text("from-file\n")
     monkeypatch.delenv(semconv.ENV_CLICKHOUSE_PASSWORD, raising=False)
     monkeypatch.setenv(semconv.ENV_CLICKHOUSE_PASSWORD_FILE, str(secret))
-    connect("http://h:8123", database="db2")
+    client = connect("http://h:8123", database="db2", create_database=True)
     assert seen["password"] == "from-file"
-    assert seen["database"] == "db2"
+    assert client.database == "db2"
+    assert "CREATE DATABASE IF NOT EXISTS `db2`" in seen["commands"]
     monkeypatch.setenv(semconv.ENV_CLICKHOUSE_PASSWORD_FILE, str(tmp_path / "missing"))
     with pytest.raises(StoreError, match="password file"):
         connect("http://h:8123")
