@@ -215,3 +215,13 @@ def test_memory_dsn_may_name_the_database(db_client: Any) -> None:
     assert parse_dsn("chdb://memory/otel").database == "otel"
     client = connect(f"chdb://memory/{db_client.database}")
     assert client.command("SELECT currentDatabase()") == db_client.database
+
+
+def test_cli_apply_creates_the_dsn_database(engine_client: Any) -> None:
+    name = "t_" + uuid.uuid4().hex[:12]
+    try:
+        result = CliRunner().invoke(cli, ["schema", "apply", "--dsn", f"chdb://memory/{name}"])
+        assert result.exit_code == 0, result.output
+        assert f"schema applied to {name}:" in result.output
+    finally:
+        engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
