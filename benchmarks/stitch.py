@@ -64,20 +64,25 @@ def arrow_tables(d: dict[str, np.ndarray], base_ns: int) -> tuple[Any, Any]:
         padded = pc.utf8_lpad(pa.array(values).cast(pa.string()), width, "0")
         return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
 
+    def strings(values: np.ndarray) -> Any:
+        arr = pa.array(values.astype(object), type=pa.string())
+        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
     n = len(d["p_ts"])
-    platform = pa.array(PLATFORMS[d["p_seg"]])
     segments = pa.MapArray.from_arrays(
-        np.arange(n + 1, dtype=np.int32), pa.array(np.full(n, "platform")), platform
+        pa.array(np.arange(n + 1, dtype=np.int32)),
+        strings(np.full(n, "platform")),
+        strings(PLATFORMS[d["p_seg"]]),
     )
     preds = pa.table(
         {
             "ts": pa.array(d["p_ts"] + base_ns, type=pa.timestamp("ns", tz="UTC")),
-            "model_name": pa.array(np.full(n, "ranker")),
-            "model_version": pa.array(VERSIONS[d["p_ver"]]),
+            "model_name": strings(np.full(n, "ranker")),
+            "model_version": strings(VERSIONS[d["p_ver"]]),
             "prediction_id": ids("p", d["p_id"], 9),
             "user_id": ids("u", d["p_user"], 8),
-            "session_id": pa.array(np.full(n, "")),
-            "request_id": pa.array(np.full(n, "")),
+            "session_id": strings(np.full(n, "")),
+            "request_id": strings(np.full(n, "")),
             "segments": segments,
             "adjusted_count": pa.array(d["p_adj"]),
         }
@@ -86,11 +91,11 @@ def arrow_tables(d: dict[str, np.ndarray], base_ns: int) -> tuple[Any, Any]:
     events = pa.table(
         {
             "ts": pa.array(d["o_ts"] + base_ns, type=pa.timestamp("ns", tz="UTC")),
-            "event_name": pa.array(np.full(m, "business.purchase")),
+            "event_name": strings(np.full(m, "business.purchase")),
             "user_id": ids("u", d["o_user"], 8),
-            "session_id": pa.array(np.full(m, "")),
-            "request_id": pa.array(np.full(m, "")),
-            "prediction_id": pa.array(np.full(m, "")),
+            "session_id": strings(np.full(m, "")),
+            "request_id": strings(np.full(m, "")),
+            "prediction_id": strings(np.full(m, "")),
             "value": pa.array(d["o_val"]),
         }
     )
