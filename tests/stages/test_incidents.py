@@ -45,7 +45,8 @@ def at(days: float) -> datetime:
 def load_world(client: Any, *, seed: int = 7, drop: bool = True, events: bool = True) -> None:
     """ranker predictions with ground truth; AUC drops from DROP_DAY (the score loses signal).
     Upstream: daily runs of features_daily (log events) and catalog_sync (spans); a schema change
-    on `clicks` at day 12 10:00; the unrelated crm_export fails at day 12 11:00; catalog_sync skips day 20."""
+    on `clicks` at day 12 10:00 (data.version v7 → v8); the unrelated crm_export fails at day 12
+    11:00; catalog_sync skips day 20 and its span errors on day 25."""
     rng = np.random.default_rng(seed)
     spans, logs = [], []
     for d in range(DAYS):
@@ -67,7 +68,16 @@ def load_world(client: Any, *, seed: int = 7, drop: bool = True, events: bool = 
                 attrs[semconv.ML_FEATURES_MISSING] = "1"
             attrs[semconv.segment_attribute("platform")] = "mobile" if i % 2 else "web"
             spans.append(
-                [at(ts[i]), f"{d:08x}{i:024x}", f"{d:04x}{i:012x}", "predict ranker", "recommender", attrs, 0]
+                [
+                    at(ts[i]),
+                    f"{d:08x}{i:024x}",
+                    f"{d:04x}{i:012x}",
+                    "predict ranker",
+                    "recommender",
+                    attrs,
+                    0,
+                    "Unset",
+                ]
             )
             logs.append([at(ts[i] + 0.01), "ml.outcome", "labeler",
                          {semconv.ML_PREDICTION_ID: pid, semconv.ML_OUTCOME_LABEL: str(int(y[i]))}])  # fmt: skip
@@ -83,7 +93,8 @@ def load_world(client: Any, *, seed: int = 7, drop: bool = True, events: bool = 
                       semconv.PIPELINE_STATUS: "success", semconv.DATA_VERSION: "v7"}])  # fmt: skip
         if d != 20:
             spans.append([at(d + 2 / 24), f"{d:08x}{'f' * 24}", f"{d:04x}{'f' * 12}", "sync catalog", "catalog-sync",
-                          {semconv.PIPELINE_NAME: "catalog_sync", semconv.DATASET_NAME: "catalog"}, 600 * 10**9])  # fmt: skip
+                          {semconv.PIPELINE_NAME: "catalog_sync", semconv.DATASET_NAME: "catalog"}, 600 * 10**9,
+                          "Error" if d == 25 else "Ok"])  # fmt: skip
     if events:
         logs.append([at(12 + 10 / 24), semconv.EVENT_PIPELINE_RUN, "airflow",
                      {semconv.PIPELINE_NAME: "features_daily", semconv.DATASET_NAME: "clicks",
@@ -94,7 +105,8 @@ def load_world(client: Any, *, seed: int = 7, drop: bool = True, events: bool = 
                       semconv.PIPELINE_STATUS: "failed"}])  # fmt: skip
     client.insert(
         semconv.TABLE_TRACES, spans,
-        column_names=["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes", "Duration"],
+        column_names=["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes", "Duration",
+                      "StatusCode"],
     )  # fmt: skip
     client.insert(
         semconv.TABLE_LOGS, logs, column_names=["Timestamp", "EventName", "ServiceName", "LogAttributes"]
@@ -161,10 +173,21 @@ def test_auc_drop_is_linked_to_the_schema_change(incident_result: dict[str, Any]
     # freshness: catalog_sync (spans) missed day 20; features_daily (log events) on time
     fresh = {f["pipeline.name"]: f for f in result["freshness"]}
     assert fresh["features_daily"]["status"] == "ok" and fresh["features_daily"]["missing"] == 0
-    assert fresh["catalog_sync"]["missing"] == 1
+    # catalog_sync (spans) skipped day 20 and failed on day 25 (an error span is no fresh run)
+    assert fresh["catalog_sync"]["missing"] == 2
     assert fresh["catalog_sync"]["gaps"] == [
-        {"kind": "missing", "at": "2026-11-21T04:10:00Z"}
-    ]  # due 02:10 + 2 h grace
+        {"kind": "missing", "at": "2026-11-21T04:10:00Z"},  # due 02:10 + 2 h grace
+        {"kind": "missing", "at": "2026-11-26T04:10:00Z"},
+    ]
+    failed_span = [e for e in result["upstream_events"] if e["kind"] == "span" and e["status"] == "failed"]
+    assert [(e["pipeline.name"], e["at"]) for e in failed_span] == [
+        ("catalog_sync", "2026-11-26T02:10:00Z")
+    ]  # span end
+    # a run whose data.version differs from the previous run is marked as a change
+    assert any(
+        e["change"] == "data_version" and e["pipeline.name"] == "features_daily"
+        for e in result["upstream_events"]
+    )
     # data quality after the 7-day reference: drift after the drop, not before
     dq = result["data_quality"]
     assert dq and dq[0]["bucket"] == "2026-11-08T00:00:00Z"
@@ -189,7 +212,9 @@ def test_replaying_the_window_gives_the_same_result(
 
 def test_model_series_buckets_are_flagged_affected(incident_result: dict[str, Any]) -> None:
     series = [
-        s for s in incident_result.get("series", []) if s["kind"] == "model" and s["segment"] == {} and "affected" in s
+        s
+        for s in incident_result.get("series", [])
+        if s["kind"] == "model" and s["segment"] == {} and "affected" in s
     ]
     assert series, "the series stage runs before the incidents stage"
     for s in series:
