@@ -216,3 +216,13 @@ def test_freshness_validates_arguments(kwargs: dict[str, float], match: str) -> 
     args: dict[str, float] = {"schedule": DAY, "grace": 0.0, "start": 0.0, "end": DAY} | kwargs
     with pytest.raises(ValueError, match=match):
         check_freshness([], **args)
+
+
+@pytest.mark.parametrize("module", ["anomaly", "drift", "linking"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"otel_impact.analyze.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -72,3 +72,14 @@ def test_errors_name_the_dotted_key(text: str, path: str) -> None:
 def test_undeclared_feature_message_names_the_model_key() -> None:
     with pytest.raises(ConfigError, match=r"models\.m\.features names undeclared feature\(s\) x"):
         load_config_text("lineage: {models: {m: {features: [x]}}}")
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from otel_impact.config import incidents as cfg_mod
+    from otel_impact.store import incidents as store_mod
+
+    for mod in (cfg_mod, store_mod):
+        result = doctest.testmod(mod)
+        assert result.attempted > 0 and result.failed == 0, mod.__name__
