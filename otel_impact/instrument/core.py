@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-import threading
 from collections.abc import Callable, Mapping
 from time import time_ns
 from typing import Any, TypeVar
@@ -83,7 +82,6 @@ class Instrumentation(EventsMixin):
         self._start_attrs: dict[tuple[str, str], dict[str, str]] = {}
         self._sampler: object = None
         self._sampler_adjusted: float | None = None
-        self._lock = threading.Lock()
 
     # --- small caches used on the request path -------------------------------------------------
     def span_name(self, model: str) -> str:
