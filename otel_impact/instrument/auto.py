@@ -98,7 +98,10 @@ class ImpactInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception as exc:
                 log_once(f"{semconv.ENV_TARGETS} {target}", exc)
         if _SKLEARN_BASE in sys.modules:
-            self._hook_sklearn(sys.modules[_SKLEARN_BASE])
+            try:
+                self._hook_sklearn(sys.modules[_SKLEARN_BASE])
+            except Exception as exc:
+                log_once("sklearn hook", exc)
         else:
             self._finder = _PostImportHook(_SKLEARN_BASE, self._hook_sklearn)
             sys.meta_path.insert(0, self._finder)
