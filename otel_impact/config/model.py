@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from otel_impact.config.base import Duration, Section
+from otel_impact.config.contract import DeploymentsSection, ResourcesSection, SlosSection, TrackingPlan
 from otel_impact.config.incidents import IncidentsSection, Lineage, PipelineSchedule
 from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
 from otel_impact.config.stats import (
@@ -159,6 +160,10 @@ class ImpactConfig(Section):
     roi: RoiSection = RoiSection()
     kpi: KpiSection = KpiSection()
     alerts: AlertsSection = AlertsSection()
+    tracking_plan: TrackingPlan = TrackingPlan()
+    deployments: DeploymentsSection = DeploymentsSection()
+    slos: SlosSection = SlosSection()
+    resources: ResourcesSection = ResourcesSection()
 
     @field_validator("segments")
     @classmethod
