@@ -22,6 +22,7 @@ from otel_impact.demo.world import TENURES, WorldParams
 RECOVERED = "recovered"
 MISSED = "not recovered"
 UNAVAILABLE = "not recovered (stage unavailable)"
+SIGN_ONLY = "sign recovered, size off"
 MODEL_METRIC = "mean_score"  # the recommender's calibrated scores: its predicted CTR
 BUSINESS_METRIC = "purchase"
 
@@ -222,6 +223,20 @@ def _day(params: WorldParams, when: datetime | None) -> str:
     return f"{when.date().isoformat()} (day {day:.0f})"
 
 
+def _lift_verdict(planted: float, lift: Lift) -> str:
+    """A big plant must be detected (CI above 0), a ~0 plant must not be (CI spans 0), any other
+    plant must lie inside the CI — or at least the CI must exclude 0 on the planted side."""
+    if lift.low is None or lift.high is None:
+        return MISSED
+    if planted >= 0.2:
+        return RECOVERED if lift.low > 0 else MISSED
+    if planted <= 0.02:
+        return RECOVERED if lift.low <= 0 <= lift.high else MISSED
+    if lift.low <= planted <= lift.high:
+        return RECOVERED
+    return SIGN_ONLY if lift.low > 0 else MISSED
+
+
 def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
     """The planted vs recovered table for ``params``' planted truth."""
     t: PlantedTruth = params.truth
@@ -262,15 +277,7 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
             rows.append(Row(effect, planted, "none", MISSED))
             continue
         got = f"{_pct(lift.estimate)} [{_pct(lift.low)}, {_pct(lift.high)}]"
-        if t.lift_for(tenure) >= 0.2:
-            ok = lift.excludes_zero and (lift.estimate or 0) > 0
-        elif t.lift_for(tenure) <= 0.02:
-            ok = not lift.excludes_zero
-        else:
-            ok = (
-                lift.low is not None and lift.high is not None and lift.low <= t.lift_for(tenure) <= lift.high
-            )
-        rows.append(Row(effect, planted, got, RECOVERED if ok else MISSED))
+        rows.append(Row(effect, planted, got, _lift_verdict(t.lift_for(tenure), lift)))
 
     planted_break = params.start + timedelta(days=t.breakdown_day)
     if not has("alerts") or not has("correlations"):

@@ -132,7 +132,9 @@ def test_wrong_findings_are_reported_as_missed():
             "linked": [{"pipeline.name": "crm_sync", "status": "failed"}],
         }
     ]
+    doc["lift"].append(_lift("new", 0.3, 0.2, 0.4))  # planted +10 %: detected, size off
     rows = {r.effect: r for r in compare(recover(doc), PARAMS)}
+    assert rows["v2 lift, tenure=new"].verdict == SIGN_ONLY and not rows["v2 lift, tenure=new"].ok
     assert rows["CTR → purchase lag"].verdict == MISSED
     assert rows["v2 lift, tenure=power"].verdict == MISSED  # CI includes 0
     assert rows["v2 lift, tenure=casual"].verdict == MISSED  # CI excludes 0 for a ~0 plant
