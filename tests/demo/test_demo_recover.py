@@ -8,6 +8,7 @@ from otel_impact import semconv
 from otel_impact.demo.recover import (
     MISSED,
     RECOVERED,
+    SIGN_ONLY,
     UNAVAILABLE,
     compare,
     recover,
