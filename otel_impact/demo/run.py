@@ -127,42 +127,82 @@ def _open_store(options: DemoOptions, progress: Progress) -> tuple[Any, Any]:
     return client, writer
 
 
+def _stage_by_stage(failures: list[str], progress: Progress) -> Callable[..., dict[str, Any]]:
+    """An ``analyze`` that runs every stage of this build and skips (and reports) a failing one.
+
+    Same signature as :func:`otel_impact.pipeline.analyze`; the demo must show everything that
+    works even when one analysis part is broken or missing.
+    """
+
+    def analyze(
+        client: Any,
+        config: Any,
+        window: Any,
+        *,
+        seed: int = 0,
+        progress: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        from otel_impact.pipeline import STAGES, JobContext, to_jsonable
+
+        ctx = JobContext(client=client, config=config, window=window, seed=seed)
+        ctx.result["window"] = window.to_json()
+        for name, stage in STAGES:
+            if progress is not None:
+                progress(name)
+            try:
+                stage(ctx)
+            except Exception as exc:
+                failures.append(f"stage {name!r} failed and was skipped: {type(exc).__name__}: {exc}")
+                say(failures[-1])
+                ctx.warn(failures[-1])
+        ctx.result["warnings"] = list(ctx.warnings)
+        out = to_jsonable(ctx.result)
+        assert isinstance(out, dict)
+        return out
+
+    say = progress
+    return analyze
+
+
 def _analyze(
     client: Any, config: Any, params: WorldParams, options: DemoOptions, progress: Progress
 ) -> tuple[dict[str, Any], dict[str, Path], list[str]]:
-    """Run the analyzer job (with export and reports) or, in a build without it, the stages."""
+    """Run the analyzer job (export + reports), stage by stage; or only the stages in a build
+    without the job."""
+    from otel_impact.pipeline import Window
+
     notes: list[str] = []
+    analyze = _stage_by_stage(notes, progress)
     out = options.out
     reports = {"html": out / "report.html", "md": out / "report.md"}
     try:
         from otel_impact.job import run_job
     except ImportError:
-        run_job = None  # type: ignore[assignment]
-    if run_job is not None:
-        outcome = run_job(
+        notes.append("the analyzer job (export + reports) is not in this build: ran the analysis stages only")
+        window = Window(params.start, params.end)
+        result = analyze(
             client,
             config,
-            since=params.start,
-            until=params.end,
-            now=params.end,
-            report_paths=[reports["html"], reports["md"]],
-            progress=lambda name: progress(f"analyzer: {name}"),
+            window,
+            seed=options.seed,
+            progress=lambda name: progress(f"analyzer: stage {name}"),
         )
-        result = getattr(outcome, "result", outcome)
-        if not isinstance(result, dict):
-            raise AnalysisError("the analyzer job returned no result document")
-        return result, {k: p for k, p in reports.items() if p.exists()}, notes
-    from otel_impact.pipeline import Window, analyze
-
-    notes.append("the analyzer job (export + reports) is not in this build: ran the analysis stages only")
-    result = analyze(
+        return result, {}, notes
+    outcome = run_job(
         client,
         config,
-        Window(params.start, params.end),
+        since=params.start,
+        until=params.end,
+        now=params.end,
+        report_paths=[reports["html"], reports["md"]],
+        progress=lambda name: progress(f"analyzer: {name}"),
         seed=options.seed,
-        progress=lambda name: progress(f"analyzer: stage {name}"),
+        analyze_fn=analyze,
     )
-    return result, {}, notes
+    result = outcome.result
+    if not isinstance(result, dict):
+        raise AnalysisError("the analyzer job returned no result document")
+    return result, {k: p for k, p in reports.items() if p.exists()}, notes
 
 
 def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoOutcome:

@@ -102,3 +102,28 @@ def test_cli_help_and_bad_option_exit_codes():
     assert result.exit_code == 2  # below the minimum of 7 days
     result = runner.invoke(cli, ["demo", "--database", "bad name", "--dsn", "chdb://memory"])
     assert result.exit_code == 2 and "error: --database" in result.output
+
+
+def test_a_failing_stage_is_skipped_and_reported(monkeypatch: pytest.MonkeyPatch):
+    from datetime import UTC, datetime
+
+    from otel_impact import pipeline
+    from otel_impact.config import ImpactConfig
+    from otel_impact.demo.run import _stage_by_stage
+
+    def boom(ctx: Any) -> None:
+        raise RuntimeError("not ready")
+
+    def fine(ctx: Any) -> None:
+        ctx.result["fine"] = [1.0, float("nan")]
+
+    monkeypatch.setattr(pipeline, "STAGES", [("boom", boom), ("fine", fine)])
+    failures: list[str] = []
+    said: list[str] = []
+    window = pipeline.Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
+    ran: list[str] = []
+    result = _stage_by_stage(failures, said.append)(None, ImpactConfig(), window, progress=ran.append)
+    assert ran == ["boom", "fine"]
+    assert result["fine"] == [1.0, None]  # later stages still run; JSON-safe
+    assert failures and "boom" in failures[0] and "not ready" in failures[0]
+    assert said == failures and result["warnings"] == failures
