@@ -1,0 +1,36 @@
+-- Tracking-plan attribute checks of one event or one model's prediction spans, in one pass:
+-- per declared attribute (arrays index-aligned with the keys parameter) the rows missing it while required,
+-- the rows whose string value does not parse as the declared type, enum violations, the
+-- distinct values and up to 20 example rows of each violation. The FROM subquery is one of
+-- the plan_source_*.sql files (ts, trace_id, span_id, service_name, attributes).
+WITH
+    {keys:Array(String)} AS keys,
+    {types:Array(String)} AS types,
+    {required:Array(UInt8)} AS req,
+    {allowed:Array(Array(String))} AS allowed,
+    arrayMap(k -> mapContains(attributes, k), keys) AS present,
+    arrayMap(k -> attributes[k], keys) AS vals,
+    arrayMap(
+        (v, t) -> multiIf(
+            t = 'int', match(v, {int_re:String}),
+            t = 'double', match(lower(v), {double_re:String}),
+            t = 'bool', v IN ('true', 'false'),
+            1
+        ),
+        vals, types
+    ) AS type_ok,
+    arrayMap((p, r) -> p = 0 AND r = 1, present, req) AS is_missing,
+    arrayMap((p, ok) -> p = 1 AND ok = 0, present, type_ok) AS is_wrong,
+    arrayMap((p, ok, t, v, a) -> p = 1 AND ok = 1 AND t = 'enum' AND NOT has(a, v), present, type_ok, types, vals, allowed) AS is_enum,
+    arrayMap(v -> tuple(ts, trace_id, span_id, service_name, v), vals) AS row_of
+SELECT
+    count() AS n,
+    sumForEach(arrayMap(x -> toUInt64(x), is_missing)) AS missing,
+    sumForEach(arrayMap(x -> toUInt64(x), is_wrong)) AS wrong,
+    sumForEach(arrayMap(x -> toUInt64(x), is_enum)) AS enum_bad,
+    uniqIfForEach(vals, present) AS distinct_values,
+    groupUniqArrayIfForEach(5)(vals, present) AS some_values,
+    groupArrayIfForEach(20)(row_of, is_missing) AS ex_missing,
+    groupArrayIfForEach(20)(row_of, is_wrong) AS ex_wrong,
+    groupArrayIfForEach(20)(row_of, is_enum) AS ex_enum
+FROM ({source})

@@ -1,0 +1,13 @@
+-- Every event name and every model seen in the window, with row counts: unknown events,
+-- deprecated entries in use and planned entries already live are found from these.
+SELECT 'event' AS kind, event_name AS name, count() AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+    any(service_name) AS service, any(trace_id) AS trace_id
+FROM impact_events
+WHERE ts >= {start:DateTime64(9, 'UTC')} AND ts < {end:DateTime64(9, 'UTC')}
+GROUP BY name
+UNION ALL
+SELECT 'span' AS kind, model_name AS name, count() AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+    any(service_name) AS service, any(trace_id) AS trace_id
+FROM impact_predictions
+WHERE ts >= {start:DateTime64(9, 'UTC')} AND ts < {end:DateTime64(9, 'UTC')}
+GROUP BY name

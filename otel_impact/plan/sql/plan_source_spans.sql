@@ -1,0 +1,10 @@
+-- Prediction spans of one model in the window, with their raw attributes (subquery of plan_attrs.sql).
+SELECT
+    Timestamp AS ts,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    CAST(ServiceName, 'String') AS service_name,
+    CAST(SpanAttributes, 'Map(String, String)') AS attributes
+FROM otel_traces
+WHERE SpanAttributes[{model_key:String}] = {name:String}
+    AND Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
