@@ -99,6 +99,7 @@ class DriftSection(Section):
     ks_alpha: float = Field(default=0.01, gt=0, lt=1)  # KS p-value below (and PSI ≥ psi_warn) → drift
     psi_warn: float = Field(default=0.1, gt=0)
     novelty_alert: float = Field(default=0.5, gt=0, le=1)  # share of unseen feature hashes → alert
+    min_count: int = Field(default=100, ge=1)  # fewer scores in a bucket → reported, never "drift"
 
     @field_validator("reference")
     @classmethod

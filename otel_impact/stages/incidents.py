@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,12 +52,18 @@ if TYPE_CHECKING:
     from otel_impact.pipeline import JobContext
 
 _NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_LABELED = 10  # buckets with fewer labelled predictions give no AUC/accuracy point
 NOTABLE_SEVERITY = 0.5  # upstream events at least this severe are listed and annotated
 
 
 def _iso(ns: float) -> str:
     return datetime.fromtimestamp(ns / _NS, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _ns(value: datetime) -> int:
+    """Exact integer nanoseconds since the epoch (no float rounding)."""
+    return (value - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _seg(key: str, value: str) -> dict[str, str]:
@@ -72,8 +78,7 @@ def run(ctx: JobContext) -> None:
     if not cfg.enabled:
         return
     bucket_ns = int(cfg.bucket * _NS)
-    end_ns = int(ctx.window.end.timestamp() * _NS)
-    win_start_ns = int(ctx.window.start.timestamp() * _NS)
+    end_ns, win_start_ns = _ns(ctx.window.end), _ns(ctx.window.start)
     start_ns = (min(win_start_ns, end_ns - int(cfg.history * _NS)) // bucket_ns) * bucket_ns
     nb = -(-(end_ns - start_ns) // bucket_ns)
     with warnings.catch_warnings(record=True) as caught:
@@ -194,7 +199,7 @@ def _data_quality(
             p, k = psi(reference, sc["scores"][i], bins=dcfg.bins), ks(reference, sc["scores"][i])
             n_hash = int(sc["n_hashes"][i])
             nov = sc["n_new_hashes"][i] / n_hash if n_hash else math.nan
-            drifted = bool(
+            drifted = p.n >= dcfg.min_count and bool(
                 (p.estimate >= dcfg.psi_alert)
                 or (k.pvalue < dcfg.ks_alpha and p.estimate >= dcfg.psi_warn)
                 or (nov >= dcfg.novelty_alert)
