@@ -252,7 +252,11 @@ def _breakdown(
             f"{base['model_metric']} → {base['business_metric']} ({_seg_label(seg)}, lag "
             f"{lag * bucket_s / 3600:g}h): r {r0:.2f} → {r1:.2f} ({kind})"
         )
-        attrs = _attrs(base, lag * bucket_s) | {"r_before": r0, "r_after": r1, "kind": kind}
+        attrs = _attrs(base, lag * bucket_s) | {
+            semconv.IMPACT_CORRELATION_R_BEFORE: r0,
+            semconv.IMPACT_CORRELATION_R_AFTER: r1,
+            semconv.IMPACT_BREAKDOWN_KIND: kind,
+        }
         alerts.append(
             {
                 "rule": "correlation_breakdown",
