@@ -105,17 +105,21 @@ Stage = Callable[[JobContext], None]
 # Register a stage with one import line here and one entry in STAGES; they run in order.
 from otel_impact.stages.attribution import run as attribution_stage  # noqa: E402
 from otel_impact.stages.correlation import run as correlation_stage  # noqa: E402
+from otel_impact.stages.deployments import run as deployments_stage  # noqa: E402
 from otel_impact.stages.incidents import run as incidents_stage  # noqa: E402
 from otel_impact.stages.lift import run as lift_stage  # noqa: E402
+from otel_impact.stages.plan import run as tracking_plan_stage  # noqa: E402
 from otel_impact.stages.series import alert_rules as alert_rules_stage  # noqa: E402
 from otel_impact.stages.series import run as series_stage  # noqa: E402
 from otel_impact.stages.stitching import run as stitching_stage  # noqa: E402
 
 STAGES: list[tuple[str, Stage]] = [
+    ("tracking_plan", tracking_plan_stage),
     ("stitching", stitching_stage),
     ("attribution", attribution_stage),
     ("series", series_stage),
     ("correlation", correlation_stage),
+    ("deployments", deployments_stage),
     ("lift", lift_stage),
     ("incidents", incidents_stage),
     ("alert_rules", alert_rules_stage),

@@ -137,7 +137,7 @@ class DeploymentsSection(Section):
 
     enabled: bool = True
     bucket: Duration = 3600.0
-    phase_tolerance: float = Field(default=0.1, gt=0, lt=1)  # share change that starts a new phase
+    phase_tolerance: float = Field(default=0.05, gt=0, lt=1)  # share change that starts a new phase
     min_phase_buckets: int = Field(default=2, ge=1)  # a change must last this long
     kpi_boundary: Literal["rollout_start", "majority", "complete"] = "rollout_start"
 
