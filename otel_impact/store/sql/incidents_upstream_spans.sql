@@ -14,7 +14,8 @@ SELECT
     SpanAttributes[{k_change:String}] AS change,
     SpanAttributes[{k_version:String}] AS version
 FROM otel_traces
-WHERE SpanAttributes[{k_pipeline:String}] != ''
+WHERE mapContains(SpanAttributes, {k_pipeline:String})  -- can use the exporter's attribute-key skip index
+  AND SpanAttributes[{k_pipeline:String}] != ''
   AND Timestamp >= fromUnixTimestamp64Nano({from_ns:Int64}) - toIntervalDay(1)
   AND Timestamp < fromUnixTimestamp64Nano({end_ns:Int64})
   AND toInt64(toUnixTimestamp64Nano(Timestamp)) + toInt64(Duration) >= {from_ns:Int64}
