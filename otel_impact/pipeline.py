@@ -111,6 +111,7 @@ from otel_impact.stages.lift import run as lift_stage  # noqa: E402
 from otel_impact.stages.plan import run as tracking_plan_stage  # noqa: E402
 from otel_impact.stages.series import alert_rules as alert_rules_stage  # noqa: E402
 from otel_impact.stages.series import run as series_stage  # noqa: E402
+from otel_impact.stages.slo import run as slo_stage  # noqa: E402
 from otel_impact.stages.stitching import run as stitching_stage  # noqa: E402
 
 STAGES: list[tuple[str, Stage]] = [
@@ -122,6 +123,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("deployments", deployments_stage),
     ("lift", lift_stage),
     ("incidents", incidents_stage),
+    ("slos", slo_stage),
     ("alert_rules", alert_rules_stage),
 ]
 

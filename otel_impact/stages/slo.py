@@ -1,0 +1,211 @@
+"""SLO stage: error budgets and burn-rate alerts of model endpoints and pipelines.
+
+For each configured SLO the stage reads per-``slos.step`` good/total counts from the store —
+prediction spans (``impact_predictions``: latency within ``threshold_ms`` or no error, weighted
+by adjusted counts) or ``pipeline.run`` events (successful runs; or, for freshness, steps
+whose last successful run is at most ``max_age`` old) — from the longest burn window before the
+analysed window to its end, and evaluates it with :func:`otel_impact.analyze.slo.evaluate_slo`.
+
+Writes ``result["slos"]`` (one row per SLO: ``estimate`` = SLI, ``objective``,
+``error_ratio``, ``budget_consumed`` / ``budget_remaining`` of the ``slos.period`` budget,
+``n``, ``windows`` with the current burn rates, ``alerts``) and appends each burn-rate alert
+transition to ``result["alerts"]`` (rule ``slo_burn_rate``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from otel_impact import semconv
+from otel_impact.analyze.slo import SloResult, evaluate_slo, freshness_steps
+from otel_impact.config.base import format_duration
+from otel_impact.errors import StoreError
+
+if TYPE_CHECKING:
+    from otel_impact.config.contract import ModelSlo, PipelineSlo
+    from otel_impact.pipeline import JobContext
+
+_SQL = Path(__file__).resolve().parent.parent / "store" / "sql"
+
+
+@functools.cache
+def _sql(name: str) -> str:
+    return (_SQL / name).read_text(encoding="utf-8")
+
+
+def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    try:
+        return list(client.query(_sql(name), parameters=params).result_rows)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"SLO query {name} failed: {first[:400]}") from exc
+
+
+def _ns(ts: datetime) -> int:
+    return int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
+
+
+class _Grid:
+    """The step grid: ``lead`` steps before the window (for the trailing windows), then the window."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        cfg = ctx.config.slos
+        self.step = cfg.step
+        longest = max((w.long for w in cfg.burn_windows), default=0.0)
+        self.lead = math.ceil(longest / self.step)
+        self.start = ctx.window.start - timedelta(seconds=self.lead * self.step)
+        self.n = self.lead + math.ceil(ctx.window.seconds / self.step)
+        self.end = ctx.window.end
+
+    def time(self, index: int) -> datetime:
+        """End of step ``index`` counted from the window start (alerts are stamped there)."""
+        return self.start + timedelta(seconds=(self.lead + index + 1) * self.step)
+
+
+def _model_counts(ctx: JobContext, grid: _Grid, slo: ModelSlo) -> tuple[np.ndarray, np.ndarray]:
+    params = {
+        "start": grid.start,
+        "end": grid.end,
+        "start_ns": _ns(grid.start),
+        "step_ns": int(grid.step * 1e9),
+        "model": slo.model,
+        "sli": slo.sli,
+        "threshold_ns": int((slo.threshold_ms or 0.0) * 1e6),
+    }
+    good, total = np.zeros(grid.n), np.zeros(grid.n)
+    for s, t, g in _rows(ctx.client, "slo_model.sql", params):
+        if 0 <= int(s) < grid.n:
+            total[int(s)], good[int(s)] = float(t), min(float(g), float(t))
+    return good, total
+
+
+def _pipeline_counts(ctx: JobContext, grid: _Grid, slo: PipelineSlo) -> tuple[np.ndarray, np.ndarray]:
+    lookback = timedelta(seconds=slo.max_age or 0.0)
+    params = {
+        "start": grid.start - lookback,
+        "end": grid.end,
+        "event": semconv.EVENT_PIPELINE_RUN,
+        "pipeline": slo.pipeline,
+        "statuses": list(slo.success_statuses),
+        "k_status": semconv.PIPELINE_STATUS,
+        "k_pipeline": semconv.PIPELINE_NAME,
+    }
+    rows = _rows(ctx.client, "slo_pipeline.sql", params)
+    t_s = np.asarray([int(r[0]) for r in rows], dtype=np.float64) / 1e9
+    ok = np.asarray([bool(r[1]) for r in rows], dtype=bool)
+    t0 = grid.start.timestamp()
+    if slo.sli == "freshness":
+        ends = t0 + (np.arange(grid.n) + 1) * grid.step
+        fresh = freshness_steps(t_s[ok], ends, float(slo.max_age or 0.0))
+        return fresh, np.ones(grid.n)
+    idx = np.floor((t_s - t0) / grid.step).astype(np.int64)
+    keep = (idx >= 0) & (idx < grid.n)
+    total = np.bincount(idx[keep], minlength=grid.n).astype(np.float64)
+    good = np.bincount(idx[keep], weights=ok[keep].astype(np.float64), minlength=grid.n).astype(np.float64)
+    return good, total
+
+
+def _row(ctx: JobContext, grid: _Grid, slo: Any, kind: str, res: SloResult) -> dict[str, Any]:
+    def label(s: float) -> str:
+        return format_duration(s)
+
+    return {
+        "name": slo.name,
+        "kind": kind,
+        "sli": slo.sli,
+        semconv.ML_MODEL_NAME if kind == "model" else semconv.PIPELINE_NAME: slo.model
+        if kind == "model"
+        else slo.pipeline,
+        "threshold_ms": getattr(slo, "threshold_ms", None),
+        "max_age_s": getattr(slo, "max_age", None),
+        "objective": res.objective,
+        "estimate": res.estimate,
+        "error_ratio": res.error_ratio,
+        "error_budget": 1.0 - res.objective,
+        "budget_consumed": res.budget_consumed,
+        "budget_remaining": res.budget_remaining,
+        "period_s": ctx.config.slos.period,
+        "n": res.n,
+        "method": res.method,
+        "windows": [
+            {
+                "window": f"{label(w.long_s)}/{label(w.short_s)}",
+                "long_s": w.long_s,
+                "short_s": w.short_s,
+                "factor": w.factor,
+                "severity": w.severity,
+                "burn_long": w.burn_long,
+                "burn_short": w.burn_short,
+                "max_burn_long": w.max_burn_long,
+                "firing": w.firing,
+            }
+            for w in res.windows
+        ],
+        "alerts": [
+            {
+                "at": grid.time(a.index),
+                "state": a.state,
+                "severity": a.severity,
+                "window": f"{label(a.long_s)}/{label(a.short_s)}",
+                "factor": a.factor,
+                "burn_long": a.burn_long,
+                "burn_short": a.burn_short,
+            }
+            for a in res.alerts
+        ],
+    }
+
+
+def run(ctx: JobContext) -> None:
+    """Evaluate every configured SLO over the window."""
+    cfg = ctx.config.slos
+    if not (cfg.models or cfg.pipelines):
+        return
+    grid = _Grid(ctx)
+    windows = [(w.long, w.short, w.factor, w.severity) for w in cfg.burn_windows]
+    rows: list[dict[str, Any]] = []
+    todo: list[tuple[str, Any]] = [("model", s) for s in cfg.models] + [
+        ("pipeline", s) for s in cfg.pipelines
+    ]
+    for kind, slo in todo:
+        good, total = _model_counts(ctx, grid, slo) if kind == "model" else _pipeline_counts(ctx, grid, slo)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = evaluate_slo(
+                good, total, step=grid.step, objective=slo.objective, windows=windows, eval_start=grid.lead,
+                period=cfg.period,
+            )  # fmt: skip
+        for w in caught:
+            ctx.warn(f"slo {slo.name}: {w.message}")
+        rows.append(_row(ctx, grid, slo, kind, res))
+    ctx.result["slos"] = rows
+    alerts = ctx.result.setdefault("alerts", [])
+    for row in rows:
+        target = row.get(semconv.ML_MODEL_NAME) or row.get(semconv.PIPELINE_NAME)
+        for a in row["alerts"]:
+            alerts.append(
+                {
+                    "rule": "slo_burn_rate",
+                    "severity": a["severity"] if a["state"] == "firing" else "info",
+                    "state": a["state"],
+                    "at": a["at"],
+                    "message": f"SLO {row['name']} ({target}): error budget burning {a['burn_short']:.1f}× "
+                    f"over {a['window']} (alert at {a['factor']:g}×)"
+                    if a["state"] == "firing"
+                    else f"SLO {row['name']} ({target}): burn rate over {a['window']} back under {a['factor']:g}×",
+                    "attributes": {
+                        semconv.IMPACT_SLO_NAME: row["name"],
+                        semconv.IMPACT_SLO_WINDOW: a["window"],
+                    },
+                }
+            )
+
+
+__all__ = ["run"]
