@@ -9,7 +9,8 @@ These are the data-quality signals the incidents stage computes from what the se
   proportions, each floored at ``eps`` so an empty bin stays finite (Siddiqi 2006, "Credit
   Risk Scorecards", ch. 8; usual reading: < 0.1 stable, 0.1–0.25 moderate, > 0.25 major shift).
   :func:`psi_from_counts` takes bucket counts directly (e.g. the ``ml.prediction.score``
-  histogram metric's ``BucketCounts``).
+  histogram metric's ``BucketCounts``, turned into per-bucket counts by
+  :func:`histogram_deltas`).
 * **KS**: the two-sample Kolmogorov–Smirnov statistic and p-value (``scipy.stats.ks_2samp``,
   exact for small samples, asymptotic otherwise).
 * **Novelty**: share of the distinct values in the current bucket (feature-vector hashes) that
@@ -30,7 +31,7 @@ Thin input (an empty side) gives NaN fields plus a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,11 +170,61 @@ def novelty(reference_values: Iterable[object], current_values: Iterable[object]
     return NoveltyResult(new / len(cur), len(cur), new)
 
 
+def histogram_deltas(
+    series: Sequence[str],
+    buckets: Sequence[int],
+    cumulative: Sequence[bool],
+    counts: Sequence[ArrayLike],
+    *,
+    from_zero: Sequence[bool] | None = None,
+) -> dict[int, FloatArray]:
+    """Per-bucket histogram counts summed over series, from OTel histogram points.
+
+    Row ``i`` is one series' state in bucket ``buckets[i]``: for a cumulative series the last
+    cumulative ``BucketCounts`` seen in that bucket, for a delta series the sum of its deltas.
+    A cumulative series contributes ``last − previous last`` (a decrease means the process
+    restarted: its counts start again from zero); its first bucket counts only when
+    ``from_zero[i]`` says the series started inside the analysed range (otherwise the counts
+    before are unknown). All rows must share one bucket layout (same length).
+
+    >>> histogram_deltas(["s", "s", "s"], [0, 1, 2], [True] * 3, [[1, 1], [3, 1], [4, 5]], from_zero=[True] * 3)
+    {0: array([1., 1.]), 1: array([2., 0.]), 2: array([1., 4.])}
+    """
+    n = len(series)
+    if not (len(buckets) == len(cumulative) == len(counts) == n):
+        raise ValueError("series, buckets, cumulative and counts must have the same length")
+    zero = [False] * n if from_zero is None else list(from_zero)
+    if len(zero) != n:
+        raise ValueError("from_zero must have the same length as series")
+    arrays = [as_float_array(c, "counts") for c in counts]
+    if len({a.size for a in arrays}) > 1:
+        raise ValueError("counts must all have the same number of histogram buckets")
+    out: dict[int, FloatArray] = {}
+    previous: dict[str, FloatArray] = {}
+    for i in sorted(range(n), key=lambda j: (series[j], buckets[j])):
+        arr, key = arrays[i], series[i]
+        if cumulative[i]:
+            prev = previous.get(key)
+            previous[key] = arr
+            if prev is None:
+                if not zero[i]:
+                    continue
+                delta = arr
+            else:
+                delta = arr if np.any(arr < prev) else arr - prev
+        else:
+            delta = arr
+        b = int(buckets[i])
+        out[b] = out[b] + delta if b in out else delta.copy()
+    return dict(sorted(out.items()))
+
+
 __all__ = [
     "KsResult",
     "NoveltyResult",
     "PsiResult",
     "bin_counts",
+    "histogram_deltas",
     "ks",
     "novelty",
     "psi",

@@ -34,7 +34,7 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.analyze.anomaly import detect_anomalies
-from otel_impact.analyze.drift import ks, psi
+from otel_impact.analyze.drift import KsResult, PsiResult, histogram_deltas, ks, psi, psi_from_counts
 from otel_impact.analyze.linking import (
     FAILED_STATUSES,
     Lineage,
@@ -185,34 +185,47 @@ def _data_quality(
         for m, b, r in zip(miss["model"], miss["b"], miss["missing_rate"], strict=True)
     }
     first_bucket = max(ref_b, (win_start_ns - start_ns) // bucket_ns)
-    alerts = ctx.result.setdefault("alerts", [])
+    drift: dict[str, list[tuple[int, PsiResult, KsResult | None, float, str]]] = {}
     for model in sorted({str(m) for m in sc["model"]}):
         rows = [i for i in range(len(sc["model"])) if sc["model"][i] == model]
         ref_idx = [i for i in rows if sc["b"][i] < ref_b]
         reference = np.concatenate([sc["scores"][i] for i in ref_idx]) if ref_idx else np.empty(0)
+        for i in rows:
+            if sc["b"][i] >= first_bucket:
+                n_hash = int(sc["n_hashes"][i])
+                drift.setdefault(model, []).append(
+                    (int(sc["b"][i]), psi(reference, sc["scores"][i], bins=dcfg.bins), ks(reference, sc["scores"][i]),
+                     sc["n_new_hashes"][i] / n_hash if n_hash else math.nan, "spans")
+                )  # fmt: skip
+    hist = store.score_histograms(
+        ctx.client, start_ns=start_ns, end_ns=end_ns, bucket_ns=bucket_ns, models=models
+    )
+    for model in sorted({str(m) for m in hist["model"]} - set(drift)):  # models without span scores
+        drift[model] = _histogram_drift(hist, model, ref_b, first_bucket, start_ns)
+    alerts = ctx.result.setdefault("alerts", [])
+    for model in sorted(drift):
         fref = _feature_reference(feats, model, ref_b)
         run_start: str | None = None
-        for i in rows:
-            b = int(sc["b"][i])
-            if b < first_bucket:
-                continue
-            p, k = psi(reference, sc["scores"][i], bins=dcfg.bins), ks(reference, sc["scores"][i])
-            n_hash = int(sc["n_hashes"][i])
-            nov = sc["n_new_hashes"][i] / n_hash if n_hash else math.nan
+        for b, p, k, nov, source in drift[model]:
+            kp = k.pvalue if k is not None else math.nan
             drifted = p.n >= dcfg.min_count and bool(
                 (p.estimate >= dcfg.psi_alert)
-                or (k.pvalue < dcfg.ks_alpha and p.estimate >= dcfg.psi_warn)
+                or (kp < dcfg.ks_alpha and p.estimate >= dcfg.psi_warn)
                 or (nov >= dcfg.novelty_alert)
             )
             at = _iso(start_ns + b * bucket_ns)
+            ks_json = (
+                {"estimate": k.estimate, "pvalue": k.pvalue, "n": k.n, "method": k.method} if k else None
+            )
             ctx.result["data_quality"].append(
                 {
                     semconv.ML_MODEL_NAME: model,
                     "bucket": at,
                     "end": _iso(start_ns + (b + 1) * bucket_ns),
-                    "n": int(sc["n"][i]),
+                    "n": p.n,
+                    "source": source,
                     "psi": p.estimate,
-                    "ks": {"estimate": k.estimate, "pvalue": k.pvalue, "n": k.n, "method": k.method},
+                    "ks": ks_json,
                     "novelty": nov,
                     "missing_rate": missing.get((model, b)),
                     "features": _feature_rows(feats, model, b, fref),
@@ -222,6 +235,7 @@ def _data_quality(
             )
             if drifted and run_start is None:
                 run_start = at
+                ks_text = f"KS {k.estimate:.3f} (p={k.pvalue:.2g})" if k else "KS n/a (histogram)"
                 alerts.append(
                     {
                         "rule": "drift",
@@ -229,12 +243,44 @@ def _data_quality(
                         "severity": "critical" if p.estimate >= 2 * dcfg.psi_alert else "warning",
                         "at": at,
                         "message": f"score distribution of {model} drifted from {at}: PSI {p.estimate:.3f}, "
-                        f"KS {k.estimate:.3f} (p={k.pvalue:.2g}), novelty {nov:.2f}",
-                        "attributes": {semconv.ML_MODEL_NAME: model, "psi": p.estimate, "ks": k.estimate},
+                        f"{ks_text}, novelty {nov:.2f}",
+                        "attributes": {
+                            semconv.ML_MODEL_NAME: model,
+                            "psi": p.estimate,
+                            "ks": k.estimate if k else None,
+                        },
                     }
                 )
             elif not drifted:
                 run_start = None
+
+
+def _histogram_drift(
+    hist: dict[str, np.ndarray], model: str, ref_b: int, first_bucket: int, start_ns: int
+) -> list[tuple[int, PsiResult, KsResult | None, float, str]]:
+    """PSI per bucket from the ``ml.prediction.score`` histogram metric (no KS, no novelty)."""
+    rows = [i for i in range(len(hist["model"])) if hist["model"][i] == model]
+    layouts: dict[tuple[float, ...], list[int]] = {}
+    for i in rows:
+        layouts.setdefault(tuple(hist["bounds"][i]), []).append(i)
+    if not layouts:
+        return []
+    rows = max(layouts.values(), key=len)  # the dominant bucket layout; others cannot be summed
+    counts = histogram_deltas(
+        [str(hist["series"][i]) for i in rows], [int(hist["b"][i]) for i in rows],
+        [int(hist["temporality"][i]) == 2 for i in rows],
+        [hist["last_counts"][i] if int(hist["temporality"][i]) == 2 else hist["delta_counts"][i] for i in rows],
+        from_zero=[int(hist["series_start_ns"][i]) >= start_ns for i in rows],
+    )  # fmt: skip
+    ref = [c for b, c in counts.items() if b < ref_b]
+    if not ref:
+        return []
+    reference = np.sum(ref, axis=0)
+    return [
+        (b, psi_from_counts(reference, c), None, math.nan, "histogram")
+        for b, c in counts.items()
+        if b >= first_bucket
+    ]
 
 
 def _feature_reference(feats: dict[str, np.ndarray], model: str, ref_b: int) -> dict[str, float]:

@@ -225,6 +225,30 @@ def feature_summaries(
     return cols
 
 
+def score_histograms(
+    client: Any, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
+) -> dict[str, np.ndarray]:
+    """The ``ml.prediction.score`` histogram metric per (model, series, bucket): temporality
+    (1 delta, 2 cumulative), series_start_ns, last_counts (cumulative), delta_counts (sum of
+    deltas) and bounds — input to :func:`otel_impact.analyze.drift.histogram_deltas`."""
+    cols = _query(
+        client,
+        "incidents_score_histogram.sql",
+        {
+            "start_ns": start_ns,
+            "end_ns": end_ns,
+            "bucket_ns": bucket_ns,
+            "models": list(models),
+            "metric": semconv.METRIC_PREDICTION_SCORE,
+            "k_model": semconv.ML_MODEL_NAME,
+        },
+        ("model", "series", "b", "temporality", "series_start_ns", "last_counts", "delta_counts", "bounds"),
+    )
+    for name in ("b", "temporality", "series_start_ns"):
+        cols[name] = _as_int(cols[name])
+    return cols
+
+
 def write_annotations(client: Any, rows: Sequence[dict[str, Any]]) -> int:
     """Insert annotation rows (dicts keyed by :data:`ANNOTATION_COLUMNS`) into ``impact_annotations``."""
     if not rows:
@@ -298,6 +322,7 @@ __all__ = [
     "incident_annotations",
     "missing_rates",
     "model_metrics",
+    "score_histograms",
     "score_samples",
     "upstream_events",
     "write_annotations",

@@ -134,3 +134,22 @@ def test_degenerate_inputs_give_nan_and_warn() -> None:
 def test_bad_arguments_name_the_argument(call: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()  # type: ignore[operator]
+
+
+def test_histogram_deltas_cumulative_delta_and_restart() -> None:
+    from otel_impact.analyze.drift import histogram_deltas
+
+    out = histogram_deltas(
+        ["a", "a", "a", "b", "b", "c"],
+        [0, 1, 2, 1, 2, 0],
+        [True, True, True, True, True, False],
+        [[2, 2], [5, 3], [1, 1], [10, 10], [12, 11], [7, 0]],
+        from_zero=[False, False, False, True, True, False],
+    )
+    # a: first point unknown baseline (skipped), +3/+1, then a restart (counts drop) → 1/1
+    # b: starts inside the range → first point counts in full; c: delta series, summed as is
+    assert {b: v.tolist() for b, v in out.items()} == {0: [7.0, 0.0], 1: [13.0, 11.0], 2: [3.0, 2.0]}
+    with pytest.raises(ValueError, match="same length"):
+        histogram_deltas(["a"], [0, 1], [True], [[1]])
+    with pytest.raises(ValueError, match="same number"):
+        histogram_deltas(["a", "b"], [0, 0], [False, False], [[1], [1, 2]])

@@ -289,3 +289,32 @@ def test_empty_store_gives_empty_sections(store: Any) -> None:
 def test_disabled_stage_writes_empty_sections(incident_world: Any) -> None:
     result = run(incident_world, incidents={"enabled": False})
     assert result["incidents"] == [] and result["freshness"] == [] and result["data_quality"] == []
+
+
+def test_score_histogram_metric_gives_psi_for_models_without_span_scores(store: Any) -> None:
+    """A model seen only through the ml.prediction.score histogram (cumulative, one process
+    restart on day 20): PSI per bucket from the differenced bucket counts."""
+    before, after = np.array([25, 25, 25, 25]), np.array([5, 5, 40, 50])
+    rows, total, start = [], np.zeros(4, dtype=np.int64), at(-1)
+    for d in range(DAYS):
+        if d == 20:  # restart: a new series counting from zero
+            total, start = np.zeros(4, dtype=np.int64), at(20)
+        total = total + (before if d < DROP_DAY else after)
+        rows.append(["scorer-svc", semconv.METRIC_PREDICTION_SCORE, {semconv.ML_MODEL_NAME: "scorer"},
+                     start, at(d + 0.5), int(total.sum()), total.tolist(), [0.25, 0.5, 0.75], 2])  # fmt: skip
+    store.insert(
+        semconv.TABLE_METRICS_HISTOGRAM, rows,
+        column_names=["ServiceName", "MetricName", "Attributes", "StartTimeUnix", "TimeUnix", "Count",
+                      "BucketCounts", "ExplicitBounds", "AggregationTemporality"],
+    )  # fmt: skip
+    result = run(store, pipelines={})
+    dq = {r["bucket"][:10]: r for r in result["data_quality"] if r["ml.model.name"] == "scorer"}
+    assert dq and all(r["source"] == "histogram" and r["ks"] is None for r in dq.values())
+    assert dq["2026-11-10"]["psi"] == pytest.approx(0.0, abs=1e-12) and not dq["2026-11-10"]["drift"]
+    e, a = before / before.sum(), after / after.sum()
+    expected = float(np.sum((a - e) * np.log(a / e)))
+    for day in ("2026-11-15", "2026-11-21", "2026-11-25"):  # 11-21 is the restart day
+        assert dq[day]["psi"] == pytest.approx(expected, rel=1e-12)
+        assert dq[day]["drift"] and dq[day]["n"] == 100
+    assert dq["2026-11-08"]["reference"]["n"] == 600  # days 1–6: day 0 has no earlier point to difference
+    assert any(al["rule"] == "drift" and "scorer" in al["message"] for al in result["alerts"])
