@@ -168,16 +168,19 @@ def _grouped(
     outer: str,
     *,
     segments: tuple[str, ...] | None = None,
+    reachable_only: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """Wrap ``outer`` (a stitch_*.sql using /*GROUPED*/) around the per-key grouped arrays.
 
     ``segments`` overrides the configured segment keys that make up a prediction's cell (``()``
-    makes a cell one model version — a channel).
+    makes a cell one model version — a channel). ``reachable_only`` drops, before grouping,
+    predictions that no outcome can reach (enough for attribution, not for paths/conversions).
     """
     outcomes, params = _outcomes(config, metric)
     window_ns = round(metric.window * _NS)
     start_ns, end_ns = _ns(window.start), _ns(window.end)
-    grouped = _sql("grouped").replace("/*OUTCOMES*/", outcomes)
+    prefilter = _sql("prefilter") if reachable_only else ""
+    grouped = _sql("grouped").replace("/*PREFILTER*/", prefilter).replace("/*OUTCOMES*/", outcomes)
     params |= {
         "pkey": PREDICTION_KEY_COLUMNS[metric.key],
         "pstart_ns": start_ns - window_ns,
@@ -190,10 +193,14 @@ def _grouped(
     return outer.replace("/*GROUPED*/", grouped), params
 
 
-def _cells(client: Any, params: dict[str, Any], what: str) -> dict[int, tuple[str, str, tuple[str, ...]]]:
-    """Cell hash -> (model name, model version, segment values), for the predictions in play."""
-    keys = ("seg_keys", "pstart_ns", "end_ns", "pkey", "models")
-    res = _query(client, _sql("cells"), {k: params[k] for k in keys}, what)
+def _cells(
+    client: Any, params: dict[str, Any], what: str, outcomes: str | None = None
+) -> dict[int, tuple[str, str, tuple[str, ...]]]:
+    """Cell hash -> (model name, model version, segment values), for the predictions in play
+    (only those some outcome can reach when ``outcomes`` — the outcome SQL — is given)."""
+    text = _sql("cells")
+    prefilter = _sql("prefilter").replace("/*OUTCOMES*/", outcomes) if outcomes is not None else ""
+    res = _query(client, text.replace("/*PREFILTER*/", prefilter), params, what)
     return {int(r[0]): (str(r[1]), str(r[2]), tuple(str(x) for x in r[3])) for r in res.result_rows}
 
 
@@ -244,7 +251,7 @@ def heuristic_credits(
     index = _metric_index(config, metric)
     validate_sql_source(client, metric, index)
     validate_identity(client, config)
-    text, params = _grouped(config, metric, window, _sql("credit"))
+    text, params = _grouped(config, metric, window, _sql("credit"), reachable_only=True)
     pos = config.attribution.position_based
     span_ns = _ns(window.end) - _ns(window.start)
     params |= {
@@ -263,7 +270,8 @@ def heuristic_credits(
     unattributed_outcomes = int(sum(col["unattributed_outcomes"]))
     unattributed_value = float(sum(col["unattributed_value"]))
     attributed = [i for i, n in enumerate(col["unattributed_outcomes"]) if n == 0]
-    cells = _cells(client, params, f"stitching business metric {metric.name!r}") if attributed else {}
+    what = f"stitching business metric {metric.name!r}"
+    cells = _cells(client, params, what) if attributed else {}
     names = [cells[int(col["cell"][i])] for i in attributed]
     pick = np.asarray(attributed, dtype=np.int64)
 

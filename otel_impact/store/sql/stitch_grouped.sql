@@ -5,6 +5,8 @@
 -- prediction_id big-endian (so byte-wise order) | cityHash64(prediction_id) (ids that agree on
 -- their first 16 bytes). A prediction's "cell" is cityHash64(model_name, model_version,
 -- configured segment values); stitch_cells.sql maps cells back to names.
+-- /*PREFILTER*/ is empty, or (for attribution, which needs only predictions some outcome can
+-- reach) the condition of stitch_prefilter.sql.
 -- Result: k, pts (Array(Int64) ts ns), pa (adjusted counts), pc (cells), ots, ovs (outcome ts, value).
 SELECT
     k,
@@ -41,6 +43,7 @@ FROM
           AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
           AND k != ''
           AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
+          /*PREFILTER*/
         UNION ALL
         SELECT k, t, toUInt8(0), toUInt256(0), 1.0, toUInt64(0), v
         FROM ( /*OUTCOMES*/ )
