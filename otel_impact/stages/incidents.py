@@ -246,9 +246,9 @@ def _data_quality(
                         f"{ks_text}, novelty {nov:.2f}",
                         "attributes": {
                             semconv.ML_MODEL_NAME: model,
-                            "psi": p.estimate,
-                            "ks": k.estimate if k else None,
-                        },
+                            semconv.METRIC_IMPACT_DRIFT_PSI: p.estimate,
+                        }
+                        | ({semconv.METRIC_IMPACT_DRIFT_KS: k.estimate} if k else {}),
                     }
                 )
             elif not drifted:
