@@ -24,11 +24,13 @@ median — is removed first, so a quiet Sunday is compared with other Sundays.
 
 The noise scale ``σ`` is first estimated robustly to the very shifts being looked for: the MAD of
 first differences divided by ``0.6745 · √2`` (a level shift changes one difference only). That
-estimate is noisy (about ``0.26 (n − 1)`` degrees of freedom), so the first segmentation uses
-Student-t critical values; ``σ`` is then re-estimated from the residuals of the fitted
-piecewise-constant mean (``ν = n − segments − phases``; residuals winsorised at ``3.5 σ̂₀`` so a
-single spike does not inflate it) and the series segmented again. All
-critical values are Student-t with the matching ``ν`` (written ``z``/``t`` above).
+estimate is noisy (about ``0.26 (n − 1)`` degrees of freedom), so it only drives a first,
+deliberately liberal segmentation (normal critical values) that proposes split points; ``σ`` is
+then re-estimated from the residuals of that piecewise-constant fit (``ν = n − segments −
+phases``; residuals winsorised at ``3.5 σ̂₀`` so a single spike does not inflate it) and the
+series is segmented again. Every reported decision uses Student-t critical values with that
+``ν`` (written ``z``/``t`` above). Measured false-alarm rate on stable normal series at
+``α = 0.01``: 0.2–0.8 % (n = 30 … 90, with and without a weekly season).
 
 Indices are positions in the input array; the stage maps them to bucket timestamps. NaN points
 (empty buckets) are skipped. Fewer than ``min_points`` finite points, or a constant series,
@@ -274,9 +276,10 @@ def detect_anomalies(
         warn_degenerate("anomaly detection skipped: the series is constant")
         return Detection((), (), base_full, math.nan, n, seasonal)
 
-    # pass 1: robust σ (few effective degrees of freedom → Student-t critical values) finds the
-    # obvious shifts; pass 2 re-estimates σ from the residuals of that piecewise-constant fit
-    # (efficient, ν = n − segments − seasonal phases) and segments again with it.
+    # pass 1: the robust σ̂₀ with liberal (normal) critical values proposes split points; pass 2
+    # re-estimates σ from the winsorised residuals of that piecewise-constant fit (efficient,
+    # ν = n − segments − seasonal phases) and segments again with Student-t critical values.
+    # With too few points for pass 2, ν falls back to the MAD's own ≈ 0.26 (n − 1).
     df0 = max(2.0, _MAD_DF_FACTOR * (n - 1))
     cps = binary_segmentation(
         xd, sigma=sigma, threshold=_crit(alpha / (2 * (n - 1)), _PASS1_DF), min_size=min_size
