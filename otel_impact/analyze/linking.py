@@ -12,7 +12,8 @@ bucket) is a candidate cause. Its score is the product of three factors in (0, 1
   (distance 3) 0.8, anything unrelated 0.25; when the model has no lineage at all, 0.5.
 * **severity** — failed runs and schema changes 1.0, missing runs 0.9, late runs 0.7, other
   non-success statuses 0.6, a successful run that changed something (``pipeline.change`` or a
-  new ``data.version``) 0.5, a routine successful run 0.1.
+  new ``data.version``) or a ``pipeline.incident`` without a failing status 0.5, a routine
+  successful run 0.1.
 * **proximity** — ``1 − 0.5 · lag / window`` (1 at the anomaly's start, 0.5 at the edge).
 
 Candidates scoring below ``min_score`` are dropped (so routine runs of unrelated pipelines are
