@@ -40,6 +40,9 @@ METRICS: dict[str, tuple[str, str]] = {
     sc.METRIC_IMPACT_SERIES: ("1", "Bucketed model or business series value"),
     sc.METRIC_IMPACT_EVALUATION_OFFLINE: ("1", "Offline metric of an AI feature"),
     sc.METRIC_IMPACT_EVALUATION_ONLINE: ("1", "Online metric of an AI feature"),
+    sc.METRIC_IMPACT_SLO_SLI: ("1", "SLI of an SLO over the window (good / all)"),
+    sc.METRIC_IMPACT_SLO_BUDGET_REMAINING: ("1", "Share of the SLO period's error budget left"),
+    sc.METRIC_IMPACT_SLO_BURN_RATE: ("1", "Error-budget burn rate over a long alert window"),
 }
 
 Attrs = dict[str, str | int | float | bool]
@@ -245,6 +248,18 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
         }
         add(sc.METRIC_IMPACT_EVALUATION_OFFLINE, (row.get("offline") or {}).get("value"), attrs)
         add(sc.METRIC_IMPACT_EVALUATION_ONLINE, (row.get("online") or {}).get("value"), attrs)
+
+    for row in _rows(doc, "slos"):
+        attrs = {sc.IMPACT_SLO_NAME: str(row.get("name", "")), sc.IMPACT_SLO_KIND: str(row.get("sli", ""))}
+        for target in (sc.ML_MODEL_NAME, sc.PIPELINE_NAME):
+            if row.get(target) is not None:
+                attrs[target] = str(row[target])
+        add(sc.METRIC_IMPACT_SLO_SLI, row.get("estimate"), attrs)
+        add(sc.METRIC_IMPACT_SLO_BUDGET_REMAINING, row.get("budget_remaining"), attrs)
+        for w in row.get("windows") or []:
+            if isinstance(w, Mapping):
+                window_attrs = {**attrs, sc.IMPACT_SLO_WINDOW: str(w.get("window", ""))}
+                add(sc.METRIC_IMPACT_SLO_BURN_RATE, w.get("burn_long"), window_attrs)
     return out
 
 

@@ -27,6 +27,7 @@ from otel_impact.export.report_base import (
     rows_of,
     seg_label,
 )
+from otel_impact.export.report_contract import contract_sections
 from otel_impact.export.report_ops import (
     data_quality_section,
     evaluation_section,
@@ -266,6 +267,7 @@ def build_sections(result: Mapping[str, Any]) -> list[Section]:
         kpi_section(result),
         evaluation_section(result),
         data_quality_section(result),
+        *contract_sections(result),
     ]
 
 

@@ -204,6 +204,20 @@ def full_result(window: dict[str, str] | None = None) -> dict[str, Any]:
                     "action": "iterate on UX",
                 }
             ],
+            "slos": [
+                {
+                    "name": "rec-latency",
+                    "kind": "model",
+                    "sli": "latency",
+                    "ml.model.name": "recommender",
+                    "objective": 0.99,
+                    "estimate": 0.995,
+                    "budget_remaining": 0.9,
+                    "n": 1000,
+                    "windows": [{"window": "1h/5m", "burn_long": 0.5, "firing": False}],
+                    "alerts": [],
+                }
+            ],
             "warnings": ["segment platform=web: too few buckets (2) for a correlation"],
         }
     )

@@ -1,0 +1,112 @@
+"""The contract sections reach the exported impact.slo.* metrics and the reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otel_impact import semconv
+from otel_impact.export.points import result_points
+from otel_impact.export.report_contract import contract_sections
+from otel_impact.export.report_md import render_markdown
+
+WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"}
+DOC: dict[str, Any] = {
+    "window": WINDOW,
+    "slos": [
+        {
+            "name": "rec-latency",
+            "sli": "latency",
+            semconv.ML_MODEL_NAME: "rec",
+            "objective": 0.999,
+            "estimate": 0.98,
+            "budget_remaining": -0.5,
+            "windows": [
+                {"window": "1h/5m", "burn_long": 20.0, "firing": True},
+                {"window": "6h/30m", "burn_long": None, "firing": False},
+            ],
+            "alerts": [{"state": "firing", "at": "2026-11-01T12:01:00Z"}],
+        },
+        {
+            "name": "runs",
+            "sli": "success_rate",
+            semconv.PIPELINE_NAME: "features",
+            "estimate": 0.9,
+            "windows": [],
+        },
+    ],
+    "tracking_plan": {
+        "ok": False,
+        "plan_problems": [],
+        "summary": {"wrong_type": {"count": 4, "tolerance": 0, "exceeded": True}},
+        "violations": [
+            {
+                "kind": "wrong_type",
+                "entry": "business.purchase",
+                "attribute": "cart.items",
+                "count": 4,
+                "rows": 500,
+                "examples": [{"trace_id": "abc", "value": "two"}],
+            }
+        ],
+        "entries": [{"name": "business.purchase", "status": "live", "rows": 500, "live": True}],
+    },
+    "deployments": {
+        "models": [
+            {
+                "model": "rec",
+                "versions": [{"version": "v2", "first_seen": "2026-11-01T10:20:00Z", "predictions": 10.0}],
+                "traffic": {
+                    "buckets": ["2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z"],
+                    "shares": {"v2": [0.1, 0.5]},
+                },
+                "phases": [
+                    {"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "shares": {"v2": 0.1}}
+                ],
+                "rollout": {"version": "v2", "rollout_start": "2026-11-01T10:00:00Z", "source": "phases"},
+            }
+        ],
+        "kpi_rollout": {"at": "2026-11-01T10:00:00Z", "model": "rec", "version": "v2", "applied": True},
+    },
+}
+
+
+def test_slo_points_are_exported_with_names_and_windows() -> None:
+    points = result_points(DOC, run_id="r1")
+    got = {
+        (
+            p.name,
+            p.attributes.get(semconv.IMPACT_SLO_NAME),
+            p.attributes.get(semconv.IMPACT_SLO_WINDOW),
+        ): p.value
+        for p in points
+    }
+    assert got == {
+        (semconv.METRIC_IMPACT_SLO_SLI, "rec-latency", None): 0.98,
+        (semconv.METRIC_IMPACT_SLO_BUDGET_REMAINING, "rec-latency", None): -0.5,
+        (semconv.METRIC_IMPACT_SLO_BURN_RATE, "rec-latency", "1h/5m"): 20.0,
+        (semconv.METRIC_IMPACT_SLO_SLI, "runs", None): 0.9,
+    }
+    runs = next(p for p in points if p.attributes.get(semconv.IMPACT_SLO_NAME) == "runs")
+    assert runs.attributes[semconv.PIPELINE_NAME] == "features"
+    assert runs.attributes[semconv.IMPACT_SLO_KIND] == "success_rate"
+
+
+def test_report_sections_show_violations_trail_and_slos() -> None:
+    plan, deploy, slos = contract_sections(DOC)
+    assert "FAILED" in plan.notes[0]
+    assert [
+        "wrong_type",
+        "business.purchase",
+        "cart.items",
+        "4",
+        "500",
+        "trace_id=abc, value=two",
+    ] in plan.tables[1].rows
+    assert deploy.charts and "traffic share" in deploy.charts[0]
+    assert any("KPI pre/post boundary: used as" in n for n in deploy.notes)
+    assert slos.tables[0].rows[0][:6] == ["rec-latency", "rec", "latency", "0.999", "0.98", "-0.5"]
+    assert "1h/5m: 20 FIRING" in slos.tables[0].rows[0][6]
+    md = render_markdown(DOC)
+    for title in ("Tracking plan conformance", "Model deployments", "SLOs and error budgets"):
+        assert f"## {title}" in md
+    assert all(s.empty for s in contract_sections({}))
