@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,8 +135,17 @@ def _aware(ts: Any) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
-def measure_tree(client: Any, section: TreeSection, now: datetime | None = None) -> NodeStatus | None:
-    """Measure every node of ``section.root`` (None when no tree is configured)."""
+def measure_tree(
+    client: Any,
+    section: TreeSection,
+    now: datetime | None = None,
+    plan_mark: Callable[[str, str], Any] | None = None,
+) -> NodeStatus | None:
+    """Measure every node of ``section.root`` (None when no tree is configured).
+
+    ``plan_mark`` (see :func:`otel_impact.plan.tree.tree_marks`) adds what the tracking plan
+    says about an event/model source; a source the plan marks unusable is ``Needs data``.
+    """
     if section.root is None:
         return None
     now = now or datetime.now(UTC)
@@ -154,6 +163,13 @@ def measure_tree(client: Any, section: TreeSection, now: datetime | None = None)
                     status.series[_aware(row[0])] = float(value)
             last_seen = max((_aware(r[4]) for r in rows if r[1]), default=None)
             status.status = LIVE if last_seen is not None and last_seen >= live_since else NEEDS_DATA
+            mark = (
+                plan_mark(node.source.kind, str(getattr(node.source, node.source.kind)))
+                if plan_mark
+                else None
+            )
+            if mark is not None:
+                status.status = f"{status.status if mark.usable else NEEDS_DATA} ({mark.note})"
             if status.series:
                 status.latest_at = max(status.series)
                 status.latest = status.series[status.latest_at]

@@ -40,7 +40,20 @@ def command(
     except ValueError as exc:
         raise ConfigError(str(exc), path="--now") from exc
     client = connect(dsn, database=database or cfg.database)
-    root = measure_tree(client, cfg.tree, now)
+    plan_mark = None
+    if not (cfg.tracking_plan.empty and cfg.tracking_plan.file is None):
+        from datetime import UTC, datetime, timedelta
+        from pathlib import Path
+
+        from otel_impact.plan.check import check_store
+        from otel_impact.plan.tree import tree_marks
+        from otel_impact.plan.validate import load_plan
+
+        plan = load_plan(cfg.tracking_plan, Path(config_path).resolve().parent)
+        until = now or datetime.now(UTC)
+        report = check_store(client, plan, until - timedelta(seconds=cfg.tree.live_within), until)
+        plan_mark = tree_marks(plan, report)
+    root = measure_tree(client, cfg.tree, now, plan_mark)
     assert root is not None
     if as_json:
         click.echo(json.dumps(root.to_json(), indent=2))
