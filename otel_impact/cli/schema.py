@@ -23,9 +23,22 @@ def command() -> None:
     "--ttl", default=None, help="Expire telemetry after this long (e.g. 30d, 72h); default keeps it."
 )
 @click.option("--cluster", default=None, help="Emit ON CLUSTER <NAME> and Replicated engines.")
+@click.option(
+    "--index-kind",
+    type=click.Choice(["text", "bloom"]),
+    default=None,
+    help="Skip indexes of new exporter tables. Default: text on a server >= 26.2, bloom on chDB.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the rendered DDL instead of running it.")
 @handle_errors
-def apply(dsn: str | None, database: str | None, ttl: str | None, cluster: str | None, dry_run: bool) -> None:
+def apply(
+    dsn: str | None,
+    database: str | None,
+    ttl: str | None,
+    cluster: str | None,
+    index_kind: str | None,
+    dry_run: bool,
+) -> None:
     """Create every table and view that is missing; report what was created or already present."""
     ttl_seconds = None
     if ttl is not None:
@@ -36,12 +49,17 @@ def apply(dsn: str | None, database: str | None, ttl: str | None, cluster: str |
     if dry_run:
         from otel_impact.store.schema import SchemaOptions, render_schema
 
-        options = SchemaOptions(database=database or "default", cluster=cluster, ttl=ttl_seconds)
+        options = SchemaOptions(
+            database=database or "default", cluster=cluster, ttl=ttl_seconds, fulltext=index_kind != "bloom"
+        )
         for _, statement in render_schema(options):
             click.echo(statement + ";\n")
         return
     from otel_impact.store import apply_schema, connect
 
     client = connect(dsn, database, create_database=True)
-    result = apply_schema(client, database=client.database, cluster=cluster, ttl=ttl_seconds)
+    text_indexes = None if index_kind is None else index_kind == "text"
+    result = apply_schema(
+        client, database=client.database, cluster=cluster, ttl=ttl_seconds, text_indexes=text_indexes
+    )
     click.echo(result.summary())

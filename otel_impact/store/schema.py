@@ -24,8 +24,17 @@ name order. **Convention for adding a file** (other stages drop theirs in):
       the :mod:`otel_impact.semconv` constant ``NAME`` as a quoted SQL string (attribute keys in
       views never drift from semconv);
 * line directives ``-- @if <flag>`` / ``-- @else`` / ``-- @end`` keep one branch. Flags:
-  ``fulltext`` (server ≥ 26.2: ``text`` indexes, like the exporter), ``cluster``,
+  ``fulltext`` (``text`` skip indexes, see below), ``cluster``,
   ``logs_event_name`` (``otel_logs`` has the ``EventName`` column).
+
+**Skip-index kind.** The exporter creates ``text`` indexes on servers ≥ 26.2 and
+``bloom_filter``/``tokenbf_v1`` indexes otherwise; the columns are identical either way. We do
+the same on a ClickHouse server, but embedded chDB gets the bloom-filter branch by default:
+there the array-tokenizer ``text`` indexes on attribute maps cost about as much engine CPU as
+everything else in an insert (measured ≈2× insert throughput with bloom filters, see
+``benchmarks/RESULTS.md``), and an embedded store is write-bound on one machine.
+``apply_schema(..., text_indexes=True|False)`` / ``schema apply --index-kind text|bloom``
+choose explicitly. The choice only applies to tables being created.
 
 Tables are never altered: an existing table (for instance one a real Collector created) is
 reported as present. Views whose name starts with ``impact_`` are ours: when their rendered
@@ -44,6 +53,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import sys
 from dataclasses import dataclass, field
 from importlib import metadata, resources
 from typing import Any
@@ -246,17 +256,32 @@ def server_supports_fulltext(client: Any) -> bool:
     return (major, minor) >= FULLTEXT_MIN_VERSION
 
 
+def is_embedded(client: Any) -> bool:
+    """Whether ``client`` talks to embedded chDB (not a ClickHouse server)."""
+    module = sys.modules.get("clickhouse_connect.driver._chdbclient")
+    return module is not None and isinstance(client, module.ChdbClient)
+
+
+def default_text_indexes(client: Any) -> bool:
+    """The skip-index kind used when none is chosen: ``text`` on a server ≥ 26.2 (as the
+    exporter decides), bloom filters on embedded chDB (cheaper inserts) and older servers."""
+    return not is_embedded(client) and server_supports_fulltext(client)
+
+
 def apply_schema(
     client: Any,
     *,
     database: str | None = None,
     cluster: str | None = None,
     ttl: float | None = None,
+    text_indexes: bool | None = None,
 ) -> SchemaResult:
     """Create every table and view in ``database`` (default: the client's) if missing.
 
     ``ttl`` is in seconds (exporter TTL clause on the exporter tables); ``cluster`` adds
-    ``ON CLUSTER`` and Replicated engines. Returns what was created, replaced or present.
+    ``ON CLUSTER`` and Replicated engines. ``text_indexes`` picks the skip-index branch of the
+    exporter tables (``None``: :func:`default_text_indexes`). Returns what was created,
+    replaced or present.
 
     >>> from otel_impact.store import connect
     >>> apply_schema(connect("chdb://memory"), database="doc_apply").database
@@ -270,7 +295,7 @@ def apply_schema(
         database=database,
         cluster=cluster,
         ttl=ttl,
-        fulltext=server_supports_fulltext(client),
+        fulltext=default_text_indexes(client) if text_indexes is None else text_indexes,
         logs_event_name=_has_column(client, database, semconv.TABLE_LOGS, "EventName", existing),
     )
     checksums = _recorded_checksums(client, database, existing)

@@ -155,6 +155,13 @@ def test_cli_dry_run_renders_cluster_ddl() -> None:
     assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in result.output
 
 
+@pytest.mark.parametrize(("kind", "index_type"), [("bloom", "bloom_filter(0.001)"), ("text", "text(")])
+def test_cli_index_kind_picks_the_skip_index_branch(kind: str, index_type: str) -> None:
+    result = CliRunner().invoke(cli, ["schema", "apply", "--dry-run", "--index-kind", kind])
+    assert result.exit_code == 0, result.output
+    assert f"INDEX idx_trace_id TraceId TYPE {index_type}" in result.output
+
+
 def test_cli_bad_ttl_names_the_option() -> None:
     result = CliRunner().invoke(cli, ["schema", "apply", "--dry-run", "--ttl", "soon"])
     assert result.exit_code == 2

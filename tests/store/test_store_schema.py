@@ -13,11 +13,14 @@ from otel_impact import semconv
 from otel_impact.store import apply_schema
 from otel_impact.store.schema import (
     SchemaOptions,
+    default_text_indexes,
+    is_embedded,
     render_engine,
     render_schema,
     render_statement,
     render_ttl,
     schema_files,
+    server_supports_fulltext,
 )
 from tests.conftest import shared_file
 
@@ -67,8 +70,9 @@ def test_describe_matches_exporter_reference(store: Any) -> None:
             assert codec == SPECIAL_CODECS.get((table, name), "ZSTD(1)"), (table, name)
 
 
-def test_text_indexes_on_new_servers(store: Any) -> None:
-    rows = store.query(
+def test_text_indexes_on_request(db_client: Any) -> None:
+    apply_schema(db_client, database=db_client.database, text_indexes=True)
+    rows = db_client.query(
         "SELECT table, name, type FROM system.data_skipping_indices WHERE database = currentDatabase()"
     ).result_rows
     indexes = {(t, n): typ for t, n, typ in rows}
@@ -77,6 +81,33 @@ def test_text_indexes_on_new_servers(store: Any) -> None:
     assert indexes[("otel_traces", "idx_lower_span_name")] == "tokenbf_v1"
     assert indexes[("otel_logs", "idx_lower_body")] == "text"
     assert indexes[("otel_metrics_sum", "idx_time_minmax")] == "minmax"
+
+
+def test_embedded_default_is_the_bloom_filter_branch(store: Any) -> None:
+    # chDB (the test engine, version >= 26.2) still gets bloom filters unless text is asked for
+    assert is_embedded(store) and server_supports_fulltext(store)
+    assert not default_text_indexes(store)
+    rows = store.query(
+        "SELECT table, name, type FROM system.data_skipping_indices WHERE database = currentDatabase()"
+    ).result_rows
+    indexes = {(t, n): typ for t, n, typ in rows}
+    assert indexes[("otel_traces", "idx_trace_id")] == "bloom_filter"
+    assert indexes[("otel_traces", "idx_span_attr_value")] == "bloom_filter"
+    assert indexes[("otel_logs", "idx_lower_body")] == "tokenbf_v1"
+    assert "text" not in indexes.values()
+
+
+def test_server_default_follows_the_version() -> None:
+    class FakeServer:
+        def __init__(self, version: str) -> None:
+            self.version = version
+
+        def command(self, sql: str) -> str:
+            return self.version
+
+    assert not is_embedded(FakeServer("26.2.1"))
+    assert default_text_indexes(FakeServer("26.2.1.5"))
+    assert not default_text_indexes(FakeServer("25.8.3"))
 
 
 def test_bloom_filter_branch_gives_same_columns(db_client: Any) -> None:
