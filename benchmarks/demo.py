@@ -30,7 +30,7 @@ def main() -> None:
 
     from otel_impact.demo.run import DemoOptions, run_demo
 
-    with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-demo-", ignore_cleanup_errors=True) as tmp:
         dsn = f"chdb://{tmp}/db"
         print(f"load average {os.getloadavg()[0]:.1f} (2 cores)")
         print(f"{'workers':>7} {'emit s':>7} {'items/s':>9} {'analyze s':>9} {'total s':>8} {'recovered':>9}")
