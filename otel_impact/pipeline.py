@@ -109,6 +109,7 @@ from otel_impact.stages.deployments import run as deployments_stage  # noqa: E40
 from otel_impact.stages.incidents import run as incidents_stage  # noqa: E402
 from otel_impact.stages.lift import run as lift_stage  # noqa: E402
 from otel_impact.stages.plan import run as tracking_plan_stage  # noqa: E402
+from otel_impact.stages.resources import run as resources_stage  # noqa: E402
 from otel_impact.stages.series import alert_rules as alert_rules_stage  # noqa: E402
 from otel_impact.stages.series import run as series_stage  # noqa: E402
 from otel_impact.stages.slo import run as slo_stage  # noqa: E402
@@ -121,6 +122,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("series", series_stage),
     ("correlation", correlation_stage),
     ("deployments", deployments_stage),
+    ("resources", resources_stage),
     ("lift", lift_stage),
     ("incidents", incidents_stage),
     ("slos", slo_stage),

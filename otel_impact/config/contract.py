@@ -241,13 +241,14 @@ class SlosSection(Section):
 
 
 class ResourcesSection(Section):
-    """CPU and memory of model services from the OTel system/process metrics, priced."""
+    """CPU and memory of model services from the OTel process metrics, priced: when
+    ``roi.compute_cost`` is 0 and a price is set, the measured cost becomes the ROI's compute cost."""
 
     enabled: bool = True
     cpu_hour_cost: float = Field(default=0.0, ge=0)
     memory_gib_hour_cost: float = Field(default=0.0, ge=0)
-    cpu_metrics: tuple[str, ...] = ("process.cpu.time", "process.runtime.cpython.cpu_time")
-    memory_metrics: tuple[str, ...] = ("process.memory.usage", "process.runtime.cpython.memory")
+    cpu_metrics: tuple[str, ...] = ("process.cpu.time",)  # cumulative or delta seconds, summed over modes
+    memory_metrics: tuple[str, ...] = ("process.memory.usage",)  # bytes, averaged over the window
 
 
 __all__ = [

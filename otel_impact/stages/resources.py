@@ -1,0 +1,97 @@
+"""Resources stage: CPU and memory of each model service, priced, as cost-benefit input.
+
+Services that also export the standard OTel process metrics (``process.cpu.time``,
+``process.memory.usage`` — e.g. through ``opentelemetry-instrumentation-system-metrics``) land
+in ``otel_metrics_sum`` / ``otel_metrics_gauge``. Per service the stage reads the CPU seconds
+used in the window and the mean memory, and splits them over the models the service served by
+their (adjusted) prediction share. Costs: ``resources.cpu_hour_cost`` per CPU-hour and
+``resources.memory_gib_hour_cost`` per GiB-hour.
+
+Writes ``result["resources"]`` (one row per service × model). When ``roi.compute_cost`` is 0
+and a price is configured, the total measured cost of the model services becomes the ROI's
+``compute_cost`` (the stage replaces ``ctx.config`` with that copy; it runs before ``lift``).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from otel_impact import semconv
+from otel_impact.errors import StoreError
+
+if TYPE_CHECKING:
+    from otel_impact.pipeline import JobContext
+
+_SQL = Path(__file__).resolve().parent.parent / "store" / "sql"
+GIB = float(2**30)
+
+
+@functools.cache
+def _sql(name: str) -> str:
+    return (_SQL / name).read_text(encoding="utf-8")
+
+
+def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    try:
+        return list(client.query(_sql(name), parameters=params).result_rows)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreError(f"resources query {name} failed: {first[:400]}") from exc
+
+
+def run(ctx: JobContext) -> None:
+    """CPU and memory per model service; default ``roi.compute_cost`` from their price."""
+    cfg = ctx.config.resources
+    if not cfg.enabled:
+        return
+    window = {"start": ctx.window.start, "end": ctx.window.end}
+    usage = {
+        str(s): (float(cpu), float(mem))
+        for s, cpu, mem in _rows(
+            ctx.client,
+            "resources_usage.sql",
+            {**window, "cpu": list(cfg.cpu_metrics), "memory": list(cfg.memory_metrics)},
+        )
+    }
+    if not usage:
+        return
+    served: dict[str, dict[str, float]] = {}
+    for service, model, n in _rows(
+        ctx.client, "resources_models.sql", {**window, "models": list(ctx.config.models)}
+    ):
+        served.setdefault(str(service), {})[str(model)] = float(n)
+    hours = ctx.window.seconds / 3600.0
+    rows: list[dict[str, Any]] = []
+    for service, models in sorted(served.items()):
+        if service not in usage:
+            continue
+        cpu_s, mem_b = usage[service]
+        total = sum(models.values()) or 1.0
+        for model, n in sorted(models.items()):
+            share = n / total
+            cpu_cost = cpu_s * share / 3600.0 * cfg.cpu_hour_cost
+            mem_cost = mem_b * share / GIB * hours * cfg.memory_gib_hour_cost
+            rows.append(
+                {
+                    semconv.SERVICE_NAME: service,
+                    semconv.ML_MODEL_NAME: model,
+                    "share": share,
+                    "cpu_seconds": cpu_s * share,
+                    "memory_gib_mean": mem_b * share / GIB,
+                    "cpu_cost": cpu_cost,
+                    "memory_cost": mem_cost,
+                    "cost": cpu_cost + mem_cost,
+                    "predictions": n,
+                    "cost_per_1k_predictions": (cpu_cost + mem_cost) / n * 1000.0 if n > 0 else None,
+                }
+            )
+    ctx.result["resources"] = rows
+    priced = cfg.cpu_hour_cost > 0 or cfg.memory_gib_hour_cost > 0
+    if rows and priced and ctx.config.roi.compute_cost == 0:
+        roi = ctx.config.roi.model_copy(update={"compute_cost": sum(r["cost"] for r in rows)})
+        ctx.config = ctx.config.model_copy(update={"roi": roi})
+
+
+__all__ = ["run"]
