@@ -4,13 +4,18 @@ Four client processes post pre-encoded ``ExportTraceServiceRequest`` bodies (kee
 connections) to an in-process :class:`~otel_impact.receive.Receiver` writing to a fresh embedded
 chDB directory; the clock runs from the first post until every request is acknowledged (which,
 by the receiver's guarantee, means written). The peer, in the same run and process, feeds the
-same decoded requests straight to the store writer in the same batch sizes (no HTTP, no queue);
-it runs once before and once after the receiver (the machine is shared and its load drifts), and
-``overhead`` = receiver time / mean direct time. Peak RSS is this process's high-water mark.
+same decoded requests straight to the store writer in the same batch sizes (no HTTP, no queue, no
+pipelining); it runs once before and once after the receiver (the machine is shared and its load
+drifts), and ``overhead`` = receiver time / mean direct time. Beside wall time each arm reports
+this process's CPU time per span (all its threads, chDB's included; the client processes are
+not counted) — the steadier figure on a loaded machine. Peak RSS is this process's high-water
+mark. ``--index-kind`` picks the exporter tables' skip indexes (default: the store's default
+for chDB, bloom filters).
 
     .venv/bin/python benchmarks/receive.py                      # 200 requests x 1000 spans
     .venv/bin/python benchmarks/receive.py --requests 400 --spans 500 --clients 4
     .venv/bin/python benchmarks/receive.py --sink null          # transport only, no store
+    .venv/bin/python benchmarks/receive.py --index-kind text    # the exporter's text indexes
 """
 
 from __future__ import annotations
@@ -161,6 +166,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--sink", choices=["store", "null"], default="store")
     parser.add_argument("--batch-items", type=int, default=50_000)
+    parser.add_argument("--index-kind", choices=["default", "text", "bloom"], default="default")
     args = parser.parse_args()
 
     bodies = [make_request(i, args.spans) for i in range(args.requests)]
@@ -185,38 +191,56 @@ def main() -> None:
 
     tmp = tempfile.mkdtemp(prefix="otel-impact-bench-")
     client = connect(f"chdb://{tmp}")
+    text_indexes = None if args.index_kind == "default" else args.index_kind == "text"
     for db in ("bench_rx", "bench_direct1", "bench_direct2"):
-        apply_schema(client, database=db)
+        apply_schema(client, database=db, text_indexes=text_indexes)
+    index_types = client.query(
+        "SELECT DISTINCT type FROM system.data_skipping_indices WHERE database = 'bench_rx' AND table = 'otel_traces'"
+    ).result_columns[0]
+    print(f"otel_traces skip index types: {', '.join(sorted(index_types))}")
+    cpu: dict[str, float] = {}
 
     def direct(database: str) -> float:
         """The peer: the same requests decoded and written directly in batches of the same size."""
         client.database = database
         per_batch = max(1, args.batch_items // args.spans)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
         for i in range(0, len(decoded), per_batch):
             write_traces(client, decoded[i : i + per_batch])
         seconds = time.perf_counter() - t0
+        cpu[database] = time.process_time() - c0
         rows = int(client.command("SELECT count() FROM otel_traces"))
         assert rows == total, f"direct wrote {rows} rows, expected {total}"
         return seconds
 
     before = direct("bench_direct1")
     client.database = "bench_rx"
+    c0 = time.process_time()
     with RssSampler() as rss:
         elapsed, retries = run_receiver(
             store_sink(client), bodies, args.clients, max_batch_items=args.batch_items
         )
+    cpu["bench_rx"] = time.process_time() - c0
     rx_rows = int(client.command("SELECT count() FROM otel_traces"))
     assert rx_rows == total, f"receiver wrote {rx_rows} rows, expected {total}"
     after = direct("bench_direct2")
     mean = (before + after) / 2
 
-    print(f"direct write_traces (before): {total / before:,.0f} spans/s ({before:.2f} s, decode included)")
+    def per_span(database: str) -> str:
+        return f"{cpu[database] / total * 1e6:.1f} µs CPU/span"
+
     print(
-        f"receiver over OTLP/HTTP:      {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} retries)"
+        f"direct write_traces (before): {total / before:,.0f} spans/s ({before:.2f} s, decode included; "
+        f"{per_span('bench_direct1')})"
     )
-    print(f"direct write_traces (after):  {total / after:,.0f} spans/s ({after:.2f} s)")
+    print(
+        f"receiver over OTLP/HTTP:      {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} retries; "
+        f"{per_span('bench_rx')}, HTTP + decode included)"
+    )
+    print(
+        f"direct write_traces (after):  {total / after:,.0f} spans/s ({after:.2f} s; {per_span('bench_direct2')})"
+    )
     print(f"overhead (receiver / mean direct time): {elapsed / mean:.2f}x")
     print(
         f"RSS during the receiver run: {rss.start / 2**20:.0f} MiB at start (chDB engine, the peer's "

@@ -6,6 +6,12 @@ by one thread. Front-end threads ``submit`` decoded requests and then wait on th
 ``flush_interval`` for more), writes each signal's requests with a single sink call, and only then
 resolves the tickets. So a client is acknowledged only after its data is in the store.
 
+Pipelining: when the sink also has ``prepare(signal, requests) -> write`` (the store sink does:
+it converts spans to columns), one thread takes and prepares batch N+1 while a second thread
+runs batch N's ``write()``. chDB releases the GIL while it inserts, so conversion and insertion
+overlap; the guarantee is unchanged (tickets resolve only after their ``write()`` succeeded).
+A sink without ``prepare`` is written by one thread, as before.
+
 Back-pressure: ``submit`` raises :class:`QueueFull` when the items pending (queued + being
 written) would exceed ``max_queue_items`` or their encoded size ``max_queue_bytes``; the front ends turn that into HTTP 429 / gRPC
 UNAVAILABLE so OTLP clients retry later. A failing write is retried with exponential backoff;
@@ -24,7 +30,9 @@ is never acknowledged unless written.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +48,9 @@ class Sink(Protocol):
     """Writes a batch of one signal's export requests; returns the number of rows written."""
 
     def __call__(self, signal: Signal, requests: Sequence[Any], /) -> int: ...
+
+
+Write = Callable[[], int]  # a prepared batch: inserts it (again, on retry); returns rows written
 
 
 class QueueFull(Exception):
@@ -106,6 +117,7 @@ class BatchWriter:
         if retries < 1:
             raise ValueError(f"retries must be >= 1, got {retries}")
         self._sink = sink
+        self._prepare: Callable[[Signal, Sequence[Any]], Write] | None = getattr(sink, "prepare", None)
         self.max_queue_items = max_queue_items
         self.max_batch_items = max_batch_items
         self.max_queue_bytes = max_queue_bytes
@@ -211,33 +223,59 @@ class BatchWriter:
             return batch
 
     def _run(self) -> None:
-        while True:
-            batch = self._take_batch()
-            if batch is None:
-                break
-            self._write(batch)
+        if self._prepare is None:
+            while (batch := self._take_batch()) is not None:
+                for signal, tickets in _by_signal(batch):
+                    write = functools.partial(self._sink, signal, [t.request for t in tickets])
+                    self._finish(signal, tickets, self._write_with_retry(signal, len(tickets), write))
+        else:
+            self._run_pipelined()
         self._fail_queue(Closed("receiver stopped before this request was written"))
 
-    def _write(self, batch: list[Ticket]) -> None:
-        by_signal: dict[Signal, list[Ticket]] = {}
-        for ticket in batch:
-            by_signal.setdefault(ticket.signal, []).append(ticket)
-        for signal, tickets in by_signal.items():
-            error = self._write_with_retry(signal, [t.request for t in tickets])
-            self._finish(signal, tickets, error)
+    def _run_pipelined(self) -> None:
+        """This thread takes and prepares batches; a second one writes them, in order."""
+        handoff: queue.Queue[list[tuple[Signal, list[Ticket], Write]] | None] = queue.Queue(maxsize=1)
 
-    def _write_with_retry(self, signal: Signal, requests: list[Any]) -> BaseException | None:
+        def write_stage() -> None:
+            while (jobs := handoff.get()) is not None:
+                for signal, tickets, write in jobs:
+                    self._finish(signal, tickets, self._write_with_retry(signal, len(tickets), write))
+
+        stage = threading.Thread(target=write_stage, name="otel-impact-insert", daemon=True)
+        stage.start()
+        try:
+            while (batch := self._take_batch()) is not None:
+                handoff.put(
+                    [
+                        (signal, tickets, self._prepared(signal, tickets))
+                        for signal, tickets in _by_signal(batch)
+                    ]
+                )
+        finally:
+            handoff.put(None)
+            stage.join()
+
+    def _prepared(self, signal: Signal, tickets: list[Ticket]) -> Write:
+        requests = [t.request for t in tickets]
+        assert self._prepare is not None
+        try:
+            return self._prepare(signal, requests)
+        except Exception as exc:  # the plain sink call retries it and reports the failure
+            log.debug("preparing %d %s request(s) failed: %s", len(requests), signal, exc)
+            return functools.partial(self._sink, signal, requests)
+
+    def _write_with_retry(self, signal: Signal, n_requests: int, write: Write) -> BaseException | None:
         delay = self.backoff_initial
         error: BaseException | None = None
         for attempt in range(1, self.retries + 1):
             try:
-                self._sink(signal, requests)
+                write()
                 return None
             except Exception as exc:
                 error = exc
                 log.warning(
                     "writing %d %s request(s) failed (attempt %d of %d): %s",
-                    len(requests),
+                    n_requests,
                     signal,
                     attempt,
                     self.retries,
@@ -271,8 +309,13 @@ class BatchWriter:
             left = list(self._queue)
             self._queue.clear()
             self._queued_items = 0
-        by_signal: dict[Signal, list[Ticket]] = {}
-        for ticket in left:
-            by_signal.setdefault(ticket.signal, []).append(ticket)
-        for signal, tickets in by_signal.items():
+        for signal, tickets in _by_signal(left):
             self._finish(signal, tickets, error)
+
+
+def _by_signal(batch: list[Ticket]) -> list[tuple[Signal, list[Ticket]]]:
+    """The batch's tickets grouped per signal (one write per signal), first-seen order."""
+    groups: dict[Signal, list[Ticket]] = {}
+    for ticket in batch:
+        groups.setdefault(ticket.signal, []).append(ticket)
+    return list(groups.items())

@@ -12,8 +12,9 @@ only here: received data flows into the store; the store never imports the recei
 
 from __future__ import annotations
 
+import functools
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from otel_impact.receive.batcher import BatchWriter, Sink
@@ -61,18 +62,32 @@ class Ingest:
 def store_sink(client: Any) -> Sink:
     """A sink writing through ``otel_impact.store``'s exporter-layout writers on ``client``.
 
-    The returned callable must only be used from one thread (the batch writer's).
+    Calls and the writes returned by ``prepare`` must only run on one thread (the batch
+    writer's insert stage); ``prepare`` itself converts spans without touching the client, so
+    the batch writer runs it on its other thread, overlapping conversion with the insert.
     """
-    from otel_impact.store.writers import write_logs, write_metrics, write_traces
+    return _StoreSink(client)
 
-    writers = {Signal.TRACES: write_traces, Signal.METRICS: write_metrics, Signal.LOGS: write_logs}
 
-    def sink(signal: Signal, requests: Sequence[Any]) -> int:
-        result = writers[signal](client, requests)
+class _StoreSink:
+    def __init__(self, client: Any) -> None:
+        from otel_impact.store.writers import write_logs, write_metrics, write_traces
+
+        self._client = client
+        self._writers = {Signal.TRACES: write_traces, Signal.METRICS: write_metrics, Signal.LOGS: write_logs}
+
+    def __call__(self, signal: Signal, requests: Sequence[Any]) -> int:
+        result = self._writers[signal](self._client, requests)
         if isinstance(result, int):
             return result
         if isinstance(result, dict):
             return int(sum(result.values()))
         return 0
 
-    return sink
+    def prepare(self, signal: Signal, requests: Sequence[Any]) -> Callable[[], int]:
+        if signal is Signal.TRACES:
+            from otel_impact.store.writers import prepare_traces
+
+            prepared = prepare_traces(requests)
+            return functools.partial(prepared.insert, self._client)
+        return functools.partial(self, signal, requests)

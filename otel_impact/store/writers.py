@@ -2,7 +2,9 @@
 
 Each writer converts a batch of decoded requests column-wise (:mod:`.columns`,
 :mod:`.metric_columns`) and sends one column-oriented INSERT per table into the client's
-current database, so a batch costs one round trip per table.
+current database, so a batch costs one round trip per table. Spans, the volume signal, can
+also be converted apart from the insert (:func:`prepare_traces` → :class:`PreparedInsert`), so
+a pipeline converts one batch while the engine inserts the previous one.
 
 >>> from otel_impact.store import apply_schema, connect
 >>> from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -15,13 +17,16 @@ current database, so a batch costs one round trip per table.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
-from otel_impact.store.columns import log_columns, trace_columns
+from otel_impact.store.columns import TRACE_COLUMNS, log_columns, trace_columns
 from otel_impact.store.failures import store_error
 from otel_impact.store.metric_columns import metric_columns
 
@@ -32,9 +37,54 @@ _TYPES_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], dict[str, str
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedInsert:
+    """Columns converted for one table, ready to insert (possibly more than once, on retry).
+
+    Conversion is pure and may run on any thread; :meth:`insert` uses the client and belongs on
+    the thread that owns it. Splitting the two lets the receiver convert batch N+1 while chDB
+    inserts batch N (the engine releases the GIL while it inserts).
+    """
+
+    table: str
+    columns: dict[str, list[Any]]
+    rows: int
+
+    def insert(self, client: Any) -> int:
+        """Insert into ``table`` in the client's current database; returns the rows written."""
+        return _insert(client, self.table, self.columns)
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building columns.
+
+    Conversion allocates a few dicts and lists per span, which keeps triggering collections
+    that traverse every live object (measured: ≈30 % of conversion time at 20,000 spans per
+    batch). The columns hold no reference cycles, so reference counting frees them anyway.
+    Nested or concurrent use is harmless: only the outermost caller that found it enabled
+    turns it back on.
+    """
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def prepare_traces(requests: Sequence[Any]) -> PreparedInsert:
+    """Convert the spans of ``requests`` for ``otel_traces`` (pure, no client needed)."""
+    with _no_cyclic_gc():
+        cols = trace_columns(requests)
+    return PreparedInsert(semconv.TABLE_TRACES, cols, len(cols[TRACE_COLUMNS[0]]))
+
+
 def write_traces(client: Any, requests: Sequence[Any]) -> int:
     """Insert the spans of ``requests`` into ``otel_traces``; returns the number of spans."""
-    return _insert(client, semconv.TABLE_TRACES, trace_columns(requests))
+    return prepare_traces(requests).insert(client)
 
 
 def write_logs(client: Any, requests: Sequence[Any]) -> int:
@@ -43,7 +93,9 @@ def write_logs(client: Any, requests: Sequence[Any]) -> int:
     ``EventName`` is written only when the table has it (tables from older Collectors don't).
     """
     has_event_name = _EVENT_NAME_COLUMN in table_types(client, semconv.TABLE_LOGS)
-    return _insert(client, semconv.TABLE_LOGS, log_columns(requests, event_name=has_event_name))
+    with _no_cyclic_gc():
+        cols = log_columns(requests, event_name=has_event_name)
+    return _insert(client, semconv.TABLE_LOGS, cols)
 
 
 def write_metrics(client: Any, requests: Sequence[Any]) -> dict[str, int]:
@@ -53,7 +105,9 @@ def write_metrics(client: Any, requests: Sequence[Any]) -> dict[str, int]:
     """
     nanos = table_types(client, semconv.TABLE_METRICS_GAUGE).get("TimeUnix", "").startswith("DateTime64")
     counts: dict[str, int] = {}
-    for table, cols in metric_columns(requests, nanos=nanos).items():
+    with _no_cyclic_gc():
+        tables = metric_columns(requests, nanos=nanos)
+    for table, cols in tables.items():
         counts[table] = _insert(client, table, cols)
     return counts
 

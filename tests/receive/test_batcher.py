@@ -165,3 +165,85 @@ def test_close_without_drain_fails_what_is_queued() -> None:
 def test_argument_validation_names_the_argument(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         BatchWriter(RecordingSink(), **kwargs)
+
+
+class PreparingSink(RecordingSink):
+    """A sink with ``prepare``: conversion on the batcher's take thread, writes on its insert thread."""
+
+    def __init__(self, fail_prepare: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fail_prepare = fail_prepare
+        self.prepared: list[list[Any]] = []
+        self.threads: dict[str, set[int]] = {"prepare": set(), "write": set()}
+
+    def prepare(self, signal: Signal, requests: Sequence[Any]) -> Any:
+        self.threads["prepare"].add(threading.get_ident())
+        if self.fail_prepare:
+            raise ValueError("cannot convert")
+        self.prepared.append(list(requests))
+
+        def write() -> int:
+            self.threads["write"].add(threading.get_ident())
+            return self(signal, requests)
+
+        return write
+
+
+def test_next_batch_is_prepared_while_the_previous_one_is_written() -> None:
+    gate = threading.Event()
+    sink = PreparingSink(gate=gate)
+    w = BatchWriter(sink, flush_interval=0)
+    w.start()
+    first = w.submit(Signal.TRACES, "r0", 1)
+    deadline = time.monotonic() + 5
+    while not sink.prepared and time.monotonic() < deadline:
+        time.sleep(0.005)
+    second = w.submit(Signal.TRACES, "r1", 1)
+    while len(sink.prepared) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    # r1 is converted although r0's write is still blocked, and neither is acknowledged yet
+    assert sink.prepared == [["r0"], ["r1"]]
+    assert sink.calls == []
+    with pytest.raises(TimeoutError):
+        first.wait(0)
+    gate.set()
+    first.wait(5)
+    second.wait(5)
+    w.close()
+    assert sink.calls == [(Signal.TRACES, ["r0"]), (Signal.TRACES, ["r1"])]  # written in order
+    assert sink.threads["prepare"].isdisjoint(sink.threads["write"])
+
+
+def test_failed_prepare_falls_back_to_the_retried_sink_call() -> None:
+    sink = PreparingSink(fail_prepare=True, fail_times=100)
+    w = BatchWriter(sink, retries=2, backoff_initial=0.001)
+    w.start()
+    with pytest.raises(WriteFailed):
+        w.submit(Signal.TRACES, "r0", 1).wait(5)
+    w.close()
+    assert sink.attempts == 2 and sink.calls == []
+
+
+def test_pipelined_failing_write_is_retried_then_fails_the_tickets() -> None:
+    sink = PreparingSink(fail_times=2)
+    w = BatchWriter(sink, retries=3, backoff_initial=0.001)
+    w.start()
+    w.submit(Signal.TRACES, "r0", 1).wait(5)  # third attempt succeeds
+    w.close()
+    assert sink.attempts == 3 and sink.calls == [(Signal.TRACES, ["r0"])]
+    assert sink.prepared == [["r0"]]  # prepared once, written three times
+
+
+def test_pipelined_close_with_drain_writes_everything() -> None:
+    gate = threading.Event()
+    sink = PreparingSink(gate=gate)
+    w = BatchWriter(sink, flush_interval=0)
+    w.start()
+    tickets = [w.submit(Signal.TRACES, i, 1) for i in range(20)]
+    closer = threading.Thread(target=w.close, kwargs={"drain": True})
+    closer.start()
+    gate.set()
+    closer.join(5)
+    for t in tickets:
+        t.wait(0)
+    assert [r for _, reqs in sink.calls for r in reqs] == list(range(20))

@@ -565,3 +565,22 @@ def test_writers_follow_older_collector_layouts(db_client: Any) -> None:
     assert db_client.query("SELECT toUnixTimestamp64Nano(TimeUnix) FROM otel_metrics_gauge").result_rows == [
         (T0,)
     ]
+
+
+def test_prepared_spans_insert_the_same_rows_as_write_traces(store: Any) -> None:
+    import gc
+
+    from otel_impact.store.writers import prepare_traces
+
+    requests = [traces(*(prediction_span(i) for i in range(3))), traces(prediction_span(3))]
+    gc_was_enabled = gc.isenabled()
+    prepared = prepare_traces(requests)
+    assert gc.isenabled() == gc_was_enabled  # the collector pause during conversion is undone
+    assert (prepared.table, prepared.rows) == (semconv.TABLE_TRACES, 4)
+    assert prepared.insert(store) == 4
+    assert write_traces(store, requests) == 4
+    rows = store.query(
+        "SELECT * EXCEPT (ResourceAttributeItems, SpanAttributeItems) FROM otel_traces ORDER BY SpanId"
+    ).result_rows
+    assert len(rows) == 8
+    assert rows[0::2] == rows[1::2]  # every span twice, identical column for column
