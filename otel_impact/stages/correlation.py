@@ -8,7 +8,9 @@ series (all versions) with the business series selected by ``series.business_mea
   with its Fisher-z ``ci``, Šidák-corrected ``pvalue`` (``pvalue_unadjusted`` beside it),
   ``n``, ``n_eff`` and the estimate at every lag (``lags``);
 * ``result["segment_ranking"]`` — segments ranked by the conservative strength of the Pearson
-  relationship (CI bound nearest zero), per model/business metric pair;
+  relationship (CI bound nearest zero), per model/business metric pair; when the all-users
+  relationship broke down in the window, the ranking uses the buckets before the breakdown
+  (``period_end``), since afterwards no segment follows the model metric;
 * ``result["transfer"]`` — OLS slope with Newey–West CI at the best lag, elasticity, and the
   rolling-window saturation test;
 * ``result["alerts"]`` (appended) — ``correlation_breakdown`` firing/resolved transitions saying
@@ -87,6 +89,8 @@ def run(ctx: JobContext) -> None:
     times = built.times()
     max_lag = min(cfg.max_lag, max(len(times) - cfg.min_points, 0))
     pearson: dict[tuple[str, str, str], dict[tuple[tuple[str, str], ...], LagScan]] = {}
+    stable: dict[tuple[str, str, str], int] = {}
+    series_of: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], tuple[np.ndarray, np.ndarray]] = {}
     with collect_warnings(ctx, "correlation"):
         for model, mm, bm, seg, x, y in _pairs(built, ctx):
             base = {
@@ -134,9 +138,30 @@ def run(ctx: JobContext) -> None:
             lag = max(best_pearson.best_lag, 0)
             xs, ys = (x[: len(x) - lag], y[lag:]) if lag else (x, y)
             _transfer(ctx, base, xs, ys, lag, bucket_s, times, alerts)
-            _breakdown(ctx, base, seg, x, y, lag, bucket_s, times, alerts)
+            first = _breakdown(ctx, base, seg, x, y, lag, bucket_s, times, alerts)
+            if not seg and first is not None:
+                # the relationship broke for all users: rank segments on the buckets before
+                stable[(model, mm, bm)] = first - cfg.rolling_window + 1
+            series_of[(model, mm, bm, seg)] = (x, y)
+        for (model, mm, bm), by_seg in pearson.items():
+            end = stable.get((model, mm, bm))
+            if end is None or end < cfg.min_points + max_lag:
+                continue
+            for seg in by_seg:
+                x, y = series_of[(model, mm, bm, seg)]
+                by_seg[seg] = lag_scan(
+                    x[:end],
+                    y[:end],
+                    max_lag,
+                    "pearson",
+                    level=cfg.level,
+                    neff_method=cfg.effective_n,
+                    min_points=cfg.min_points,
+                )
     for (model, mm, bm), by_seg in pearson.items():
         segs = {s: c for s, c in by_seg.items() if s}
+        end = stable.get((model, mm, bm))
+        period_end = times[end] if end is not None and cfg.min_points + max_lag <= end < len(times) else None
         for r in rank_segments(segs):
             ranked: tuple[tuple[str, str], ...] = r.segment
             ctx.result["segment_ranking"].append(
@@ -151,6 +176,7 @@ def run(ctx: JobContext) -> None:
                     "pvalue": r.pvalue,
                     "n": r.n,
                     "lag_s": max(by_seg[ranked].best_lag, 0) * bucket_s,
+                    "period_end": period_end,
                 }
             )
 
@@ -229,10 +255,11 @@ def _breakdown(
     bucket_s: float,
     times: list[Any],
     alerts: list[dict[str, Any]],
-) -> None:
+) -> int | None:
+    """Breakdown alerts for one pair; returns the business bucket of the first firing (or None)."""
     cfg = ctx.config.correlation
     if len(x) - lag < cfg.rolling_window + cfg.min_baseline_window:
-        return  # too short a history for a baseline: nothing to compare, no warning per pair
+        return None  # too short a history for a baseline: nothing to compare, no warning per pair
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         x, y = np.nan_to_num(x, nan=float(np.nanmean(x))), np.nan_to_num(y, nan=float(np.nanmean(y)))
     b = detect_breakdown(
@@ -244,6 +271,7 @@ def _breakdown(
         min_baseline=cfg.min_baseline_window,
         alpha=cfg.alert_alpha,
     )
+    first = next((t.index for t in b.transitions if t.state == "firing"), None)
     for t in b.transitions:
         i = t.index
         r0, r1 = float(b.r_base[i]), float(b.r_recent[i])
@@ -267,6 +295,8 @@ def _breakdown(
                 "attributes": attrs,
             }
         )
+
+    return first
 
 
 __all__ = ["run"]

@@ -196,3 +196,47 @@ def test_alert_rules_on_drift_rows_and_lift_without_store() -> None:
     ]
     impact = [a for a in ctx.result["alerts"] if a["rule"] == "business_impact"]
     assert len(impact) == 1 and "purchase" in impact[0]["message"]
+
+
+def test_correlation_stage_ranks_segments_on_the_period_before_a_breakdown() -> None:
+    from otel_impact.pipeline import JobContext
+    from otel_impact.stages import correlation
+    from otel_impact.stages.series import Series, SeriesSet
+
+    rng = np.random.default_rng(2)
+    n = 90
+    grid = (np.datetime64("2026-08-01", "ns") + np.arange(n) * np.timedelta64(86400, "s")).astype(
+        "datetime64[ns]"
+    )
+    ctr = rng.normal(0.1, 0.01, n)
+    z = (ctr - 0.1) / 0.01
+    sign = np.where(np.arange(n) < 60, 1.0, -1.0)  # from bucket 60 business moves against the model
+    strong = 10 + sign * 0.95 * z + 0.3 * rng.normal(size=n)
+    weak = 10 + sign * 0.5 * z + 0.9 * rng.normal(size=n)
+    built = SeriesSet(grid, 86400.0)
+    for seg, y in (((), strong + weak), ((("tenure", "weak"),), weak), ((("tenure", "strong"),), strong)):
+        built.items.append(Series("ctr", "model", seg, ctr, "ranker", None))
+        built.items.append(Series("purchase.value_per_user", "business", seg, y, business_metric="purchase"))
+    cfg = config_from_dict({**{k: CONFIG[k] for k in ("business_metrics", "segments")},
+                            "series": {"model_metrics": ["ctr"]}, "correlation": {"max_lag": 3}})  # fmt: skip
+    ctx = JobContext(client=None, config=cfg, window=Window(at(0), at(n * DAY)))
+    ctx.cache["series"] = built
+    correlation.run(ctx)
+
+    breakdowns = [a for a in ctx.result["alerts"] if a["rule"] == "correlation_breakdown" and not
+                  a["attributes"].get(semconv.IMPACT_SEGMENT_KEY)]  # fmt: skip
+    first = breakdowns[0]
+    assert first["state"] == "firing" and 60 <= (first["at"] - bucket0(grid)).days <= 68
+    assert first["attributes"][semconv.IMPACT_CORRELATION_R_BEFORE] > 0.5
+    assert first["attributes"][semconv.IMPACT_LAG_S] == 0.0
+    ranking = ctx.result["segment_ranking"]
+    assert [r["segment"] for r in ranking] == [{"tenure": "strong"}, {"tenure": "weak"}]
+    assert ranking[0]["period_end"] is not None and ranking[0]["estimate"] > 0.9
+    row = next(r for r in ctx.result["correlations"] if not r["segment"] and r["method"] == "pearson")
+    assert row["lag_s"] == 0.0 and row["n"] == n
+
+
+def bucket0(grid: np.ndarray) -> Any:
+    from otel_impact.stages.series import bucket_time
+
+    return bucket_time(grid[0])
