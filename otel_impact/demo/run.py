@@ -213,6 +213,15 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
 
     if not _DB_NAME.match(options.database):
         raise ConfigError(f"not a plain database name: {options.database!r}", path="--database")
+    out = options.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / ".write-test").touch()
+        (out / ".write-test").unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write to the output directory {out}: {exc.strerror or exc}", path="--out"
+        ) from exc
     params = options.params()
     world: World = simulate(params)
     timings["simulate"] = time.perf_counter() - t0
@@ -229,8 +238,6 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
     from otel_impact.demo.services import make_services
     from otel_impact.receive import Receiver
 
-    out = options.out
-    out.mkdir(parents=True, exist_ok=True)
     receiver = Receiver(writer_client, http="127.0.0.1:0", grpc=None)
     try:
         endpoints = receiver.start()

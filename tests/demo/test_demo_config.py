@@ -127,3 +127,10 @@ def test_a_failing_stage_is_skipped_and_reported(monkeypatch: pytest.MonkeyPatch
     assert result["fine"] == [1.0, None]  # later stages still run; JSON-safe
     assert failures and "boom" in failures[0] and "not ready" in failures[0]
     assert said == failures and result["warnings"] == failures
+
+
+def test_an_unwritable_output_directory_is_a_config_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(cli, ["demo", "--out", str(blocker / "out"), "--dsn", "chdb://memory"])
+    assert result.exit_code == 2 and "error: --out" in result.output
