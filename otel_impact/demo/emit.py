@@ -166,7 +166,8 @@ def emit_world(
             # bounded queues: wait for the exporters before the SDK queues could overflow
             if not services.flush():
                 raise ReceiverError(
-                    f"the simulated services could not export day {day} to the receiver in time"
+                    f"the simulated services could not export day {day} to the receiver within 10 minutes "
+                    "(is the machine overloaded? try fewer --users)"
                 )
             pending = 0
         counts.per_day.append(n_day)

@@ -37,7 +37,8 @@ SERVICE_NAMES = (RECOMMENDER, CHECKOUT, SUBSCRIPTIONS, FEATURE_PIPELINE)
 
 _QUEUE = 1 << 18  # > one simulated day of spans or log records at the default size
 _BATCH = 8192
-_EXPORT_TIMEOUT_S = 60.0
+_EXPORT_TIMEOUT_S = 60.0  # one OTLP request (the receiver acknowledges once written)
+_FLUSH_TIMEOUT_S = 600.0  # a whole backlog on a busy machine
 _METRIC_INTERVAL_MS = 3_600_000  # metrics are flushed explicitly at the end
 
 
@@ -51,14 +52,14 @@ class Service:
     meter_provider: MeterProvider
     logger_provider: LoggerProvider
 
-    def flush(self, timeout_s: float = _EXPORT_TIMEOUT_S) -> bool:
+    def flush(self, timeout_s: float = _FLUSH_TIMEOUT_S) -> bool:
         """Export everything buffered; True when every provider flushed in time."""
         ms = int(timeout_s * 1000)
         ok = self.tracer_provider.force_flush(ms)
         ok = self.logger_provider.force_flush(ms) and ok
         return bool(ok)
 
-    def flush_metrics(self, timeout_s: float = _EXPORT_TIMEOUT_S) -> bool:
+    def flush_metrics(self, timeout_s: float = _FLUSH_TIMEOUT_S) -> bool:
         return bool(self.meter_provider.force_flush(int(timeout_s * 1000)))
 
     def shutdown(self) -> None:
