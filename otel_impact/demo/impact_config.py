@@ -72,12 +72,18 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
             ],
             "time_decay": {"half_life": "1d"},
         },
-        "series": {
-            "bucket": "1d",
-            "model_metrics": ["ctr", "auc", "mean_score"],
-            "business_measure": "value",
+        # the recommender's scores are calibrated click probabilities, so their daily mean is the
+        # model's CTR: that is the model metric correlated with the daily purchase value
+        "series": {"bucket": "1d", "model_metrics": ["mean_score"], "business_measure": "value"},
+        # a month of daily buckets: a 6-day recent window against 10-14 days of baseline; with so
+        # few buckets per test a per-bucket level of 1 % (the default 0.2 % suits longer series)
+        "correlation": {
+            "max_lag": 5,
+            "rolling_window": 6,
+            "baseline_window": 14,
+            "min_baseline_window": 10,
+            "alert_alpha": 0.01,
         },
-        "correlation": {"max_lag": 5},
         # the A/B experiment: predictions served from the rollout on carry the arm as a feature flag
         "lift": {
             "treatment": {semconv.FEATURE_FLAG_VARIANT: "v2"},
