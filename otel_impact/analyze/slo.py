@@ -171,7 +171,8 @@ def evaluate_slo(
         bs = burn_rate(g, t, step=step, window=short_s, objective=objective)[eval_start:]
         cond = np.nan_to_num(bl, nan=0.0) > factor
         cond &= np.nan_to_num(bs, nan=0.0) > factor
-        for tr in episodes(cond.astype(np.float64), trigger_after=1, clear_after=1):
+        transitions = episodes(cond.astype(np.float64), trigger_after=1, clear_after=1) if cond.any() else []
+        for tr in transitions:
             alerts.append(
                 BurnAlert(
                     tr.index,
