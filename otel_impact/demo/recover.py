@@ -332,7 +332,7 @@ def table_lines(rows: list[Row]) -> list[str]:
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*head), "  ".join("-" * w for w in widths)]
     lines += [fmt.format(*c) for c in cells[1:]]
-    return lines
+    return [line.rstrip() for line in lines]
 
 
 def table_markdown(rows: list[Row]) -> list[str]:
