@@ -258,8 +258,8 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
                 counts = emit_world(world, services, progress=say)
             finally:
                 services.shutdown()
-        if not receiver.flush(timeout=120):
-            raise ReceiverError("the receiver did not finish writing within 120 s")
+        if not receiver.flush(timeout=600):
+            raise ReceiverError("the receiver did not finish writing within 10 minutes")
         timings["emit"] = time.perf_counter() - t
         rate = (counts.predictions + counts.events) / max(timings["emit"], 1e-9)
         say(
@@ -299,8 +299,8 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
     outcome = DemoOutcome(
         params, counts, reconciliation, result, rows, {"config": config_path, **paths}, notes, timings
     )
-    outcome.paths.update(report.write_outputs(outcome, out))
     timings["total"] = time.perf_counter() - t0
+    outcome.paths.update(report.write_outputs(outcome, out))
     say(f"done in {timings['total']:.1f} s: {outcome.recovered}/{len(rows)} planted effects recovered")
     return outcome
 
