@@ -14,8 +14,9 @@ What is planted (see ``PlantedTruth`` for the numbers):
 * each day's purchase propensity follows the CTR of ``lag_days`` earlier, with a sensitivity
   that depends on the user's tenure (power ≫ new ≫ casual) — until ``breakdown_day``, when an
   external shock takes over: purchases first move opposite to CTR, then stop following it;
-* from ``rollout_day`` half of the users (by hash) are served model ``v2``, which lifts purchase
-  propensity strongly for power users and barely for casual users;
+* from ``rollout_day`` a random half of the users is served model ``v2`` (the emitter marks each
+  prediction with its experiment arm), which lifts purchase propensity strongly for power users,
+  moderately for new users and barely for casual users;
 * the feature pipeline's schema-change run on ``schema_change_day`` makes the scores far less
   informative of clicks from the next day on (AUC drops), while an unrelated pipeline fails on
   the same day;
