@@ -3,8 +3,12 @@
 Arms, all in one process on one in-memory chDB engine, interleaved, median of ``--repeats``:
 
 * ``convert``          — :func:`otel_impact.store.columns.trace_columns` alone (pure Python).
+* ``prepare_traces``   — the same conversion as the writers run it (cyclic GC paused).
 * ``write_traces``     — conversion + column-oriented insert with cached column types into the
-                         exporter's ``otel_traces`` (text skip indexes + trace-id materialized view).
+                         exporter's ``otel_traces`` as ``apply_schema`` creates it on chDB
+                         (bloom-filter skip indexes + trace-id materialized view).
+* ``write_traces, text indexes`` — the same into the exporter's ``text``-index branch (what a
+                         server ≥ 26.2 gets).
 * ``insert only: write path`` — the writers' insert (column-oriented, cached column types) of
                          pre-converted columns.
 * ``peer: insert only, row-oriented`` — the same pre-converted data inserted the plain
@@ -14,9 +18,9 @@ Arms, all in one process on one in-memory chDB engine, interleaved, median of ``
                          indexes or materialized view: the share of the cost that is the layout's.
 * ``convert logs``     — :func:`otel_impact.store.columns.log_columns` on event records.
 
-Wall time and this thread's CPU time (``time.thread_time``) are both reported: on a shared
-machine CPU time is the steadier figure for the Python-side work; chDB runs part of an insert on
-its own threads, so only wall time covers the whole insert.
+Wall time, this thread's CPU time (``time.thread_time``) and the process's CPU time (all
+threads, chDB's insert threads included) are reported: on a shared machine CPU time is the
+steadier figure.
 
     .venv/bin/python benchmarks/writers.py                  # 20 requests x 1000 spans, batch 10
     .venv/bin/python benchmarks/writers.py --requests 40 --batch 1 --repeats 3
@@ -42,6 +46,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from otel_impact import semconv
 from otel_impact.store import apply_schema, connect, write_traces
 from otel_impact.store.columns import log_columns, trace_columns
+from otel_impact.store.writers import prepare_traces
 
 T0 = 1_763_000_000_000_000_000
 
@@ -121,10 +126,10 @@ CREATE TABLE {name} (
 """
 
 
-def timed(fn: Callable[[], None]) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), time.thread_time()
+def timed(fn: Callable[[], None]) -> tuple[float, float, float]:
+    wall, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
     fn()
-    return time.perf_counter() - wall, time.thread_time() - cpu
+    return time.perf_counter() - wall, time.thread_time() - cpu, time.process_time() - proc
 
 
 def main() -> None:
@@ -145,6 +150,7 @@ def main() -> None:
     client = connect("chdb://memory")
     database = "bench_writers_" + uuid.uuid4().hex[:8]
     apply_schema(client, database=database)
+    apply_schema(client, database=database + "_text", text_indexes=True)
     client.database = database
     client.command(BARE_TRACES.format(name="bare_traces"))
     converted = [trace_columns(batch) for batch in batches]
@@ -154,9 +160,20 @@ def main() -> None:
         for batch in batches:
             trace_columns(batch)
 
+    def prepare() -> None:
+        for batch in batches:
+            prepare_traces(batch)
+
     def write() -> None:
         for batch in batches:
             write_traces(client, batch)
+
+    def write_text() -> None:
+        client.database = database + "_text"
+        try:
+            write()
+        finally:
+            client.database = database
 
     def insert_columns() -> None:
         from otel_impact.store import writers
@@ -180,26 +197,31 @@ def main() -> None:
 
     arms: dict[str, Callable[[], None]] = {
         "convert": convert,
+        "prepare_traces": prepare,
         "write_traces": write,
+        "write_traces, text indexes": write_text,
         "insert only: write path (columns)": insert_columns,
         "peer: insert only, row-oriented": peer_rows,
         "write_traces, bare table": write_bare,
         "convert logs (business events)": convert_logs,
     }
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in arms}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in arms}
     for _ in range(args.repeats):
         for name, fn in arms.items():
             # every arm starts from empty tables, so no arm pays for another's background merges
             for table in (semconv.TABLE_TRACES, semconv.TABLE_TRACES_ID_TS, "bare_traces"):
                 client.command(f"TRUNCATE TABLE {table}")
+            for table in (semconv.TABLE_TRACES, semconv.TABLE_TRACES_ID_TS):
+                client.command(f"TRUNCATE TABLE {database}_text.{table}")
             results[name].append(timed(fn))
 
     print(f"{total:,} items per arm, {args.batch * args.spans:,} per write call, median of {args.repeats}")
-    print(f"{'arm':36} {'wall items/s':>14} {'thread-CPU items/s':>20}")
+    print(f"{'arm':36} {'wall items/s':>14} {'thread-CPU items/s':>20} {'process-CPU µs/item':>20}")
     for name, samples in results.items():
         wall = statistics.median(s[0] for s in samples)
         cpu = statistics.median(s[1] for s in samples)
-        print(f"{name:36} {total / wall:>14,.0f} {total / cpu:>20,.0f}")
+        proc = statistics.median(s[2] for s in samples)
+        print(f"{name:36} {total / wall:>14,.0f} {total / cpu:>20,.0f} {proc / total * 1e6:>20.1f}")
 
 
 if __name__ == "__main__":

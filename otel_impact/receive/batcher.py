@@ -10,7 +10,10 @@ Pipelining: when the sink also has ``prepare(signal, requests) -> write`` (the s
 it converts spans to columns), one thread takes and prepares batch N+1 while a second thread
 runs batch N's ``write()``. chDB releases the GIL while it inserts, so conversion and insertion
 overlap; the guarantee is unchanged (tickets resolve only after their ``write()`` succeeded).
-A sink without ``prepare`` is written by one thread, as before.
+Every chDB insert also has a fixed cost (≈10–30 ms of CPU for creating parts, measured), so
+while an insert runs the next batch is taken early only once ``pipeline_min_items`` are queued;
+with fewer (few concurrent clients) the writer waits for the insert and then takes everything
+queued, as one big batch. A sink without ``prepare`` is written by one thread, as before.
 
 Back-pressure: ``submit`` raises :class:`QueueFull` when the items pending (queued + being
 written) would exceed ``max_queue_items`` or their encoded size ``max_queue_bytes``; the front ends turn that into HTTP 429 / gRPC
@@ -101,6 +104,7 @@ class BatchWriter:
         max_batch_items: int = 50_000,
         max_queue_bytes: int = 256 * 1024 * 1024,
         flush_interval: float = 0.005,
+        pipeline_min_items: int = 10_000,
         retries: int = 5,
         backoff_initial: float = 0.1,
         backoff_max: float = 2.0,
@@ -116,12 +120,15 @@ class BatchWriter:
             raise ValueError(f"flush_interval must be >= 0, got {flush_interval}")
         if retries < 1:
             raise ValueError(f"retries must be >= 1, got {retries}")
+        if pipeline_min_items < 1:
+            raise ValueError(f"pipeline_min_items must be >= 1, got {pipeline_min_items}")
         self._sink = sink
         self._prepare: Callable[[Signal, Sequence[Any]], Write] | None = getattr(sink, "prepare", None)
         self.max_queue_items = max_queue_items
         self.max_batch_items = max_batch_items
         self.max_queue_bytes = max_queue_bytes
         self.flush_interval = flush_interval
+        self.pipeline_min_items = pipeline_min_items
         self.retries = retries
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -135,6 +142,7 @@ class BatchWriter:
         self._closing = False
         self._drain = True
         self._thread: threading.Thread | None = None
+        self._inserting = 0  # prepared batches handed to the insert stage and not yet finished
 
     # --- front-end side ----------------------------------------------------------------------
     @property
@@ -200,7 +208,11 @@ class BatchWriter:
     # --- writer thread -----------------------------------------------------------------------
     def _take_batch(self) -> list[Ticket] | None:
         with self._cond:
-            while not self._queue and not self._closing:
+            # while an insert runs, take only a batch big enough to be worth converting early:
+            # every insert has a fixed engine cost, so small overlapped batches cost more CPU
+            while not self._closing and (
+                not self._queue or (self._inserting and self._queued_items < self.pipeline_min_items)
+            ):
                 self._cond.wait()
             if not self._queue:
                 return None
@@ -240,17 +252,18 @@ class BatchWriter:
             while (jobs := handoff.get()) is not None:
                 for signal, tickets, write in jobs:
                     self._finish(signal, tickets, self._write_with_retry(signal, len(tickets), write))
+                with self._cond:
+                    self._inserting -= 1
+                    self._cond.notify_all()
 
         stage = threading.Thread(target=write_stage, name="otel-impact-insert", daemon=True)
         stage.start()
         try:
             while (batch := self._take_batch()) is not None:
-                handoff.put(
-                    [
-                        (signal, tickets, self._prepared(signal, tickets))
-                        for signal, tickets in _by_signal(batch)
-                    ]
-                )
+                jobs = [(s, tickets, self._prepared(s, tickets)) for s, tickets in _by_signal(batch)]
+                with self._cond:
+                    self._inserting += 1
+                handoff.put(jobs)
         finally:
             handoff.put(None)
             stage.join()

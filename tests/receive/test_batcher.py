@@ -160,6 +160,7 @@ def test_close_without_drain_fails_what_is_queued() -> None:
         {"max_queue_bytes": 0},
         {"flush_interval": -1},
         {"retries": 0},
+        {"pipeline_min_items": 0},
     ],
 )
 def test_argument_validation_names_the_argument(kwargs: dict[str, Any]) -> None:
@@ -192,7 +193,7 @@ class PreparingSink(RecordingSink):
 def test_next_batch_is_prepared_while_the_previous_one_is_written() -> None:
     gate = threading.Event()
     sink = PreparingSink(gate=gate)
-    w = BatchWriter(sink, flush_interval=0)
+    w = BatchWriter(sink, flush_interval=0, pipeline_min_items=1)
     w.start()
     first = w.submit(Signal.TRACES, "r0", 1)
     deadline = time.monotonic() + 5
@@ -247,3 +248,22 @@ def test_pipelined_close_with_drain_writes_everything() -> None:
     for t in tickets:
         t.wait(0)
     assert [r for _, reqs in sink.calls for r in reqs] == list(range(20))
+
+
+def test_small_batches_wait_for_the_running_insert_and_are_taken_together() -> None:
+    gate = threading.Event()
+    sink = PreparingSink(gate=gate)
+    w = BatchWriter(sink, flush_interval=0, pipeline_min_items=10)
+    w.start()
+    first = w.submit(Signal.TRACES, "r0", 1)
+    deadline = time.monotonic() + 5
+    while not sink.prepared and time.monotonic() < deadline:
+        time.sleep(0.005)
+    rest = [w.submit(Signal.TRACES, f"r{i}", 3) for i in range(1, 4)]  # 9 items < 10
+    time.sleep(0.1)
+    assert sink.prepared == [["r0"]]  # not taken while r0's insert runs
+    gate.set()
+    for t in [first, *rest]:
+        t.wait(5)
+    w.close()
+    assert sink.prepared == [["r0"], ["r1", "r2", "r3"]]
