@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,11 +21,15 @@ from otel_impact import semconv
 from otel_impact.config import load_config
 from otel_impact.demo.recover import RECOVERED, recover
 from otel_impact.demo.run import DemoOptions, DemoOutcome, run_demo
-from tests.conftest import _dsn
 
 pytestmark = pytest.mark.slow
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def _dsn() -> str:
+    """The session's store, as in tests/conftest.py (a ClickHouse server when configured)."""
+    return os.environ.get(semconv.ENV_TEST_CLICKHOUSE_DSN) or "chdb://memory"
 
 
 @pytest.fixture(scope="module")
