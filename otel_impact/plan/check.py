@@ -135,19 +135,20 @@ def _example(row: tuple[Any, ...], with_value: bool) -> dict[str, Any]:
 
 
 def _attribute_checks(
-    client: Any, plan: TrackingPlan, source: str, name: str, entry: PlanEntry, base: dict[str, Any]
+    client: Any, plan: TrackingPlan, source: str, entries: Mapping[str, PlanEntry], base: dict[str, Any]
 ) -> list[PlanViolation]:
-    if not entry.attributes:
+    """One aggregation pass over all ``entries`` of ``source`` (grouped by name)."""
+    names = [name for name, entry in entries.items() if entry.attributes]
+    if not names:
         return []
-    keys = list(entry.attributes)
-    specs = [entry.attributes[k] for k in keys]
+    specs = {name: list(entries[name].attributes.items()) for name in names}
     params = {
         **base,
-        "name": name,
-        "keys": keys,
-        "types": [s.type for s in specs],
-        "required": [int(s.required) for s in specs],
-        "allowed": [list(s.values) for s in specs],
+        "names": names,
+        "keys": [[k for k, _ in specs[n]] for n in names],
+        "types": [[s.type for _, s in specs[n]] for n in names],
+        "required": [[int(s.required) for _, s in specs[n]] for n in names],
+        "allowed": [[list(s.values) for _, s in specs[n]] for n in names],
         "int_re": INT_PATTERN,
         "double_re": DOUBLE_PATTERN,
     }
@@ -155,15 +156,22 @@ def _attribute_checks(
         params["model_key"] = semconv.ML_MODEL_NAME
     sub = _sql(f"plan_source_{source}s.sql").strip().rstrip(";")
     text = _sql("plan_attrs.sql").replace("{source}", sub)
-    rows = _query(client, text, params, f"attributes of {name}")
-    if not rows or not rows[0]["n"]:
-        return []
-    r = rows[0]
-    n = int(r["n"])
+    out: list[PlanViolation] = []
+    for r in _query(client, text, params, f"{source} attributes"):
+        name, n = str(r["name"]), int(r["n"])
+        if name in specs and n:
+            out.extend(_row_violations(plan, source, name, specs[name], r, n))
+    return out
+
+
+def _row_violations(
+    plan: TrackingPlan, source: str, name: str, specs: list[tuple[str, Any]], r: Mapping[str, Any], n: int
+) -> list[PlanViolation]:
+    """Violations of one entry from its aggregated row ``r`` (``n`` rows checked)."""
     label = semconv.prediction_span_name(name) if source == "span" else name
     out: list[PlanViolation] = []
     k_ex = plan.examples
-    for i, (key, spec) in enumerate(zip(keys, specs, strict=True)):
+    for i, (key, spec) in enumerate(specs):
         checks = (
             (
                 "missing_required",
@@ -263,7 +271,8 @@ def check_store(client: Any, plan: TrackingPlan, start: datetime, end: datetime)
                 report.violations.append(
                     PlanViolation("deprecated_in_use", label, source, None, rows, rows, msg)
                 )
-            report.violations.extend(_attribute_checks(client, plan, source, name, entry, base))
+        observed = {name: e for name, e in entries.items() if (source, name) in seen}
+        report.violations.extend(_attribute_checks(client, plan, source, observed, base))
     report.violations.extend(_volume_checks(client, plan, start, end))
     return report
 

@@ -30,6 +30,10 @@ PLAN: dict[str, Any] = {
             "example": {"business.value": 12.5, "business.currency": "EUR", "user.id": "u1", "cart.items": 2},
         },
         "legacy.click": {"status": "deprecated", "volume": False},
+        "ml.outcome": {
+            "volume": False,
+            "attributes": {"ml.prediction.id": {"type": "string", "required": True}, "ml.outcome.label": "int"},
+        },
         "pipeline.run": {
             "status": "planned",
             "attributes": {"pipeline.name": {"type": "string", "required": True}},
@@ -103,6 +107,8 @@ def planted(store: Any) -> Any:
     ]
     events += [(6 * HOUR + i, "business.refund", {semconv.USER_ID: "u1"}) for i in range(2)]
     events += [(6 * HOUR + 10 + i, "legacy.click", {}) for i in range(3)]
+    events += [(8 * HOUR + i, "ml.outcome", {"ml.prediction.id": f"p{i}", "ml.outcome.label": "1"}) for i in range(3)]
+    events += [(8 * HOUR + 9 + i, "ml.outcome", {"ml.outcome.label": "0.5"}) for i in range(2)]
     events += [(6 * HOUR + 20, semconv.EVENT_IMPACT_ALERT, {})]  # analyzer output: ignored
     spans += [
         (
@@ -146,6 +152,8 @@ def test_every_planted_violation_is_reported_with_count_and_example(planted: Any
         ("unknown_event", "business.refund", None): 1,
         ("unknown_event", "predict ranker", None): 1,
         ("deprecated_in_use", "legacy.click", None): 3,
+        ("missing_required", "ml.outcome", "ml.prediction.id"): 2,  # same pass, its own key arrays
+        ("wrong_type", "ml.outcome", "ml.outcome.label"): 2,
         ("wrong_type", "predict recommender", semconv.ML_PREDICTION_SCORE): 2,
         ("enum_violation", "predict recommender", semconv.ML_MODEL_VERSION): 1,
         ("volume_drop", purchase, None): 1,
@@ -167,7 +175,7 @@ def test_every_planted_violation_is_reported_with_count_and_example(planted: Any
     assert not report.ok
     assert set(report.exceeded()) == {k for k, _, _ in expected}
     doc = report.to_json()
-    assert doc["summary"]["wrong_type"] == {"count": 8, "tolerance": 0, "exceeded": True}
+    assert doc["summary"]["wrong_type"] == {"count": 10, "tolerance": 0, "exceeded": True}
     entries = {e["name"]: e for e in doc["entries"]}
     assert entries["pipeline.run"] == {
         **entries["pipeline.run"],
@@ -180,7 +188,7 @@ def test_every_planted_violation_is_reported_with_count_and_example(planted: Any
 
 def test_tolerances_allow_violations_up_to_the_configured_count(planted: Any) -> None:
     tol = {
-        "unknown_event": 2, "deprecated_in_use": 3, "missing_required": 3, "wrong_type": 8,
+        "unknown_event": 2, "deprecated_in_use": 3, "missing_required": 5, "wrong_type": 10,
         "enum_violation": 6, "cardinality": 1, "volume_drop": 1, "volume_spike": 1,
     }  # fmt: skip
     plan = plan_from_dict({**PLAN, "tolerances": tol})

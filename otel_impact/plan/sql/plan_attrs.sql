@@ -1,13 +1,16 @@
--- Tracking-plan attribute checks of one event or one model's prediction spans, in one pass:
--- per declared attribute (arrays index-aligned with the keys parameter) the rows missing it while required,
--- the rows whose string value does not parse as the declared type, enum violations, the
--- distinct values and up to 20 example rows of each violation. The FROM subquery is one of
--- the plan_source_*.sql files (ts, trace_id, span_id, service_name, attributes).
+-- Tracking-plan attribute checks of every planned event (or every planned model's prediction
+-- spans) in one pass, grouped by name: per declared attribute (arrays index-aligned with that
+-- name's keys, picked from the array-of-arrays parameters by the name's position in names) the
+-- rows missing it while required, the rows whose string value does not parse as the declared
+-- type, enum violations, the distinct values and up to 20 example rows of each violation. The
+-- FROM subquery is one of the plan_source_*.sql files (name, ts, trace_id, span_id,
+-- service_name, attributes).
 WITH
-    {keys:Array(String)} AS keys,
-    {types:Array(String)} AS types,
-    {required:Array(UInt8)} AS req,
-    {allowed:Array(Array(String))} AS allowed,
+    indexOf({names:Array(String)}, name) AS pos,
+    arrayElement({keys:Array(Array(String))}, pos) AS keys,
+    arrayElement({types:Array(Array(String))}, pos) AS types,
+    arrayElement({required:Array(Array(UInt8))}, pos) AS req,
+    arrayElement({allowed:Array(Array(Array(String)))}, pos) AS allowed,
     arrayMap(k -> mapContains(attributes, k), keys) AS present,
     arrayMap(k -> attributes[k], keys) AS vals,
     arrayMap(
@@ -24,6 +27,7 @@ WITH
     arrayMap((p, ok, t, v, a) -> p = 1 AND ok = 1 AND t = 'enum' AND NOT has(a, v), present, type_ok, types, vals, allowed) AS is_enum,
     arrayMap(v -> tuple(ts, trace_id, span_id, service_name, v), vals) AS row_of
 SELECT
+    name,
     count() AS n,
     sumForEach(arrayMap(x -> toUInt64(x), is_missing)) AS missing,
     sumForEach(arrayMap(x -> toUInt64(x), is_wrong)) AS wrong,
@@ -34,3 +38,4 @@ SELECT
     groupArrayIfForEach(20)(row_of, is_wrong) AS ex_wrong,
     groupArrayIfForEach(20)(row_of, is_enum) AS ex_enum
 FROM ({source})
+GROUP BY name
