@@ -32,7 +32,10 @@ PLAN: dict[str, Any] = {
         "legacy.click": {"status": "deprecated", "volume": False},
         "ml.outcome": {
             "volume": False,
-            "attributes": {"ml.prediction.id": {"type": "string", "required": True}, "ml.outcome.label": "int"},
+            "attributes": {
+                "ml.prediction.id": {"type": "string", "required": True},
+                "ml.outcome.label": "int",
+            },
         },
         "pipeline.run": {
             "status": "planned",
@@ -107,7 +110,9 @@ def planted(store: Any) -> Any:
     ]
     events += [(6 * HOUR + i, "business.refund", {semconv.USER_ID: "u1"}) for i in range(2)]
     events += [(6 * HOUR + 10 + i, "legacy.click", {}) for i in range(3)]
-    events += [(8 * HOUR + i, "ml.outcome", {"ml.prediction.id": f"p{i}", "ml.outcome.label": "1"}) for i in range(3)]
+    events += [
+        (8 * HOUR + i, "ml.outcome", {"ml.prediction.id": f"p{i}", "ml.outcome.label": "1"}) for i in range(3)
+    ]
     events += [(8 * HOUR + 9 + i, "ml.outcome", {"ml.outcome.label": "0.5"}) for i in range(2)]
     events += [(6 * HOUR + 20, semconv.EVENT_IMPACT_ALERT, {})]  # analyzer output: ignored
     spans += [
