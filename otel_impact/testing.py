@@ -218,6 +218,12 @@ def _fixture() -> Any:
 
 captured_telemetry = _fixture()
 
+
+def assert_conforms(captured: Captured, plan: PlanLike, *, undeclared: bool = False) -> None:
+    """Function form of :meth:`Captured.assert_conforms`."""
+    captured.assert_conforms(plan, undeclared=undeclared)
+
+
 __all__ = [
     "Captured",
     "Finding",
@@ -228,8 +234,3 @@ __all__ = [
     "captured_telemetry",
     "payload_findings",
 ]
-
-
-def assert_conforms(captured: Captured, plan: PlanLike, *, undeclared: bool = False) -> None:
-    """Function form of :meth:`Captured.assert_conforms`."""
-    captured.assert_conforms(plan, undeclared=undeclared)
