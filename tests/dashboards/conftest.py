@@ -60,11 +60,18 @@ def demo_data(engine_client: Any, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     client = clickhouse_connect.get_client(dsn=_dsn(), database=name)
     result = json.loads(json.dumps(to_jsonable(outcome.result)))
-    exported, stored = client.query(
+    points, stored_points, events, stored_events = client.query(
         "SELECT (SELECT sum(points) FROM impact_job_state), "
-        "(SELECT count() FROM otel_metrics_gauge WHERE startsWith(MetricName, 'impact.'))"
+        "(SELECT count() FROM otel_metrics_gauge WHERE startsWith(MetricName, 'impact.')), "
+        "(SELECT sum(events) FROM impact_job_state), "
+        "(SELECT count() FROM otel_logs WHERE startsWith(EventName, 'impact.'))"
     ).result_rows[0]
-    assert exported == stored > 0, f"the analyzer exported {exported} impact.* points, the store has {stored}"
+    assert points == stored_points > 0, (
+        f"the analyzer exported {points} impact.* points, the store has {stored_points}"
+    )
+    assert events == stored_events, (
+        f"the analyzer exported {events} impact.* events, the store has {stored_events}"
+    )
     for run_id in ("20261120T000000.000000Z-aaaaaaaa", "20261121T000000.000000Z-bbbbbbbb"):
         write_annotations(client, incident_annotations(result, run_id))
     try:
