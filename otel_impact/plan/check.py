@@ -28,7 +28,7 @@ from typing import Any
 from otel_impact import semconv
 from otel_impact.config.contract import PlanEntry, TrackingPlan, VolumeCheck
 from otel_impact.errors import StoreError
-from otel_impact.plan.validate import DOUBLE_PATTERN, INT_PATTERN, PlanProblem, matches, validate_plan
+from otel_impact.plan.validate import DOUBLE_PATTERN, INT_PATTERN, PlanProblem, is_unknown, validate_plan
 
 _SQL = Path(__file__).parent / "sql"
 KINDS = (
@@ -241,7 +241,7 @@ def check_store(client: Any, plan: TrackingPlan, start: datetime, end: datetime)
     seen = {(r["kind"], r["name"]): r for r in _query(client, _sql("plan_names.sql"), base, "names")}
     for (source, name), r in sorted(seen.items()):
         known = plan.events.get(name) if source == "event" else plan.predictions.get(name)
-        if known is None and (source == "span" or not matches(name, plan.ignore_events)):
+        if known is None and is_unknown(plan, source, name):
             label = semconv.prediction_span_name(name) if source == "span" else name
             ex = ({"ts": _aware(r["last_ts"]), "trace_id": r["trace_id"], "service": r["service"]},)
             msg = f"{r['n']} row(s) of {label!r}, which is not in the plan"

@@ -131,6 +131,21 @@ def matches(name: str, patterns: Iterable[str]) -> bool:
     return any((p.endswith("*") and name.startswith(p[:-1])) or name == p for p in patterns)
 
 
+def is_unknown(plan: TrackingPlan, kind: str, name: str) -> bool:
+    """Whether an emitted ``kind`` (``"event"`` / ``"span"``) named ``name`` is unknown to the plan.
+
+    Only a signal the plan covers can be unknown: with no ``predictions`` in the plan no model is
+    unknown, with no ``events`` no event is; ``ignore_events`` patterns are never unknown.
+
+    >>> plan = TrackingPlan.model_validate({"events": {"business.purchase": {}}})
+    >>> is_unknown(plan, "event", "business.refund"), is_unknown(plan, "span", "ranker")
+    (True, False)
+    """
+    if kind == "span":
+        return bool(plan.predictions) and name not in plan.predictions
+    return bool(plan.events) and name not in plan.events and not matches(name, plan.ignore_events)
+
+
 @dataclass(frozen=True)
 class PlanProblem:
     """A defect of the plan itself, at a dotted config path."""
@@ -197,6 +212,7 @@ __all__ = [
     "PlanProblem",
     "Violation",
     "check_payload",
+    "is_unknown",
     "load_plan",
     "matches",
     "plan_from_dict",

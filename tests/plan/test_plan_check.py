@@ -203,6 +203,15 @@ def test_tolerances_allow_violations_up_to_the_configured_count(planted: Any) ->
     assert check_store(planted, tighter, BASE, BASE + timedelta(days=1)).exceeded() == ["enum_violation"]
 
 
+def test_only_signals_the_plan_covers_can_be_unknown(planted: Any) -> None:
+    events_only = plan_from_dict({k: v for k, v in PLAN.items() if k != "predictions"})
+    report = check_store(planted, events_only, BASE, BASE + timedelta(days=1))
+    assert {v.entry for v in report.violations if v.kind == "unknown_event"} == {"business.refund"}
+    spans_only = plan_from_dict({"predictions": PLAN["predictions"]})
+    report = check_store(planted, spans_only, BASE, BASE + timedelta(days=1))
+    assert {v.entry for v in report.violations if v.kind == "unknown_event"} == {"predict ranker"}
+
+
 def test_clean_window_passes(planted: Any) -> None:
     report = check_store(planted, plan_from_dict(PLAN), BASE + timedelta(days=1), BASE + timedelta(days=2))
     assert report.violations == []
