@@ -94,6 +94,10 @@ def test_collector_exports_to_the_clickhouse_service(compose):
     config_mount = [src for src, dst in _mounts(col) if dst == "/etc/otelcol/otelcol.yaml"]
     assert config_mount and (DEPLOY / config_mount[0]).resolve() == REPO / "collector-config" / "otelcol.yaml"
     assert "--config=/etc/otelcol/otelcol.yaml" in col["command"]
+    # the self-metrics overlay sends the Collector's own metrics to its own OTLP receiver
+    overlay = yaml.safe_load((DEPLOY / "otelcol-selfmetrics.yaml").read_text())
+    reader = overlay["service"]["telemetry"]["metrics"]["readers"][0]["periodic"]["exporter"]["otlp"]
+    assert reader["endpoint"].endswith(":4318") and "4318:4318" in col["ports"]
     config = yaml.safe_load((REPO / "collector-config" / "otelcol.yaml").read_text())
     endpoint = config["exporters"]["clickhouse"]["endpoint"]
     var = re.fullmatch(r"\$\{env:(\w+)\}", endpoint)
