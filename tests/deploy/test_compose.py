@@ -150,3 +150,15 @@ def test_the_analyzer_config_is_valid():
 
     config = load_config(DEPLOY / "impact.yaml")
     assert config.export.enabled and config.job.name
+
+
+def test_the_image_copies_what_exists_and_runs_the_cli():
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        *sources, _dest = line.split()
+        for src in sources:
+            assert (REPO / src).exists(), src
+    assert 'ENTRYPOINT ["otel-impact"]' in dockerfile
+    assert re.search(r'^otel-impact = "otel_impact\.cli:main"', (REPO / "pyproject.toml").read_text(), re.M)
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
+    assert ignore[ignore.index("*") :][:1] == ["*"] and "!otel_impact/" in ignore
