@@ -6,11 +6,14 @@ chDB directory; the clock runs from the first post until every request is acknow
 by the receiver's guarantee, means written). The peer, in the same run and process, feeds the
 same decoded requests straight to the store writer in the same batch sizes (no HTTP, no queue, no
 pipelining); it runs once before and once after the receiver (the machine is shared and its load
-drifts), and ``overhead`` = receiver time / mean direct time. Beside wall time each arm reports
-this process's CPU time per span (all its threads, chDB's included; the client processes are
-not counted) — the steadier figure on a loaded machine. Peak RSS is this process's high-water
-mark. ``--index-kind`` picks the exporter tables' skip indexes (default: the store's default
-for chDB, bloom filters).
+drifts), and ``overhead`` = receiver time / mean direct time. A third arm queues every decoded
+request at once into the receiver's batch writer with the store sink (no HTTP): full batches,
+conversion of one overlapping the insert of the previous — the write path's own ceiling, which
+the receiver reaches only when enough requests are in flight (concurrent clients × spans per
+request ≥ a batch). Beside wall time each arm reports this process's CPU time per span (all its
+threads, chDB's included; the client processes are not counted) — the steadier figure on a
+loaded machine. Peak RSS is this process's high-water mark. ``--index-kind`` picks the exporter
+tables' skip indexes (default: the store's default for chDB, bloom filters).
 
     .venv/bin/python benchmarks/receive.py                      # 200 requests x 1000 spans
     .venv/bin/python benchmarks/receive.py --requests 400 --spans 500 --clients 4
@@ -192,7 +195,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="otel-impact-bench-")
     client = connect(f"chdb://{tmp}")
     text_indexes = None if args.index_kind == "default" else args.index_kind == "text"
-    for db in ("bench_rx", "bench_direct1", "bench_direct2"):
+    for db in ("bench_rx", "bench_direct1", "bench_direct2", "bench_pipe"):
         apply_schema(client, database=db, text_indexes=text_indexes)
     index_types = client.query(
         "SELECT DISTINCT type FROM system.data_skipping_indices WHERE database = 'bench_rx' AND table = 'otel_traces'"
@@ -214,6 +217,29 @@ def main() -> None:
         assert rows == total, f"direct wrote {rows} rows, expected {total}"
         return seconds
 
+    def pipelined(database: str) -> float:
+        """The receiver's write path without HTTP: every decoded request queued at once into the
+        batch writer with the store sink, so batches are full and conversion overlaps inserts."""
+        from otel_impact.receive.batcher import BatchWriter
+        from otel_impact.receive.protocol import Signal
+
+        client.database = database
+        t0, c0 = time.perf_counter(), time.process_time()
+        decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
+        writer = BatchWriter(
+            store_sink(client), max_batch_items=args.batch_items, max_queue_items=total, max_queue_bytes=2**40
+        )
+        writer.start()
+        tickets = [writer.submit(Signal.TRACES, r, args.spans) for r in decoded]
+        for ticket in tickets:
+            ticket.wait()
+        writer.close()
+        seconds = time.perf_counter() - t0
+        cpu[database] = time.process_time() - c0
+        rows = int(client.command("SELECT count() FROM otel_traces"))
+        assert rows == total, f"pipelined wrote {rows} rows, expected {total}"
+        return seconds
+
     before = direct("bench_direct1")
     client.database = "bench_rx"
     c0 = time.process_time()
@@ -225,6 +251,7 @@ def main() -> None:
     rx_rows = int(client.command("SELECT count() FROM otel_traces"))
     assert rx_rows == total, f"receiver wrote {rx_rows} rows, expected {total}"
     after = direct("bench_direct2")
+    piped = pipelined("bench_pipe")
     mean = (before + after) / 2
 
     def per_span(database: str) -> str:
@@ -240,6 +267,10 @@ def main() -> None:
     )
     print(
         f"direct write_traces (after):  {total / after:,.0f} spans/s ({after:.2f} s; {per_span('bench_direct2')})"
+    )
+    print(
+        f"pipelined write path, no HTTP: {total / piped:,.0f} spans/s ({piped:.2f} s; {per_span('bench_pipe')}, "
+        "decode included)"
     )
     print(f"overhead (receiver / mean direct time): {elapsed / mean:.2f}x")
     print(
