@@ -86,7 +86,10 @@ def outputs() -> dict[Path, str]:
         "otel-collector-config",
         "otel-collector",
         "collector-config/otelcol.yaml",
-        {"otelcol.yaml": _read(REPO / "collector-config" / "otelcol.yaml")},
+        {
+            "otelcol.yaml": _read(REPO / "collector-config" / "otelcol.yaml"),
+            "selfmetrics.yaml": _read(REPO / "deploy" / "otelcol-selfmetrics.yaml"),
+        },
     )
     files[K8S / "analyzer-config.yaml"] = render_configmap(
         "otel-impact-analyzer-config",

@@ -89,6 +89,13 @@ def test_generated_configmaps_match_their_sources():
     maps = {d["metadata"]["name"]: d["data"] for d in _kind("ConfigMap")}
     collector = maps["otel-collector-config"]["otelcol.yaml"]
     assert yaml.safe_load(collector) == yaml.safe_load((REPO / "collector-config/otelcol.yaml").read_text())
+    assert yaml.safe_load(maps["otel-collector-config"]["selfmetrics.yaml"]) == yaml.safe_load(
+        (REPO / "deploy/otelcol-selfmetrics.yaml").read_text()
+    )
+    dep = next(d for d in _kind("Deployment") if d["metadata"]["name"] == "otel-collector")
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    mounted = {i["path"] for i in dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"]}
+    assert {a.removeprefix("--config=/etc/otelcol/") for a in args} == mounted
     assert yaml.safe_load(maps["otel-impact-analyzer-config"]["impact.yaml"]) == yaml.safe_load(
         (REPO / "deploy/impact.yaml").read_text()
     )
