@@ -5,14 +5,14 @@ panels show agree with the analyzer's result document and with independent numpy
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.dashboards.conftest import DemoData
-from tests.dashboards.grafana import Context, render
+from tests.dashboards.grafana import ALL, Context, render
 from tests.dashboards.runner import Query, queries, resolve_variables
 
 INTERVAL_S = 3600
@@ -319,3 +319,45 @@ def test_a_rerun_of_the_analyzer_changes_no_panel(demo_data, boards, db_client):
     rows = _query(copy, boards["attribution-roi.json"], "Lift on")
     overall = [r for r in rows if r[0] == "all=all"]
     assert len(overall) == 1 and overall[0][4] == pytest.approx(0.4321)
+
+
+def test_incident_annotation_and_table_read_the_exported_incident(boards, db_client):
+    """An impact.incident event (attributes as the exporter builds them), exported by two runs, is one
+    annotation region from the anomaly's start to its end and one table row."""
+    from otel_impact.export.points import result_events
+    from otel_impact.store import apply_schema
+
+    apply_schema(db_client, database=db_client.database)
+    doc = {
+        "window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-20T00:00:00Z"},
+        "incidents": [
+            {
+                "anomaly": {"metric": "auc", "start": "2026-11-08T00:00:00Z", "end": "2026-11-11T00:00:00Z",
+                            "magnitude": -0.07, "segment": {}},
+                "linked": [{"pipeline.name": "features_daily", "dataset.name": "clicks"}],
+            }
+        ],
+    }  # fmt: skip
+    for run in ("20261120T000000.000000Z-aaaaaaaa", "20261121T000000.000000Z-bbbbbbbb"):
+        (event,) = result_events(doc, run_id=run)
+        db_client.insert(
+            "otel_logs",
+            [[datetime.fromtimestamp(event.time_unix_nano / 1e9, UTC), event.name, event.body, event.severity,
+              {k: str(v) for k, v in event.attributes.items()}]],
+            column_names=["Timestamp", "EventName", "Body", "SeverityText", "LogAttributes"],
+        )  # fmt: skip
+    board = boards["incidents-quality.json"]
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC)
+    values = {"database": db_client.database, "model": "ranker", "metric": ALL, "reference": "259200"}
+    ctx = Context(start, end, INTERVAL_S, values)
+    ann = next(a for a in board["annotations"]["list"] if a["name"] == "Incidents")
+    rows = db_client.query(render(ann["target"]["rawSql"], ctx)).result_rows
+    assert len(rows) == 1
+    time_, time_end, title, text, _tags = rows[0]
+    assert (time_.isoformat()[:19], time_end.isoformat()[:19]) == (
+        "2026-11-08T00:00:00",
+        "2026-11-11T00:00:00",
+    )
+    assert title.startswith("auc anomaly") and "features_daily/clicks" in text
+    table = db_client.query(render(_panel_sql(board, "Incidents (model-metric"), ctx)).result_rows
+    assert len(table) == 1 and table[0][1] == "auc" and table[0][5] == pytest.approx(-0.07)
