@@ -41,6 +41,7 @@ from otel_impact import semconv as sc
 from otel_impact.config.model import ImpactConfig
 from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError, LockedError, StoreError
 from otel_impact.pipeline import Window, iso_utc
+from otel_impact.store.incidents import incident_annotations, write_annotations
 
 _SQL = Path(__file__).parent / "store" / "sql"
 log = logging.getLogger(__name__)
@@ -364,6 +365,11 @@ def run_job(
                 exporter.export(points, events)
             finally:
                 exporter.shutdown()
+        # Annotations for the dashboards (deduplicated there by latest run id), written only once
+        # the export succeeded so a failed run never shows.
+        annotations = write_annotations(client, incident_annotations(result, run_id))
+        if annotations:
+            say(f"annotations: {annotations} row(s)")
         watermark = max(previous, window.end) if previous else window.end
         exported = exporter is not None
         _record_run(

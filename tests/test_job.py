@@ -118,6 +118,12 @@ def test_end_to_end_export_timestamps_and_idempotent_rerun(store: Any) -> None:
         ).result_rows
         assert events_after == events_before
     assert read_watermark(store, config.job.name) == T1
+    # one set of annotation rows per run; the dashboards keep the latest run's per (kind, model, start)
+    runs = store.query(
+        "SELECT run_id, groupArray(kind) FROM impact_annotations GROUP BY run_id ORDER BY run_id"
+    ).result_rows
+    assert [r[0] for r in runs] == [first.run_id, second.run_id]
+    assert runs[0][1] == runs[1][1] == ["incident"]
 
 
 def test_second_concurrent_run_is_refused(store: Any) -> None:
@@ -174,6 +180,9 @@ def test_export_down_keeps_watermark_then_catches_up(store: Any) -> None:
     assert read_watermark(store, "impact") == t_first  # nothing marked done
     status = store.query("SELECT status FROM impact_job_state ORDER BY finished_at").result_rows
     assert [s[0] for s in status] == ["ok", "export_failed"]
+    # a run whose export failed leaves no annotations behind (the first run did not export, but
+    # it succeeded, so its incident is annotated)
+    assert store.query("SELECT count(DISTINCT run_id) FROM impact_annotations").result_rows == [(1,)]
     with receiver(store) as rx:
         out = run_job(
             store, cfg(rx.endpoints.http), now=t_first + timedelta(days=2), analyze_fn=fake_analyze(calls)

@@ -280,35 +280,51 @@ def incident_annotations(result: dict[str, Any], run_id: str = "") -> list[dict[
     we = _dt(win["end"]) if win.get("end") else ws
     base = {"run_id": run_id, "window_start": ws, "window_end": we}
     rows: list[dict[str, Any]] = []
+    # Every field is read with a default: results from older runs or partial stages still annotate.
     for inc in result.get("incidents") or []:
-        a, links = inc["anomaly"], inc.get("linked") or []
-        cause = "no upstream cause found"
+        a, links = inc.get("anomaly") or {}, inc.get("linked") or []
+        if not a.get("start"):
+            continue
+        cause, severity = "no upstream cause found", "warning"
         if links:
             top = links[0]
-            cause = f"linked to {top[semconv.PIPELINE_NAME]} {top['change'] or top['status']} on {top[semconv.DATASET_NAME]} at {top['at']}"
+            what = top.get("change") or top.get("status") or top.get("kind") or "event"
+            cause = (
+                f"linked to {top.get(semconv.PIPELINE_NAME, '?')} {what} on "
+                f"{top.get(semconv.DATASET_NAME, '?')} at {top.get('at', '?')}"
+            )
+            severity = "critical" if (top.get("score") or 0.0) >= 0.5 else "warning"
+        start = _dt(a["start"])
         rows.append(
-            base | {"kind": "incident", "start": _dt(a["start"]), "end": _dt(a["end"]),
-                    "model": a[semconv.ML_MODEL_NAME], "segment": dict(a["segment"]),
-                    "title": f"{a['metric']} {a['direction']} {abs(a['magnitude'] or 0.0):.4g}",
-                    "text": cause, "severity": "critical" if links and top["score"] >= 0.5 else "warning"}
+            base | {"kind": "incident", "start": start, "end": _dt(a["end"]) if a.get("end") else start,
+                    "model": a.get(semconv.ML_MODEL_NAME) or "", "segment": dict(a.get("segment") or {}),
+                    "title": f"{a.get('metric', '?')} {a.get('direction', 'change')} {abs(a.get('magnitude') or 0.0):.4g}",
+                    "text": cause, "severity": severity}
         )  # fmt: skip
     for e in result.get("upstream_events") or []:
+        if not e.get("at"):
+            continue
         at = _dt(e["at"])
-        what = e["change"] or e["status"] or e["kind"]
+        kind = e.get("kind") or "event"
+        what = e.get("change") or e.get("status") or kind
+        pipeline = e.get(semconv.PIPELINE_NAME, "")
         rows.append(
             base | {"kind": "pipeline_event", "start": at, "end": at, "model": "", "segment": {},
-                    "title": f"{e[semconv.PIPELINE_NAME]}: {what}",
-                    "text": f"{e['kind']} {e[semconv.PIPELINE_NAME]} dataset={e[semconv.DATASET_NAME]} "
-                    f"version={e[semconv.DATA_VERSION]}",
-                    "severity": "critical" if e["severity"] >= 0.9 else "warning"}
+                    "title": f"{pipeline}: {what}",
+                    "text": f"{kind} {pipeline} dataset={e.get(semconv.DATASET_NAME, '')} "
+                    f"version={e.get(semconv.DATA_VERSION, '')}",
+                    "severity": "critical" if (e.get("severity") or 0.0) >= 0.9 else "warning"}
         )  # fmt: skip
     for d in result.get("data_quality") or []:
-        if d.get("drift"):
+        if d.get("drift") and d.get("bucket"):
             at = _dt(d["bucket"])
+            ks = d.get("ks") or {}
+            psi = d.get("psi")
             rows.append(
-                base | {"kind": "drift", "start": at, "end": _dt(d["end"]) if d.get("end") else at, "model": d[semconv.ML_MODEL_NAME], "segment": {},
-                        "title": f"score drift PSI {d['psi'] if d['psi'] is not None else math.nan:.3f}",
-                        "text": f"KS {d['ks']['estimate']}, p={d['ks']['pvalue']}, novelty {d['novelty']}",
+                base | {"kind": "drift", "start": at, "end": _dt(d["end"]) if d.get("end") else at,
+                        "model": d.get(semconv.ML_MODEL_NAME) or "", "segment": {},
+                        "title": f"score drift PSI {psi if psi is not None else math.nan:.3f}",
+                        "text": f"KS {ks.get('estimate')}, p={ks.get('pvalue')}, novelty {d.get('novelty')}",
                         "severity": "warning"}
             )  # fmt: skip
     return rows

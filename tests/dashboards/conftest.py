@@ -2,10 +2,9 @@
 
 The demo (simulated services → OTLP → embedded receiver → store → analyzer job → OTLP export of
 ``impact.*`` back into the store) runs in this process against a fresh database of the session's
-in-memory engine, exactly like ``otel-impact demo``. The analyzer's annotation rows are then
-written the way the job's incidents stage defines them (``incident_annotations`` +
-``write_annotations``), twice with different run ids, so the annotation query's deduplication
-has something to do.
+in-memory engine, exactly like ``otel-impact demo``; the job writes its annotation rows. They are
+then written again (``incident_annotations`` + ``write_annotations``) under two more run ids, so
+the annotation query's deduplication has something to do.
 """
 
 from __future__ import annotations
