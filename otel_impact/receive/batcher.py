@@ -48,7 +48,12 @@ log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
-    """Writes a batch of one signal's export requests; returns the number of rows written."""
+    """Writes a batch of one signal's export requests; returns the number of rows written.
+
+    A sink may also offer ``prepare(signal, requests) -> Write``: conversion that needs no store
+    client, returning a callable that writes the prepared batch (and can be called again on
+    retry). The batch writer then pipelines (see the module docstring).
+    """
 
     def __call__(self, signal: Signal, requests: Sequence[Any], /) -> int: ...
 
