@@ -4,7 +4,8 @@ Business outcomes (``business.<metric>`` log events, or rows of a user's SQL sou
 the predictions of the same key (``user.id``, ``session.id``, ``ml.request.id`` or
 ``ml.prediction.id``) whose timestamp lies in ``[outcome ts - window, outcome ts]``. The work
 runs as one grouped-array query per metric (``sql/stitch_*.sql``): every key's predictions are
-collected into an array sorted by ``(ts, prediction_id)`` together with the key's outcomes, and
+collected into an array sorted by ``(ts, cityHash64(prediction_id))`` together with the key's
+outcomes, and
 each outcome is attributed within that array with array functions. Only aggregated rows (per
 model version × segment values, optionally per time bucket) come back to Python.
 
@@ -12,7 +13,8 @@ Rules (see the README's "Attribution and stitching rules"):
 
 * the join window is closed: a prediction exactly ``window`` before the outcome, or at the same
   instant, is eligible; a prediction after the outcome (clock skew, late spans) never is;
-* equal prediction timestamps are ordered by ``prediction_id`` (so "last" is the greatest id);
+* equal prediction timestamps are ordered by ``cityHash64(prediction_id)`` (a deterministic
+  64-bit hash; "last" is the greatest hash);
 * outcomes without a key, without an eligible prediction, or whose only predictions fall
   outside the window are *unattributed*;
 * predictions carry their sampling weight ``adjusted_count``: linear credit, the middle share of
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -181,26 +184,43 @@ def _grouped(
     start_ns, end_ns = _ns(window.start), _ns(window.end)
     prefilter = _sql("prefilter") if reachable_only else ""
     grouped = _sql("grouped").replace("/*PREFILTER*/", prefilter).replace("/*OUTCOMES*/", outcomes)
+    seg_keys = list(config.segments if segments is None else segments)
+    grouped = grouped.replace("/*CELL*/", _cell_expr(len(seg_keys)))
+    params |= {f"seg_{i}": key for i, key in enumerate(seg_keys)}
     params |= {
         "pkey": PREDICTION_KEY_COLUMNS[metric.key],
         "pstart_ns": start_ns - window_ns,
         "start_ns": start_ns,
         "end_ns": end_ns,
         "window_ns": window_ns,
-        "seg_keys": list(config.segments if segments is None else segments),
+        "seg_keys": seg_keys,
         "models": list(config.models),
     }
     return outer.replace("/*GROUPED*/", grouped), params
 
 
+def _cell_expr(n_segments: int) -> str:
+    """SQL of a prediction's cell hash (model name, version, ``n_segments`` segment values).
+
+    Built from fixed fragments; the segment keys are the parameters ``seg_0`` ... ``seg_<n-1>``.
+    ``cityHash64`` of a single LowCardinality column runs once per dictionary value, and one map
+    lookup per key is cheaper than ``arrayMap`` over the keys, so the cell hashes per-part hashes.
+    """
+    parts = ["cityHash64(model_name)", "cityHash64(model_version)"]
+    parts += [f"cityHash64(segments[{{seg_{i}:String}}])" for i in range(n_segments)]
+    return f"cityHash64({', '.join(parts)})"
+
+
 def _cells(
-    client: Any, params: dict[str, Any], what: str, outcomes: str | None = None
+    client: Any, params: dict[str, Any], what: str, wanted: Iterable[Any]
 ) -> dict[int, tuple[str, str, tuple[str, ...]]]:
-    """Cell hash -> (model name, model version, segment values), for the predictions in play
-    (only those some outcome can reach when ``outcomes`` — the outcome SQL — is given)."""
-    text = _sql("cells")
-    prefilter = _sql("prefilter").replace("/*OUTCOMES*/", outcomes) if outcomes is not None else ""
-    res = _query(client, text.replace("/*PREFILTER*/", prefilter), params, what)
+    """Cell hash -> (model name, model version, segment values) for the ``wanted`` cells
+    (cell hashes from a result of :func:`_grouped`'s SQL, with the same ``params``)."""
+    cells = sorted({int(c) for c in wanted})
+    if not cells:
+        return {}
+    text = _sql("cells").replace("/*CELL*/", _cell_expr(len(params["seg_keys"])))
+    res = _query(client, text, params | {"cells": cells, "n_cells": len(cells)}, what)
     return {int(r[0]): (str(r[1]), str(r[2]), tuple(str(x) for x in r[3])) for r in res.result_rows}
 
 
@@ -271,7 +291,7 @@ def heuristic_credits(
     unattributed_value = float(sum(col["unattributed_value"]))
     attributed = [i for i, n in enumerate(col["unattributed_outcomes"]) if n == 0]
     what = f"stitching business metric {metric.name!r}"
-    cells = _cells(client, params, what) if attributed else {}
+    cells = _cells(client, params, what, (col["cell"][i] for i in attributed))
     names = [cells[int(col["cell"][i])] for i in attributed]
     pick = np.asarray(attributed, dtype=np.int64)
 
@@ -313,7 +333,7 @@ def channel_paths(client: Any, config: ImpactConfig, window: Window, metric: Bus
     text, params = _grouped(config, metric, window, _sql("paths"), segments=())
     what = f"channel paths of business metric {metric.name!r}"
     res = _query(client, text, params, what)
-    cells = _cells(client, params, what) if res.result_rows else {}
+    cells = _cells(client, params, what, (c for r in res.result_rows for c in r[0]))
     named = [([cells[int(c)][:2] for c in r[0]], r[1], r[2], r[3]) for r in res.result_rows]
     index: dict[tuple[str, str], int] = {}
     paths: list[tuple[int, ...]] = []

@@ -126,7 +126,7 @@ def conversions_by_bucket(
         what = f"conversions of business metric {bm.name!r}"
         res = _query(client, text, params, what)
         rows = res.result_rows
-        cells = _cells(client, params, what) if rows else {}
+        cells = _cells(client, params, what, (r[1] for r in rows))
         names = [cells[int(r[1])] for r in rows]
         rolled = rollup_segments(
             config,

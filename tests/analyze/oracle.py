@@ -5,7 +5,8 @@ grouped-array ClickHouse SQL in :mod:`otel_impact.store.stitch`. Same rules:
 
 * eligible predictions of an outcome at ``t``: same non-empty key, ``t - window <= ts <= t``,
   and ``start - window <= ts < end`` (what the analyzer reads);
-* ordered by ``(ts, prediction_id)``;
+* ordered by ``(ts, cityHash64(prediction_id))`` — ClickHouse's ``cityHash64``, computed here
+  with the ``clickhouse-cityhash`` bindings (the same CityHash v1.0.2);
 * last/first touch: 1 to the last/first; linear: ``a_i / Σa``; position-based: n=1 → 1, n=2 →
   ``first/(first+last)``, ``last/(first+last)``, n≥3 → first, last, middle ``(1-first-last)·a_i/Σa_mid``;
   time decay: ``a_i · 2^(-(t - ts_i)/half_life)`` normalised.
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from clickhouse_cityhash.cityhash import CityHash64
 
 MODELS = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
 
@@ -27,6 +29,11 @@ class OracleResult:
     prediction: np.ndarray
     credit: dict[str, np.ndarray]
     attributed: np.ndarray  # bool per outcome
+
+
+def tie_hash(prediction_id: str) -> int:
+    """The tie-break of equal timestamps: ClickHouse ``cityHash64(prediction_id)`` (UInt64)."""
+    return int(CityHash64(prediction_id.encode("utf-8")))
 
 
 def credits_for(
@@ -84,7 +91,7 @@ def stitch(
         idx = np.flatnonzero(mask)
         if len(idx) == 0:
             continue
-        order = sorted(idx.tolist(), key=lambda i: (pred_ts[i], pred_id[i]))
+        order = sorted(idx.tolist(), key=lambda i: (pred_ts[i], tie_hash(str(pred_id[i]))))
         ordered = np.asarray(order)
         shares = credits_for(
             pred_adjusted[ordered].astype(float),

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from stitch_store import emptied_store, module_store  # noqa: F401  (fixtures: a shared `store`)
 
 from otel_impact import semconv
 from otel_impact.config import config_from_dict
@@ -101,9 +102,9 @@ def by_channel(cr: Any, model: str) -> dict[tuple[str, str, tuple[str, ...]], tu
 
 def random_data(seed: int, n_users: int = 25, n_preds: int = 400, n_out: int = 120) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    # coarse grid (15 min) over 10 days so equal timestamps and exact window edges happen
-    grid = 900
-    p_ts = rng.integers(0, 10 * 96, size=n_preds) * grid
+    # coarse grid (2 h) over 10 days so a user's predictions often share a timestamp (tie order)
+    grid = 7200
+    p_ts = rng.integers(0, 10 * 12, size=n_preds) * grid
     p_user = np.array([f"u{u}" if u else "" for u in rng.integers(0, n_users, size=n_preds)], dtype=object)
     p_ver = rng.choice(["v1", "v2", "v3"], size=n_preds)
     p_seg = rng.choice(["mobile", "web"], size=n_preds)
@@ -151,6 +152,12 @@ def test_sql_equals_oracle_on_random_data(store: Any, seed: int) -> None:
         window=2 * DAY, start=start, end=end, first=0.4, last=0.4, half_life=DAY,
     )  # fmt: skip
     values = d["o_val"][in_window]
+    # the data exercise the tie order: some outcome's eligible predictions share a timestamp
+    # and differ in the credited cell
+    assert any(
+        len(set(d["p_ts"][ref.prediction[ref.outcome == o]])) < int((ref.outcome == o).sum())
+        for o in np.flatnonzero(ref.attributed)
+    )
     assert cr.unattributed_outcomes == int((~ref.attributed).sum())
     assert cr.unattributed_value == pytest.approx(values[~ref.attributed].sum(), rel=1e-9)
     assert cr.attributed_outcomes == int(ref.attributed.sum()) > 0
@@ -224,13 +231,16 @@ def test_hand_computed_three_predictions(store: Any) -> None:
         assert sum(val.values()) == pytest.approx(10.0)
 
 
-def test_last_touch_takes_latest_and_ties_go_to_greatest_prediction_id(store: Any) -> None:
+def test_last_touch_takes_latest_and_ties_go_by_prediction_id_hash(store: Any) -> None:
+    # equal timestamps are ordered by cityHash64(ml.prediction.id): "p-c" < "p-b" by hash
+    # (the reverse of their byte order), so p-b is the last and p-c the middle one
+    assert oracle.tie_hash("p-c") < oracle.tie_hash("p-b")
     insert_predictions(
         store,
         [
             {"ts": 100, "user": "u1", "version": "v1", "pid": "p-a"},
-            {"ts": 500, "user": "u1", "version": "v2", "pid": "p-c"},
-            {"ts": 500, "user": "u1", "version": "v3", "pid": "p-b"},
+            {"ts": 500, "user": "u1", "version": "v2", "pid": "p-b"},
+            {"ts": 500, "user": "u1", "version": "v3", "pid": "p-c"},
         ],
     )
     insert_events(store, [{"ts": 600, "user": "u1", "value": 1.0}])
@@ -241,7 +251,7 @@ def test_last_touch_takes_latest_and_ties_go_to_greatest_prediction_id(store: An
     assert last == {"v1": 0.0, "v2": 1.0, "v3": 0.0}
     assert first == {"v1": 1.0, "v2": 0.0, "v3": 0.0}
     pos = {v: c for (_, v, _), (c, _) in by_channel(cr, "position_based").items()}
-    # order (100, p-a), (500, p-b), (500, p-c): p-b (v3) is the middle one
+    # order (100, p-a), (500, p-c), (500, p-b): p-c (v3) is the middle one
     assert pos == pytest.approx({"v1": 0.4, "v3": 0.2, "v2": 0.4})
 
 

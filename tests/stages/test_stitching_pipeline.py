@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from stitch_store import emptied_store, module_store  # noqa: F401  (fixtures: a shared `store`)
 
 from otel_impact import pipeline, semconv
 from otel_impact.cli.main import cli

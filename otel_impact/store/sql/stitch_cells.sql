@@ -1,20 +1,21 @@
 -- Names of the prediction cells used by stitch_grouped.sql: cell hash -> model name, version and
--- configured segment values, over the same predictions (/*PREFILTER*/ as in stitch_grouped.sql).
-SELECT cell, any(mn) AS cell_model_name, any(mv) AS cell_model_version, any(sv) AS segment_values
+-- configured segment values, for the cells {cells} a result holds. /*CELL*/ is the same
+-- expression as in stitch_grouped.sql. A cell has one name, so DISTINCT ... LIMIT (number of
+-- cells) stops the scan as soon as every cell has been seen (usually within the first block)
+-- instead of reading every prediction again.
+SELECT DISTINCT cell, model_name AS cell_model_name, model_version AS cell_model_version, sv AS segment_values
 FROM
 (
     SELECT
-        toString({pkey:Identifier}) AS k,
-        toInt64(toUnixTimestamp64Nano(ts)) AS t,
-        model_name AS mn,
-        model_version AS mv,
-        arrayMap(x -> segments[x], {seg_keys:Array(String)}) AS sv,
-        cityHash64(mn, mv, sv) AS cell
+        /*CELL*/ AS cell,
+        model_name,
+        model_version,
+        arrayMap(x -> segments[x], {seg_keys:Array(String)}) AS sv
     FROM impact_predictions
     WHERE ts >= fromUnixTimestamp64Nano({pstart_ns:Int64})
       AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
-      AND k != ''
+      AND toString({pkey:Identifier}) != ''
       AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
-      /*PREFILTER*/
 )
-GROUP BY cell
+WHERE has({cells:Array(UInt64)}, cell)
+LIMIT {n_cells:UInt64}

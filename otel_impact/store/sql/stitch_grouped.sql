@@ -1,21 +1,27 @@
--- Per join key: its predictions sorted by (ts, prediction_id) as parallel numeric arrays, and its
--- outcomes. Predictions come from [start - window, end); outcomes from the OUTCOMES subquery.
+-- Per join key: its predictions sorted by (ts, cityHash64(prediction_id)) as parallel numeric
+-- arrays, and its outcomes. Predictions come from [start - window, end); outcomes from the
+-- OUTCOMES subquery. Keys are grouped by cityHash64 of the key string (a number hashes and
+-- compares far faster than a string; two distinct keys sharing a 64-bit hash — odds about
+-- keys² / 2^65, ~3e-8 for a million keys — would be stitched as one).
 -- Only two numeric arrays are aggregated per key (groupArray of numbers is much cheaper than of
--- tuples or strings, and each array costs): the sort key, which also carries ts in its top 64
--- bits, and a UInt128 payload = cell hash (high 64 bits) | adjusted count's Float64 bits (low).
--- The order is one sort by the UInt256 key = ts ns (64 bits) | the first 16 bytes of
--- prediction_id big-endian (so byte-wise order) | cityHash64(prediction_id) (ids that agree on
--- their first 16 bytes). A prediction's "cell" is cityHash64(model_name, model_version,
--- configured segment values); stitch_cells.sql maps cells back to names.
--- /*PREFILTER*/ is empty, or (for attribution, which needs only predictions some outcome can
--- reach) the condition of stitch_prefilter.sql.
+-- tuples or strings, and each array costs): the UInt128 sort key = ts ns since {pstart_ns}
+-- (high 64 bits) | cityHash64(prediction_id) (low 64 bits, the documented tie order), and a
+-- UInt128 payload = cell hash (high 64 bits) | adjusted count's Float64 bits (low 64 bits).
+-- A prediction's "cell" (/*CELL*/, see stitch.py) is a hash of cityHash64(model_name),
+-- cityHash64(model_version) and cityHash64(segments[key]) per configured segment key (hashing a
+-- LowCardinality column one value at a time runs on its dictionary, and one map lookup per key
+-- is cheaper than an array of them); stitch_cells.sql maps cells back to names.
+-- The inner scan keeps the raw columns and filters first, so the hashing happens only on the
+-- rows that pass. /*PREFILTER*/ is empty, or (for attribution, which needs only predictions some
+-- outcome can reach) the condition of stitch_prefilter.sql.
 -- Result: k, pts (Array(Int64) ts ns), pa (adjusted counts), pc (cells), ots, ovs (outcome ts, value).
 SELECT
     k,
-    arraySort((x, o) -> o, arrayZip(po, pp), po) AS s,
-    arrayMap(x -> toInt64(bitShiftRight(x, 192)), tupleElement(s, 1)) AS pts,
-    arrayMap(x -> reinterpretAsFloat64(toUInt64(bitAnd(x, toUInt128(18446744073709551615)))), tupleElement(s, 2)) AS pa,
-    arrayMap(x -> toUInt64(bitShiftRight(x, 64)), tupleElement(s, 2)) AS pc,
+    arraySort(po) AS so,
+    arraySort((x, o) -> o, pp, po) AS sp,
+    arrayMap(x -> toInt64(bitShiftRight(x, 64)) + {pstart_ns:Int64}, so) AS pts,
+    arrayMap(x -> reinterpretAsFloat64(toUInt64(bitAnd(x, toUInt128(18446744073709551615)))), sp) AS pa,
+    arrayMap(x -> toUInt64(bitShiftRight(x, 64)), sp) AS pc,
     ots,
     ovs
 FROM
@@ -29,24 +35,29 @@ FROM
     FROM
     (
         SELECT
-            toString({pkey:Identifier}) AS k,
-            toInt64(toUnixTimestamp64Nano(ts)) AS t,
+            k,
+            t,
             toUInt8(1) AS is_pred,
-            bitShiftLeft(toUInt256(t), 192)
-                + bitShiftLeft(toUInt256(reinterpretAsUInt128(reverse(rightPad(substring(prediction_id, 1, 16), 16, '\0')))), 64)
-                + toUInt256(cityHash64(prediction_id)) AS o,
+            bitShiftLeft(toUInt128(t - {pstart_ns:Int64}), 64) + toUInt128(cityHash64(prediction_id)) AS o,
             if(isFinite(adjusted_count) AND adjusted_count >= 1, adjusted_count, 1.0) AS a,
-            cityHash64(model_name, model_version, arrayMap(x -> segments[x], {seg_keys:Array(String)})) AS c,
-            bitShiftLeft(toUInt128(c), 64) + toUInt128(reinterpretAsUInt64(a)) AS p,
+            bitShiftLeft(toUInt128(/*CELL*/), 64)
+                + toUInt128(reinterpretAsUInt64(a)) AS p,
             0.0 AS v
-        FROM impact_predictions
-        WHERE ts >= fromUnixTimestamp64Nano({pstart_ns:Int64})
-          AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
-          AND k != ''
-          AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
-          /*PREFILTER*/
+        FROM
+        (
+            SELECT
+                cityHash64(toString({pkey:Identifier})) AS k,
+                toInt64(toUnixTimestamp64Nano(ts)) AS t,
+                prediction_id, adjusted_count, model_name, model_version, segments
+            FROM impact_predictions
+            WHERE ts >= fromUnixTimestamp64Nano({pstart_ns:Int64})
+              AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
+              AND toString({pkey:Identifier}) != ''
+              AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
+              /*PREFILTER*/
+        )
         UNION ALL
-        SELECT k, t, toUInt8(0), toUInt256(0), 1.0, toUInt64(0), toUInt128(0), v
+        SELECT cityHash64(k), t, toUInt8(0), toUInt128(0), 1.0, toUInt128(0), v
         FROM ( /*OUTCOMES*/ )
     )
     GROUP BY k
