@@ -142,7 +142,9 @@ def bench_slo(days: int) -> None:
     for long_s, short_s, _, _ in windows:
         for w in (long_s, short_s):
             k = int(w // 60)
-            peer[w] = (bad.rolling(k, min_periods=1).sum() / tot.rolling(k, min_periods=1).sum() / 0.001).to_numpy()
+            peer[w] = (
+                bad.rolling(k, min_periods=1).sum() / tot.rolling(k, min_periods=1).sum() / 0.001
+            ).to_numpy()
     theirs = time.perf_counter() - t0
     ref = burn_rate(good, total, step=60, window=3600, objective=0.999)
     same = np.allclose(ref, peer[3600.0])

@@ -105,7 +105,9 @@ METRIC_IMPACT_DRIFT_PSI: Final = "impact.drift.psi"
 METRIC_IMPACT_DRIFT_KS: Final = "impact.drift.ks"
 METRIC_IMPACT_SLO_PREFIX: Final = "impact.slo."
 METRIC_IMPACT_SLO_SLI: Final = "impact.slo.sli"  # good / total over the window
-METRIC_IMPACT_SLO_BUDGET_REMAINING: Final = "impact.slo.error_budget_remaining"  # share of the period's budget
+METRIC_IMPACT_SLO_BUDGET_REMAINING: Final = (
+    "impact.slo.error_budget_remaining"  # share of the period's budget
+)
 METRIC_IMPACT_SLO_BURN_RATE: Final = "impact.slo.burn_rate"  # per long window, at the window end
 IMPACT_SLO_NAME: Final = "impact.slo.name"
 IMPACT_SLO_KIND: Final = "impact.slo.kind"  # latency | error_rate | success_rate | freshness

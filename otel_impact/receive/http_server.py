@@ -42,6 +42,9 @@ class OTLPHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog of 5 resets connections when many exporters connect
+    # at once; a deeper backlog lets them queue (back-pressure is the bounded ingest queue's job).
+    request_queue_size = 256
 
     def __init__(
         self,

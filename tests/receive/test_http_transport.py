@@ -446,3 +446,30 @@ def test_tls_on_both_protocols(tmp_path: Path, sink: StubSink) -> None:
         with grpc.secure_channel(rx.endpoints.grpc, creds) as channel:
             trace_service_pb2_grpc.TraceServiceStub(channel).Export(traces_request(3), timeout=10)
     assert sink.spans() == 5
+
+
+def test_a_burst_of_concurrent_exporters_is_queued_not_reset(rx: Receiver, sink: StubSink) -> None:
+    """Many exporters connecting at once wait in the listen backlog instead of being reset."""
+    from otel_impact.receive.http_server import OTLPHTTPServer
+
+    assert OTLPHTTPServer.request_queue_size >= 128
+    body = traces_request(1).SerializeToString()
+    sink.gate.clear()  # writes block, so every connection stays open until the gate opens
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            statuses.append(post(rx, "/v1/traces", body)[0])
+        except BaseException as exc:  # a reset would land here
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(64)]
+    for t in threads:
+        t.start()
+    sink.gate.set()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert statuses == [200] * 64
+    assert sink.spans() == 64
