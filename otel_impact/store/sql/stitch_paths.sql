@@ -2,7 +2,7 @@
 -- only distinct paths reach Python. Run with no segment keys, so a cell is a channel: one
 -- (model_name, model_version) pair.
 --   converting path: per outcome with >= 1 eligible prediction (same rule as stitch_credit.sql),
---     the channels of its eligible predictions in (ts, prediction_id) order, consecutive repeats
+--     the channels of its eligible predictions in (ts, cityHash64(prediction_id)) order, repeats
 --     collapsed; worth 1 conversion and the outcome's value.
 --   non-converting path: per key, its predictions with ts in [start, end) that are eligible for
 --     none of the key's outcomes, in order, repeats collapsed; worth 1 non-conversion.
