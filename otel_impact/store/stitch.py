@@ -220,8 +220,15 @@ def _cells(
     if not cells:
         return {}
     text = _sql("cells").replace("/*CELL*/", _cell_expr(len(params["seg_keys"])))
-    res = _query(client, text, params | {"cells": cells, "n_cells": len(cells)}, what)
-    return {int(r[0]): (str(r[1]), str(r[2]), tuple(str(x) for x in r[3])) for r in res.result_rows}
+    names: dict[int, tuple[str, str, tuple[str, ...]]] = {}
+    # LIMIT n_cells stops the scan early; should two names ever share a 64-bit cell hash, some
+    # cell could be cut off, so a second pass without the early stop covers it
+    for limit in (len(cells), 2**63 - 1):
+        res = _query(client, text, params | {"cells": cells, "n_cells": limit}, what)
+        names = {int(r[0]): (str(r[1]), str(r[2]), tuple(str(x) for x in r[3])) for r in res.result_rows}
+        if len(names) == len(cells):
+            break
+    return names
 
 
 @dataclass(frozen=True)
