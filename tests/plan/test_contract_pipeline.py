@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from plan_data import BASE, HOUR, at, insert_events, insert_spans
+from contract_data import BASE, HOUR, at, insert_events, insert_spans
 
 from otel_impact import semconv
 from otel_impact.config.loader import config_from_dict

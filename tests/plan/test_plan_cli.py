@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 from click.testing import CliRunner
-from plan_data import insert_events
+from contract_data import insert_events
 from test_plan_check import PLAN, clean_day
 
 from otel_impact.cli.main import cli

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from plan_data import BASE, insert_events, insert_spans
+from contract_data import BASE, insert_events, insert_spans
 
 from otel_impact import semconv
 from otel_impact.config.loader import config_from_dict

@@ -1,4 +1,5 @@
-"""Rows for the tracking-plan tests, written straight into the exporter layout."""
+"""Rows written straight into the exporter layout, shared by the tracking-plan, contract, deploy-trail
+and SLO tests."""
 
 from __future__ import annotations
 
