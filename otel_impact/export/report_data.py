@@ -48,6 +48,31 @@ CHART_SECTIONS = (
 )
 
 
+# the fields every analysis result shares (STYLE: estimate, ci, pvalue, n, method), as table columns
+ESTIMATE_HEADERS = ("method", "estimate", "CI", "p-value", "n")
+
+
+def _estimate_cells(r: Mapping[str, Any]) -> list[str]:
+    """The :data:`ESTIMATE_HEADERS` cells of one result row."""
+    return [
+        fmt(r.get("method")),
+        fmt(r.get("estimate")),
+        fmt(list(ci_of(r))),
+        fmt(r.get("pvalue")),
+        fmt(r.get("n")),
+    ]
+
+
+def _estimate_chart(labels: list[str], rows: list[Mapping[str, Any]], what: str) -> str:
+    """Bars of each row's estimate with its confidence-interval whiskers."""
+    return svg.bar_chart(
+        labels,
+        [num(r.get("estimate")) for r in rows],
+        ci=[ci_of(r) for r in rows],
+        title=f"{what} estimate with confidence interval",
+    )
+
+
 def _series_by_name(result: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     out: dict[str, Mapping[str, Any]] = {}
     for row in rows_of(result, "series"):
@@ -103,38 +128,17 @@ def _correlation(result: Mapping[str, Any]) -> Section:
             f"{r.get('model_metric')}→{r.get('business_metric')} · {seg_label(r.get('segment'))}"
             for r in rows
         ]
-        sec.charts.append(
-            svg.bar_chart(
-                labels,
-                [num(r.get("estimate")) for r in rows],
-                ci=[ci_of(r) for r in rows],
-                title="Correlation estimate with confidence interval",
-            )
-        )
+        sec.charts.append(_estimate_chart(labels, rows, "Correlation"))
         sec.tables.append(
             Table(
-                [
-                    "model metric",
-                    "business metric",
-                    "segment",
-                    "lag (s)",
-                    "method",
-                    "estimate",
-                    "CI",
-                    "p-value",
-                    "n",
-                ],
+                ["model metric", "business metric", "segment", "lag (s)", *ESTIMATE_HEADERS],
                 [
                     [
                         fmt(r.get("model_metric")),
                         fmt(r.get("business_metric")),
                         seg_label(r.get("segment")),
                         fmt(r.get("lag_s")),
-                        fmt(r.get("method")),
-                        fmt(r.get("estimate")),
-                        fmt(list(ci_of(r))),
-                        fmt(r.get("pvalue")),
-                        fmt(r.get("n")),
+                        *_estimate_cells(r),
                     ]
                     for r in rows
                 ],
@@ -192,28 +196,17 @@ def _lift(result: Mapping[str, Any]) -> Section:
             f"{r.get('metric')}: {fmt(r.get('treatment'))} vs {fmt(r.get('control'))} · {seg_label(r.get('segment'))}"
             for r in rows
         ]
-        sec.charts.append(
-            svg.bar_chart(
-                labels,
-                [num(r.get("estimate")) for r in rows],
-                ci=[ci_of(r) for r in rows],
-                title="Lift estimate with confidence interval",
-            )
-        )
+        sec.charts.append(_estimate_chart(labels, rows, "Lift"))
         sec.tables.append(
             Table(
-                ["metric", "treatment", "control", "segment", "method", "estimate", "CI", "p-value", "n"],
+                ["metric", "treatment", "control", "segment", *ESTIMATE_HEADERS],
                 [
                     [
                         fmt(r.get("metric")),
                         fmt(r.get("treatment")),
                         fmt(r.get("control")),
                         seg_label(r.get("segment")),
-                        fmt(r.get("method")),
-                        fmt(r.get("estimate")),
-                        fmt(list(ci_of(r))),
-                        fmt(r.get("pvalue")),
-                        fmt(r.get("n")),
+                        *_estimate_cells(r),
                     ]
                     for r in rows
                 ],
