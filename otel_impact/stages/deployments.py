@@ -13,9 +13,7 @@ the KPI table's pre/post boundary: the stage replaces ``ctx.config`` with a copy
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,22 +21,17 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
 from otel_impact.errors import StoreError
+from otel_impact.store.sqltext import load_sql
 
 if TYPE_CHECKING:
     from otel_impact.pipeline import JobContext
 
-_SQL = Path(__file__).resolve().parent.parent / "store" / "sql"
 CACHE_KEY = "deployments"
-
-
-@functools.cache
-def _sql(name: str) -> str:
-    return (_SQL / name).read_text(encoding="utf-8")
 
 
 def _rows(client: Any, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     try:
-        res = client.query(_sql(name), parameters=params)
+        res = client.query(load_sql(name), parameters=params)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise StoreError(f"deployments query {name} failed: {first[:400]}") from exc

@@ -14,28 +14,21 @@ and a price is configured, the total measured cost of the model services becomes
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
+from otel_impact.store.sqltext import load_sql
 
 if TYPE_CHECKING:
     from otel_impact.pipeline import JobContext
 
-_SQL = Path(__file__).resolve().parent.parent / "store" / "sql"
 GIB = float(2**30)
-
-
-@functools.cache
-def _sql(name: str) -> str:
-    return (_SQL / name).read_text(encoding="utf-8")
 
 
 def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     try:
-        return list(client.query(_sql(name), parameters=params).result_rows)
+        return list(client.query(load_sql(name), parameters=params).result_rows)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise StoreError(f"resources query {name} failed: {first[:400]}") from exc

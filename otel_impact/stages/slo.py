@@ -14,11 +14,9 @@ transition to ``result["alerts"]`` (rule ``slo_burn_rate``).
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,22 +25,16 @@ from otel_impact import semconv
 from otel_impact.analyze.slo import SloResult, evaluate_slo, freshness_steps
 from otel_impact.config.base import format_duration
 from otel_impact.errors import StoreError
+from otel_impact.store.sqltext import load_sql
 
 if TYPE_CHECKING:
     from otel_impact.config.contract import ModelSlo, PipelineSlo
     from otel_impact.pipeline import JobContext
 
-_SQL = Path(__file__).resolve().parent.parent / "store" / "sql"
-
-
-@functools.cache
-def _sql(name: str) -> str:
-    return (_SQL / name).read_text(encoding="utf-8")
-
 
 def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     try:
-        return list(client.query(_sql(name), parameters=params).result_rows)
+        return list(client.query(load_sql(name), parameters=params).result_rows)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise StoreError(f"SLO query {name} failed: {first[:400]}") from exc

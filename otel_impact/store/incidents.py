@@ -13,19 +13,16 @@ and :func:`write_annotations` inserts them into ``impact_annotations`` (the job 
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
-
-_SQL_DIR = Path(__file__).parent / "sql"
+from otel_impact.store.sqltext import load_sql
 
 ANNOTATIONS_TABLE = "impact_annotations"
 ANNOTATION_COLUMNS: tuple[str, ...] = (
@@ -54,18 +51,13 @@ _ATTR_KEYS = {
 }
 
 
-@functools.cache
-def _sql(name: str) -> str:
-    return (_SQL_DIR / name).read_text(encoding="utf-8")
-
-
 def _query(
     client: Any, name: str, parameters: dict[str, Any], columns: Sequence[str]
 ) -> dict[str, np.ndarray]:
     """Run ``sql/<name>`` and return ``columns`` as numpy object arrays (empty when no rows: the
     embedded engine reports no column names for an empty result)."""
     try:
-        res = client.query(_sql(name), parameters=parameters)
+        res = client.query(load_sql(name), parameters=parameters)
     except Exception as exc:
         raise StoreError(f"incidents query {name} failed: {exc}") from exc
     got = dict(zip(res.column_names, res.result_columns, strict=True)) if res.result_rows else {}
