@@ -22,6 +22,7 @@ from typing import Any
 
 from otel_impact.config.job import TreeNode, TreeSection
 from otel_impact.errors import StoreError
+from otel_impact.store.failures import first_line
 
 _SQL = Path(__file__).parent / "store" / "sql"
 LIVE, NEEDS_DATA, NO_SOURCE = "Live", "Needs data", "No source"
@@ -127,8 +128,7 @@ def read_source(
     try:
         return list(client.query(text, parameters=params).result_rows)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"tree node {node.name!r} ({_source_label(node)}): {first[:400]}") from exc
+        raise StoreError(f"tree node {node.name!r} ({_source_label(node)}): {first_line(exc)}") from exc
 
 
 def _aware(ts: Any) -> datetime:

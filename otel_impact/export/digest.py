@@ -24,6 +24,7 @@ from otel_impact.config.model import ImpactConfig
 from otel_impact.errors import ConfigError, StoreError
 from otel_impact.export.report_data import Table, fmt
 from otel_impact.export.report_md import md_table
+from otel_impact.store.failures import first_line
 
 PERIODS = {"daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400}
 _SQL = Path(__file__).resolve().parent.parent / "store" / "sql"
@@ -52,8 +53,7 @@ def _query(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ..
     try:
         return list(client.query(text, parameters=params).result_rows)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"digest: {name}: {first[:400]}; run `otel-impact schema apply` first?") from exc
+        raise StoreError(f"digest: {name}: {first_line(exc)}; run `otel-impact schema apply` first?") from exc
 
 
 def _seg(attrs: dict[str, str]) -> str:

@@ -29,6 +29,7 @@ from otel_impact import semconv
 from otel_impact.config.contract import PlanEntry, TrackingPlan, VolumeCheck
 from otel_impact.errors import StoreError
 from otel_impact.plan.validate import DOUBLE_PATTERN, INT_PATTERN, PlanProblem, is_unknown, validate_plan
+from otel_impact.store.failures import first_line
 
 _SQL = Path(__file__).parent / "sql"
 KINDS = (
@@ -52,8 +53,7 @@ def _query(client: Any, text: str, params: dict[str, Any], what: str) -> list[di
     try:
         res = client.query(text, parameters=params)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"tracking plan check ({what}) failed: {first[:400]}") from exc
+        raise StoreError(f"tracking plan check ({what}) failed: {first_line(exc)}") from exc
     if not res.result_rows:
         return []
     return [dict(zip(res.column_names, row, strict=True)) for row in res.result_rows]

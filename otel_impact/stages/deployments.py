@@ -21,6 +21,7 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
 from otel_impact.errors import StoreError
+from otel_impact.store.failures import first_line
 from otel_impact.store.sqltext import load_sql
 
 if TYPE_CHECKING:
@@ -33,8 +34,7 @@ def _rows(client: Any, name: str, params: dict[str, Any]) -> list[dict[str, Any]
     try:
         res = client.query(load_sql(name), parameters=params)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"deployments query {name} failed: {first[:400]}") from exc
+        raise StoreError(f"deployments query {name} failed: {first_line(exc)}") from exc
     if not res.result_rows:
         return []
     return [dict(zip(res.column_names, r, strict=True)) for r in res.result_rows]

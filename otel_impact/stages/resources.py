@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
+from otel_impact.store.failures import first_line
 from otel_impact.store.sqltext import load_sql
 
 if TYPE_CHECKING:
@@ -30,8 +31,7 @@ def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...
     try:
         return list(client.query(load_sql(name), parameters=params).result_rows)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"resources query {name} failed: {first[:400]}") from exc
+        raise StoreError(f"resources query {name} failed: {first_line(exc)}") from exc
 
 
 def run(ctx: JobContext) -> None:

@@ -25,6 +25,7 @@ from otel_impact import semconv
 from otel_impact.analyze.slo import SloResult, evaluate_slo, freshness_steps
 from otel_impact.config.base import format_duration
 from otel_impact.errors import StoreError
+from otel_impact.store.failures import first_line
 from otel_impact.store.sqltext import load_sql
 
 if TYPE_CHECKING:
@@ -36,8 +37,7 @@ def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...
     try:
         return list(client.query(load_sql(name), parameters=params).result_rows)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise StoreError(f"SLO query {name} failed: {first[:400]}") from exc
+        raise StoreError(f"SLO query {name} failed: {first_line(exc)}") from exc
 
 
 def _ns(ts: datetime) -> int:

@@ -26,3 +26,14 @@ def store_error(exc: BaseException, doing: str, *, table: str | None = None) -> 
     if "UNKNOWN_TABLE" in text or "does not exist" in text:
         parts.append("— run `otel-impact schema apply` first")
     return StoreError(" ".join(parts) + f": {text[:300]}")
+
+
+def first_line(exc: BaseException, limit: int = 400) -> str:
+    """The first line of a driver error's message (its type name when empty), cut to ``limit``.
+
+    Engine messages carry a stack trace after the first line; reports and CLI output want one line.
+
+    >>> first_line(RuntimeError("Code: 60. Unknown table\\nStack trace: ..."))
+    'Code: 60. Unknown table'
+    """
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
