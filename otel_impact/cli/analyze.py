@@ -14,25 +14,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from otel_impact.cli.main import handle_errors
-from otel_impact.errors import ConfigError
-
-
-def _window(since: str | None, until: str | None, days: float) -> Any:
-    from otel_impact.pipeline import Window, parse_iso
-
-    try:
-        end = parse_iso(until) if until else datetime.now(UTC)
-        start = parse_iso(since) if since else end - timedelta(days=days)
-        return Window(start, end)
-    except ValueError as exc:
-        raise ConfigError(str(exc), path="--since/--until") from exc
+from otel_impact.cli.options import parse_window, store_options, window_options
 
 
 def _summary(result: dict[str, Any]) -> list[str]:
@@ -49,13 +37,8 @@ def _summary(result: dict[str, Any]) -> list[str]:
 
 
 @click.command("analyze")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="impact.yaml")
-@click.option(
-    "--dsn", default=None, help="ClickHouse DSN (default: embedded chDB or $OTEL_IMPACT_CLICKHOUSE_DSN)."
-)
-@click.option("--database", default=None, help="Database holding the tables (default: from the config).")
-@click.option("--since", default=None, help="Window start, ISO-8601 (UTC if no offset).")
-@click.option("--until", default=None, help="Window end, ISO-8601 (default: now).")
+@store_options
+@window_options
 @click.option(
     "--days",
     default=None,
@@ -112,7 +95,7 @@ def command(
 
     cfg = load_config(config_path)
     explicit = since is not None or until is not None or days is not None
-    window = _window(since, until, 30.0 if days is None else days) if explicit else None
+    window = parse_window(since, until, 30.0 if days is None else days) if explicit else None
     client = connect(dsn, database=database or cfg.database)
     export: Any = not no_export
     if export and (export_endpoint or export_protocol):

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from otel_impact.cli.main import handle_errors
+from otel_impact.cli.options import store_options
 from otel_impact.errors import ConfigError
 
 
@@ -18,11 +19,7 @@ from otel_impact.errors import ConfigError
 @click.option(
     "--period", type=click.Choice(["daily", "weekly", "monthly"]), default="weekly", show_default=True
 )
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="impact.yaml")
-@click.option(
-    "--dsn", default=None, help="ClickHouse DSN (default: embedded chDB or $OTEL_IMPACT_CLICKHOUSE_DSN)."
-)
-@click.option("--database", default=None, help="Database holding the tables (default: from the config).")
+@store_options
 @click.option("--now", "now_text", default=None, help="Period end, ISO-8601 (default: now).")
 @click.option(
     "--out", default=None, type=click.Path(dir_okay=False), help="Write the Markdown here instead of stdout."

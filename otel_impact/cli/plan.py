@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from otel_impact.cli.main import handle_errors
+from otel_impact.cli.options import parse_window, store_options, window_options
 from otel_impact.errors import ConfigError
 
 EXIT_PLAN_INVALID = 2
@@ -50,13 +51,8 @@ def _lines(doc: dict[str, Any]) -> list[str]:
 
 
 @command.command("check")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="impact.yaml")
-@click.option(
-    "--dsn", default=None, help="ClickHouse DSN (default: embedded chDB or $OTEL_IMPACT_CLICKHOUSE_DSN)."
-)
-@click.option("--database", default=None, help="Database holding the tables (default: from the config).")
-@click.option("--since", default=None, help="Window start, ISO-8601 (UTC if no offset).")
-@click.option("--until", default=None, help="Window end, ISO-8601 (default: now).")
+@store_options
+@window_options
 @click.option(
     "--days", default=1.0, show_default=True, type=float, help="Window length when --since is not given."
 )
@@ -76,10 +72,8 @@ def check(
     json_path: str | None,
 ) -> None:
     """Validate the tracking plan, then stored telemetry of a window against it."""
-    from datetime import UTC, datetime, timedelta
-
     from otel_impact.config import load_config
-    from otel_impact.pipeline import Window, parse_iso, to_jsonable
+    from otel_impact.pipeline import to_jsonable
     from otel_impact.plan.validate import load_plan, validate_plan
 
     cfg = load_config(config_path)
@@ -96,12 +90,7 @@ def check(
         if problems:
             raise SystemExit(EXIT_PLAN_INVALID)
         return
-    try:
-        end = parse_iso(until) if until else datetime.now(UTC)
-        start = parse_iso(since) if since else end - timedelta(days=days)
-        window = Window(start, end)
-    except ValueError as exc:
-        raise ConfigError(str(exc), path="--since/--until") from exc
+    window = parse_window(since, until, days)
     from otel_impact.plan.check import check_store
     from otel_impact.store import connect
 

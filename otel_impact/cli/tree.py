@@ -11,15 +11,12 @@ import json
 import click
 
 from otel_impact.cli.main import handle_errors
+from otel_impact.cli.options import store_options
 from otel_impact.errors import ConfigError
 
 
 @click.command("tree")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="impact.yaml")
-@click.option(
-    "--dsn", default=None, help="ClickHouse DSN (default: embedded chDB or $OTEL_IMPACT_CLICKHOUSE_DSN)."
-)
-@click.option("--database", default=None, help="Database holding the tables (default: from the config).")
+@store_options
 @click.option("--now", "now_text", default=None, help="Evaluate as of this ISO-8601 time (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print the measured tree as JSON.")
 @handle_errors
