@@ -54,6 +54,14 @@ Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(for
 """A duration in seconds, written in config as ``"3d"``, ``"12h"``, ``"15m"``, ``"30s"``."""
 
 
+def positive_duration(v: float) -> float:
+    """Field validator for a :data:`Duration` that must be above zero (reuse it with
+    ``_positive = field_validator("bucket")(positive_duration)``)."""
+    if v <= 0:
+        raise ValueError("must be a positive duration")
+    return v
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are frozen."""
 

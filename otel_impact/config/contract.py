@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section
+from otel_impact.config.base import Duration, Section, positive_duration
 
 AttrType = Literal["string", "int", "double", "bool", "enum"]
 EntryStatus = Literal["planned", "live", "deprecated"]
@@ -141,12 +141,7 @@ class DeploymentsSection(Section):
     min_phase_buckets: int = Field(default=2, ge=1)  # a change must last this long
     kpi_boundary: Literal["rollout_start", "majority", "complete"] = "rollout_start"
 
-    @field_validator("bucket")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be a positive duration")
-        return v
+    _positive = field_validator("bucket")(positive_duration)
 
 
 class BurnWindow(Section):
@@ -224,12 +219,7 @@ class SlosSection(Section):
     models: tuple[ModelSlo, ...] = ()
     pipelines: tuple[PipelineSlo, ...] = ()
 
-    @field_validator("step", "period")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be a positive duration")
-        return v
+    _positive = field_validator("step", "period")(positive_duration)
 
     @model_validator(mode="after")
     def _unique(self) -> SlosSection:

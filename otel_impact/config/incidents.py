@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section
+from otel_impact.config.base import Duration, Section, positive_duration
 
 WatchedMetric = Literal["auc", "accuracy", "mean_score", "volume", "error_rate", "latency_p95"]
 
@@ -81,12 +81,7 @@ class PipelineSchedule(Section):
     grace: Duration = 0.0
     dataset: str = ""  # dataset.name put on synthetic late/missing events (optional)
 
-    @field_validator("schedule")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be a positive duration")
-        return v
+    _positive = field_validator("schedule")(positive_duration)
 
 
 class DriftSection(Section):
@@ -101,12 +96,7 @@ class DriftSection(Section):
     novelty_alert: float = Field(default=0.5, gt=0, le=1)  # share of unseen feature hashes → alert
     min_count: int = Field(default=100, ge=1)  # fewer scores in a bucket → reported, never "drift"
 
-    @field_validator("reference")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be a positive duration")
-        return v
+    _positive = field_validator("reference")(positive_duration)
 
 
 class IncidentsSection(Section):
@@ -125,12 +115,7 @@ class IncidentsSection(Section):
     segments: bool = False  # also watch each configured segment value (not only all users)
     drift: DriftSection = DriftSection()
 
-    @field_validator("bucket", "link_window", "history")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be a positive duration")
-        return v
+    _positive = field_validator("bucket", "link_window", "history")(positive_duration)
 
     @field_validator("metrics")
     @classmethod

@@ -16,15 +16,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section
+from otel_impact.config.base import Duration, Section, positive_duration
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-
-
-def _positive(v: float) -> float:
-    if v <= 0:
-        raise ValueError("must be a positive duration")
-    return v
 
 
 class JobSection(Section):
@@ -48,10 +42,7 @@ class JobSection(Section):
             raise ValueError(f"must be 1-64 letters, digits, '_', '.', '-', got {v!r}")
         return v
 
-    @field_validator("first_run", "lock_ttl")
-    @classmethod
-    def _pos(cls, v: float) -> float:
-        return _positive(v)
+    _pos = field_validator("first_run", "lock_ttl")(positive_duration)
 
 
 class ExportSection(Section):
@@ -132,10 +123,7 @@ class TreeSection(Section):
     bucket: Duration = 86400.0
     lookback: Duration = 30 * 86400.0
 
-    @field_validator("live_within", "bucket", "lookback")
-    @classmethod
-    def _pos(cls, v: float) -> float:
-        return _positive(v)
+    _pos = field_validator("live_within", "bucket", "lookback")(positive_duration)
 
     @model_validator(mode="after")
     def _unique_names(self) -> TreeSection:

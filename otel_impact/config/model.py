@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section
+from otel_impact.config.base import Duration, Section, positive_duration
 from otel_impact.config.contract import DeploymentsSection, ResourcesSection, SlosSection, TrackingPlan
 from otel_impact.config.incidents import IncidentsSection, Lineage, PipelineSchedule
 from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
@@ -89,12 +89,7 @@ class BusinessMetric(Section):
             raise ValueError(f"must be a plain identifier (letters, digits, _ . -), got {v!r}")
         return v
 
-    @field_validator("window")
-    @classmethod
-    def _positive_window(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be a positive duration")
-        return v
+    _positive_window = field_validator("window")(positive_duration)
 
 
 class IdentityColumns(Section):
@@ -123,12 +118,7 @@ class PositionBased(Section):
 class TimeDecay(Section):
     half_life: Duration = 86400.0
 
-    @field_validator("half_life")
-    @classmethod
-    def _positive(cls, v: float) -> float:
-        if v <= 0:
-            raise ValueError("must be a positive duration")
-        return v
+    _positive = field_validator("half_life")(positive_duration)
 
 
 class Attribution(Section):

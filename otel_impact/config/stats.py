@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section
+from otel_impact.config.base import Duration, Section, positive_duration
 
 ModelMetric = Literal[
     "ctr",
@@ -54,12 +54,6 @@ BusinessMeasure = Literal["value", "events", "conversion_rate", "value_per_user"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
-def _positive(v: float) -> float:
-    if v <= 0:
-        raise ValueError("must be a positive duration")
-    return v
-
-
 class CustomMetric(Section):
     """A series from any ClickHouse query returning a timestamp column and a value column."""
 
@@ -87,10 +81,7 @@ class SeriesSection(Section):
     score_threshold: float = Field(default=0.5, ge=0, le=1)  # score ≥ threshold predicts 1
     custom: tuple[CustomMetric, ...] = ()
 
-    @field_validator("bucket")
-    @classmethod
-    def _bucket(cls, v: float) -> float:
-        return _positive(v)
+    _bucket = field_validator("bucket")(positive_duration)
 
     @field_validator("model_metrics")
     @classmethod
@@ -169,7 +160,7 @@ class LiftSection(Section):
     @field_validator("cuped_pre_period")
     @classmethod
     def _pre_positive(cls, v: float | None) -> float | None:
-        return None if v is None else _positive(v)
+        return None if v is None else positive_duration(v)
 
     @property
     def attribute(self) -> str | None:
