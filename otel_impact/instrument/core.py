@@ -77,30 +77,30 @@ class Instrumentation(EventsMixin):
                 self.settings.feature_summary_max_features,
                 int(self.settings.feature_summary_interval_s * 1e9),
             )
-        self._span_names: dict[str, str] = {}
+        self._starts: dict[tuple[str, str], tuple[str, dict[str, str]]] = {}
         self._seg_attrs: dict[str, str] = {}
-        self._start_attrs: dict[tuple[str, str], dict[str, str]] = {}
         self._sampler: object = None
         self._sampler_adjusted: float | None = None
 
     # --- small caches used on the request path -------------------------------------------------
-    def span_name(self, model: str) -> str:
-        name = self._span_names.get(model)
-        if name is None:
-            name = semconv.prediction_span_name(model)
-            if len(self._span_names) < 10_000:
-                self._span_names[model] = name
-        return name
+    def span_start(self, model: str, version: str) -> tuple[str, dict[str, str]]:
+        """(span name, cached never-mutated start attributes) of a prediction of ``model``/``version``.
 
-    def start_attributes(self, model: str, version: str) -> dict[str, str]:
-        """The (cached, never mutated) start attributes of a prediction span."""
+        Validates both on a cache miss only: a cached pair was valid when it was stored.
+        """
         key = (model, version)
-        attrs = self._start_attrs.get(key)
-        if attrs is None:
-            attrs = {semconv.ML_MODEL_NAME: model, semconv.ML_MODEL_VERSION: version}
-            if len(self._start_attrs) < 10_000:
-                self._start_attrs[key] = attrs
-        return attrs
+        found = self._starts.get(key)
+        if found is None:
+            for name, value in (("model", model), ("version", version)):
+                if not isinstance(value, str) or not value:
+                    raise ValueError(f"track_prediction: {name} must be a non-empty string, got {value!r}")
+            found = (
+                semconv.prediction_span_name(model),
+                {semconv.ML_MODEL_NAME: model, semconv.ML_MODEL_VERSION: version},
+            )
+            if len(self._starts) < 10_000:
+                self._starts[key] = found
+        return found
 
     def segment_attribute(self, key: str) -> str:
         name = self._seg_attrs.get(key)

@@ -37,6 +37,7 @@ from functools import lru_cache
 from hashlib import blake2b
 
 _pack_double = struct.Struct(">d").pack
+_SHORT = 16  # vectors up to this length take the one-pass encoding in _encode_flat
 
 
 def _encode(value: object, out: list[bytes], depth: int = 0) -> None:
@@ -122,22 +123,32 @@ def _encode_dense(values: list[object] | tuple[object, ...]) -> bytes | None:
 
 
 def _encode_flat(values: list[object] | tuple[object, ...]) -> tuple[bytes, int] | None:
-    """Fast path for a flat vector of floats/ints/None/str: (encoding, missing count), else ``None``."""
-    dense = _encode_dense(values)
-    if dense is not None:
-        return dense, 0
+    """Fast path for a flat vector of floats/ints/None/str: (encoding, missing count), else ``None``.
+
+    Long vectors try the C-packed dense form first; short ones are encoded in one Python pass that
+    notices on the way whether the dense form applies (cheaper than checking the types up front).
+    """
+    if len(values) > _SHORT:
+        dense = _encode_dense(values)
+        if dense is not None:
+            return dense, 0
     out = [b"["]
     append = out.append
     missing = 0
+    all_finite_floats = True
     for v in values:
         t = type(v)
         if t is float:
-            if v != v:
-                append(b"n")
-                missing += 1
-            else:
-                append(b"f" + _pack_double(v + 0.0))  # type: ignore[operator]
-        elif v is None:
+            if v - v != 0.0:  # type: ignore[operator]  # NaN or ±inf: never the dense form
+                all_finite_floats = False
+                if v != v:
+                    append(b"n")
+                    missing += 1
+                    continue
+            append(b"f" + _pack_double(v + 0.0))  # type: ignore[operator]
+            continue
+        all_finite_floats = False
+        if v is None:
             append(b"N")
             missing += 1
         elif t is int:
@@ -148,6 +159,8 @@ def _encode_flat(values: list[object] | tuple[object, ...]) -> tuple[bytes, int]
             append(raw)
         else:
             return None
+    if all_finite_floats and values:  # short all-float vector: the dense form, as above
+        return b"D%d:" % len(values) + _dense_struct(len(values)).pack(*[v + 0.0 for v in values]), 0  # type: ignore[operator]
     append(b"]")
     return b"".join(out), missing
 

@@ -41,11 +41,11 @@ from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from otel_impact import semconv
 from otel_impact.instrument._safe import log_once
+from otel_impact.instrument.histograms import BulkHistogram
 
 LATENCY_BUCKETS_S: tuple[float, ...] = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -54,7 +54,6 @@ SCORE_BUCKETS: tuple[float, ...] = tuple(round(i * 0.05, 2) for i in range(1, 20
 MODES = ("otlp", "buckets")
 
 _INLINE_DRAIN = 4  # items a recording thread aggregates per call once the queue is over its bound
-_EMPTY_CONTEXT = Context()  # replayed values carry no span: no exemplar from an unrelated trace
 _SeriesKey = tuple[str, str, tuple[str, ...]]
 # model, version, raw configured segment values, duration s, score, error, rows
 _Item = tuple[str, str, tuple[object, ...], float, "float | None", bool, int]
@@ -80,13 +79,13 @@ class SegmentLimiter:
         self.keys = keys
         self.cap = cap
         self._seen: dict[str, set[str]] = {k: set() for k in keys}
+        self._absent: tuple[None, ...] = (None,) * len(keys)
 
     def raw(self, segment: Mapping[str, object] | None) -> tuple[object, ...]:
         """The configured keys' values as given (request path: no conversion, no limiting)."""
         if not segment:
-            return (None,) * len(self.keys)
-        get = segment.get
-        return tuple([get(k) for k in self.keys])
+            return self._absent
+        return tuple(map(segment.get, self.keys))
 
     def values(self, raw: tuple[object, ...]) -> tuple[str, ...]:
         """Metric values for ``raw`` ('' when absent); called from the draining thread only."""
@@ -143,14 +142,14 @@ class PredictionMetrics:
             semconv.METRIC_PREDICTION_ERRORS, [self._observe_errors], "{error}", "Predictions that raised"
         )
         if mode == "otlp":
-            self._duration = meter.create_histogram(
+            self._duration = BulkHistogram(meter.create_histogram(
                 semconv.METRIC_PREDICTION_DURATION, "s", "Duration of one prediction call",
                 explicit_bucket_boundaries_advisory=list(LATENCY_BUCKETS_S),
-            )  # fmt: skip
-            self._score = meter.create_histogram(
+            ), LATENCY_BUCKETS_S)  # fmt: skip
+            self._score = BulkHistogram(meter.create_histogram(
                 semconv.METRIC_PREDICTION_SCORE, "1", "Distribution of prediction scores",
                 explicit_bucket_boundaries_advisory=list(SCORE_BUCKETS),
-            )  # fmt: skip
+            ), SCORE_BUCKETS)  # fmt: skip
         else:
             counter(semconv.METRIC_PREDICTION_DURATION_BUCKET, [self._observe_dur_buckets], "{call}",
                     "Prediction calls with duration <= le (cumulative buckets)")  # fmt: skip
@@ -207,40 +206,52 @@ class PredictionMetrics:
         self._drain_lock = threading.Lock()
 
     def _drain(self, limit: int | None) -> None:
-        """Aggregate up to ``limit`` queued items (all when ``None``); caller holds ``_drain_lock``."""
-        replay = self.mode == "otlp"
+        """Aggregate up to ``limit`` queued items (all when ``None``); caller holds ``_drain_lock``.
+
+        Items are grouped per (model, version, raw segment values) first; each group then updates
+        its series once (counts, and in ``otlp`` mode one bulk histogram record per instrument).
+        """
         queue = self._queue
         popleft = queue.popleft
-        lookup: dict[tuple[str, str, tuple[object, ...]], _Series] = {}
+        groups: dict[tuple[str, str, tuple[object, ...]], list] = {}  # type: ignore[type-arg]
         remaining = len(queue) if limit is None else min(limit, len(queue))
+        inf = math.inf
         while remaining > 0:
             remaining -= 1
             try:
                 model, version, raw, duration, score, error, count = popleft()
             except IndexError:
                 break
+            key = (model, version, raw)
             try:
-                series = lookup.get((model, version, raw))
+                group = groups.get(key)
             except TypeError:  # an unhashable segment value
-                series = None
                 raw = tuple(v if v is None else str(v) for v in raw)
-            if series is None:
-                series = self._series_for(model, version, raw)
-                lookup[(model, version, raw)] = series
-            series.count += count
+                key = (model, version, raw)
+                group = groups.get(key)
+            if group is None:  # [series, durations, scores, rows, errors]
+                group = groups[key] = [self._series_for(model, version, raw), [], [], 0, 0]
+            group[1].append(duration)
+            if score is not None and 0.0 <= score < inf:
+                group[2].append(score)
+            group[3] += count
             if error:
-                series.errors += 1
-            scored = score is not None and 0.0 <= score < math.inf
+                group[4] += 1
+        replay = self.mode == "otlp"
+        for series, durations, scores, rows, errors in groups.values():
+            series.count += rows
+            series.errors += errors
             if replay:
-                self._duration.record(duration, series.attrs, _EMPTY_CONTEXT)
-                if scored:
-                    self._score.record(score, series.attrs, _EMPTY_CONTEXT)  # type: ignore[arg-type]
-            else:
-                series.dur_buckets[bisect_left(LATENCY_BUCKETS_S, duration)] += 1
-                series.dur_sum += duration
-                if score is not None and scored:
-                    series.score_buckets[bisect_left(SCORE_BUCKETS, score)] += 1
-                    series.score_sum += score
+                self._duration.record_many(durations, series.attrs)
+                self._score.record_many(scores, series.attrs)
+                continue
+            dur_buckets, score_buckets = series.dur_buckets, series.score_buckets
+            for duration in durations:
+                dur_buckets[bisect_left(LATENCY_BUCKETS_S, duration)] += 1
+            series.dur_sum += math.fsum(durations)
+            for score in scores:
+                score_buckets[bisect_left(SCORE_BUCKETS, score)] += 1
+            series.score_sum += math.fsum(scores)
 
     def _snapshot(self) -> list[_Series]:
         try:

@@ -181,21 +181,16 @@ class Prediction:
 
     def _start(self) -> None:
         instr = self._instr
-        for name, value in (("model", self.model), ("version", self.version)):
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"track_prediction: {name} must be a non-empty string, got {value!r}")
         # only model and version go in at start (what a sampler may key on); everything else is
         # added in one batch when a recording span ends, so unsampled predictions skip that work
-        attrs = instr.start_attributes(self.model, self.version)
+        name, attrs = instr.span_start(self.model, self.version)
         self._t0 = now = time_ns()
         start = self._start_ns = now if self.timestamp is None else self.timestamp
-        span = self.span = instr.tracer.start_span(
-            instr.span_name(self.model), attributes=attrs, start_time=start
-        )
+        span = self.span = instr.tracer.start_span(name, attributes=attrs, start_time=start)
         self._token = otel_context.attach(trace.set_span_in_context(span))
         self._recording = span.is_recording()
         features = self.features
-        if features is not None and instr.summaries is not None and isinstance(features, Mapping):
+        if instr.summaries is not None and features is not None and isinstance(features, Mapping):
             try:
                 instr.observe_features(self.model, self.version, features, start)
             except Exception as exc:
@@ -251,9 +246,10 @@ class Prediction:
         if self.request_id is not None:
             attrs[semconv.ML_REQUEST_ID] = str(self.request_id)
         if self.segment:
-            seg_attr = self._instr.segment_attribute
+            names = self._instr._seg_attrs
             for key, value in self.segment.items():
-                attrs[seg_attr(key)] = value if isinstance(value, str) else str(value)
+                name = names.get(key) or self._instr.segment_attribute(key)
+                attrs[name] = value if isinstance(value, str) else str(value)
         if self.score is not None:
             attrs[semconv.ML_PREDICTION_SCORE] = self.score
         if self.label is not None:
