@@ -39,6 +39,7 @@ from otel_impact.store import series as store_series
 from otel_impact.store.stitch import conversions_by_bucket
 
 if TYPE_CHECKING:
+    from otel_impact.config.stats import AlertsSection
     from otel_impact.pipeline import JobContext
 
 CACHE_KEY = "series"
@@ -257,6 +258,29 @@ def _alert_json(ctx: JobContext, alert: rules.Alert, times: list[datetime]) -> d
     }
 
 
+def _episodes(
+    cfg: AlertsSection,
+    rule: str,
+    cond: np.ndarray,
+    values: np.ndarray,
+    message: str,
+    attributes: dict[str, str],
+    *,
+    severity: rules.Severity = "warning",
+) -> list[rules.Alert]:
+    """Firing/resolved alerts of one rule's condition with the configured trigger/clear counts."""
+    return rules.alerts_from_condition(
+        rule,
+        cond,
+        values=values,
+        message=message,
+        attributes=attributes,
+        severity=severity,
+        trigger_after=cfg.trigger_after,
+        clear_after=cfg.clear_after,
+    )
+
+
 def alert_rules(ctx: JobContext) -> None:
     """Threshold and adaptive alert rules on the series and lift results (appends to ``alerts``)."""
     cfg = ctx.config.alerts
@@ -276,30 +300,13 @@ def alert_rules(ctx: JobContext) -> None:
                     se = np.sqrt(acc.values * (1 - acc.values) / n)
                 cond = rules.drop_condition(acc.values, cfg.accuracy_drop, halflife=cfg.halflife, se=se)
                 msg = f"{model}: accuracy {{value:.3f}} dropped more than {cfg.accuracy_drop:g} below its baseline"
-                for a in rules.alerts_from_condition(
-                    "accuracy_drop",
-                    cond,
-                    values=acc.values,
-                    message=msg,
-                    attributes=attrs,
-                    trigger_after=cfg.trigger_after,
-                    clear_after=cfg.clear_after,
-                ):
+                for a in _episodes(cfg, "accuracy_drop", cond, acc.values, msg, attrs):
                     out.append(_alert_json(ctx, a, times))
             lat = built.find("latency_p95_ms", model_name=model)
             if lat is not None:
                 cond = rules.threshold_condition(lat.values, ">", cfg.latency_p95_ms)
                 msg = f"{model}: latency p95 {{value:.0f}} ms above {cfg.latency_p95_ms:g} ms"
-                for a in rules.alerts_from_condition(
-                    "latency_p95",
-                    cond,
-                    values=lat.values,
-                    message=msg,
-                    attributes=attrs,
-                    severity="critical",
-                    trigger_after=cfg.trigger_after,
-                    clear_after=cfg.clear_after,
-                ):
+                for a in _episodes(cfg, "latency_p95", cond, lat.values, msg, attrs, severity="critical"):
                     out.append(_alert_json(ctx, a, times))
             if cfg.adaptive:
                 for name in cfg.adaptive_metrics:
@@ -315,15 +322,7 @@ def alert_rules(ctx: JobContext) -> None:
                     )
                     cond = np.where(np.isnan(z), np.nan, (np.abs(z) > cfg.z_threshold).astype(float))
                     msg = f"{model}: {name} {{value:.4g}} left its adaptive baseline (|z| > {cfg.z_threshold:g})"
-                    for a in rules.alerts_from_condition(
-                        f"adaptive_{name}",
-                        cond,
-                        values=s.values,
-                        message=msg,
-                        attributes=attrs,
-                        trigger_after=cfg.trigger_after,
-                        clear_after=cfg.clear_after,
-                    ):
+                    for a in _episodes(cfg, f"adaptive_{name}", cond, s.values, msg, attrs):
                         out.append(_alert_json(ctx, a, times))
     _drift_alerts(ctx, out)
     for row in ctx.result.get("lift") or []:
@@ -362,15 +361,7 @@ def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]]) -> None:
         values = np.asarray([v for _, v in points])
         cond = rules.threshold_condition(values, ">", cfg.drift_score)
         msg = f"{model}: drift score {{value:.3f}} above {cfg.drift_score:g}"
-        for a in rules.alerts_from_condition(
-            "drift_score",
-            cond,
-            values=values,
-            message=msg,
-            attributes={semconv.ML_MODEL_NAME: model},
-            trigger_after=cfg.trigger_after,
-            clear_after=cfg.clear_after,
-        ):
+        for a in _episodes(cfg, "drift_score", cond, values, msg, {semconv.ML_MODEL_NAME: model}):
             row = {
                 "rule": a.rule,
                 "severity": a.severity,
