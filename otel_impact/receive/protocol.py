@@ -236,6 +236,14 @@ def _bad_ids(trace_id: bytes, span_id: bytes, required: bool) -> bool:
     return len(trace_id) not in (0, 16) or len(span_id) not in (0, 8)
 
 
+def _drop_bad_ids(items: Any, required: bool) -> int:
+    """Delete the spans / log records of one repeated field whose ids cannot be stored; how many."""
+    bad = [i for i, x in enumerate(items) if _bad_ids(x.trace_id, x.span_id, required)]
+    for i in reversed(bad):
+        del items[i]
+    return len(bad)
+
+
 def reject_invalid(signal: Signal, request: Any) -> tuple[int, str]:
     """Remove items that cannot be stored; return (how many, why).
 
@@ -245,24 +253,15 @@ def reject_invalid(signal: Signal, request: Any) -> tuple[int, str]:
     """
     if signal is Signal.METRICS:
         return 0, ""
-    rejected = 0
     if signal is Signal.TRACES:
-        for rs in request.resource_spans:
-            for ss in rs.scope_spans:
-                spans = ss.spans
-                bad = [i for i, s in enumerate(spans) if _bad_ids(s.trace_id, s.span_id, True)]
-                for i in reversed(bad):
-                    del spans[i]
-                rejected += len(bad)
+        rejected = sum(
+            _drop_bad_ids(ss.spans, True) for rs in request.resource_spans for ss in rs.scope_spans
+        )
         why = "spans need a 16-byte traceId and an 8-byte spanId"
     else:
-        for rl in request.resource_logs:
-            for sl in rl.scope_logs:
-                records = sl.log_records
-                bad = [i for i, r in enumerate(records) if _bad_ids(r.trace_id, r.span_id, False)]
-                for i in reversed(bad):
-                    del records[i]
-                rejected += len(bad)
+        rejected = sum(
+            _drop_bad_ids(sl.log_records, False) for rl in request.resource_logs for sl in rl.scope_logs
+        )
         why = "log records' traceId must be empty or 16 bytes and spanId empty or 8 bytes"
     return rejected, (f"{rejected} item(s) rejected: {why}" if rejected else "")
 
