@@ -12,7 +12,7 @@ from conftest import make_otel
 
 from otel_impact import semconv
 from otel_impact.instrument import Settings, feature_hash
-from otel_impact.instrument.features import missing_count
+from otel_impact.instrument.features import feature_fingerprint, missing_count
 
 
 def test_hash_is_a_fixed_literal() -> None:
@@ -64,6 +64,28 @@ def test_non_finite_values_are_encoded_element_wise() -> None:
     assert feature_hash([1.0, -math.inf]) != feature_hash([1.0, math.inf])
     assert feature_hash(np.array([1.0, np.nan])) == feature_hash([1.0, float("nan")])
     assert feature_hash([-0.0, 2.0]) == feature_hash([0.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [0.3, 1.0],
+        [-0.0, 2.0],
+        [1.0, math.inf],
+        [math.nan, 1.0],
+        [0.3, 1.0, 2.5, None],
+        ["a", 1.0, 3],
+        [0.5] * 16,
+        [0.5] * 17,
+        [*[0.5] * 16, None],
+        [],
+    ],
+    ids=["floats", "neg-zero", "inf", "nan", "none", "mixed", "len16", "len17", "len17-none", "empty"],
+)
+def test_list_fast_path_equals_the_generic_encoding(values: list[object]) -> None:
+    # a list/tuple takes the one-pass fast path; any other iterable the generic encoder
+    assert feature_hash(values) == feature_hash(iter(values))
+    assert feature_fingerprint(values) == (feature_hash(iter(values)), missing_count(values))
 
 
 def test_unhashable_feature_raises_type_error() -> None:
