@@ -119,9 +119,9 @@ def test_write_failing_after_retries_is_never_acknowledged() -> None:
     w.close()
 
 
-def test_close_with_drain_writes_everything_queued() -> None:
-    gate = threading.Event()
-    sink = RecordingSink(gate=gate)
+def _close_with_drain_behind_gate(sink: RecordingSink, gate: threading.Event) -> BatchWriter:
+    """Queue 20 one-item requests behind a gated sink, close with drain, open the gate; every
+    ticket must be settled once ``close`` returns."""
     w = BatchWriter(sink, flush_interval=0)
     w.start()
     tickets = [w.submit(Signal.TRACES, i, 1) for i in range(20)]
@@ -131,6 +131,13 @@ def test_close_with_drain_writes_everything_queued() -> None:
     closer.join(5)
     for t in tickets:
         t.wait(0)
+    return w
+
+
+def test_close_with_drain_writes_everything_queued() -> None:
+    gate = threading.Event()
+    sink = RecordingSink(gate=gate)
+    w = _close_with_drain_behind_gate(sink, gate)
     assert sorted(r for _, reqs in sink.calls for r in reqs) == list(range(20))
     with pytest.raises(Closed):
         w.submit(Signal.TRACES, "late", 1)
@@ -238,15 +245,7 @@ def test_pipelined_failing_write_is_retried_then_fails_the_tickets() -> None:
 def test_pipelined_close_with_drain_writes_everything() -> None:
     gate = threading.Event()
     sink = PreparingSink(gate=gate)
-    w = BatchWriter(sink, flush_interval=0)
-    w.start()
-    tickets = [w.submit(Signal.TRACES, i, 1) for i in range(20)]
-    closer = threading.Thread(target=w.close, kwargs={"drain": True})
-    closer.start()
-    gate.set()
-    closer.join(5)
-    for t in tickets:
-        t.wait(0)
+    _close_with_drain_behind_gate(sink, gate)
     assert [r for _, reqs in sink.calls for r in reqs] == list(range(20))
 
 
