@@ -54,6 +54,17 @@ Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(for
 """A duration in seconds, written in config as ``"3d"``, ``"12h"``, ``"15m"``, ``"30s"``."""
 
 
+PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+"""Names that become metric names and attribute values: letters, digits, ``_ . -``; no leading digit."""
+
+
+def plain_name(v: str) -> str:
+    """Field validator for a :data:`PLAIN_NAME` (reuse it with ``field_validator("name")(plain_name)``)."""
+    if not PLAIN_NAME.match(v):
+        raise ValueError(f"must be a plain identifier (letters, digits, _ . -), got {v!r}")
+    return v
+
+
 def positive_duration(v: float) -> float:
     """Field validator for a :data:`Duration` that must be above zero (reuse it with
     ``_positive = field_validator("bucket")(positive_duration)``)."""

@@ -6,12 +6,11 @@ All models are frozen and reject unknown keys (see :mod:`otel_impact.config.base
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, positive_duration
+from otel_impact.config.base import PLAIN_NAME, Duration, Section, plain_name, positive_duration
 from otel_impact.config.contract import DeploymentsSection, ResourcesSection, SlosSection, TrackingPlan
 from otel_impact.config.incidents import IncidentsSection, Lineage, PipelineSchedule
 from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
@@ -37,7 +36,6 @@ ALL_ATTRIBUTION_MODELS: tuple[AttributionModel, ...] = (
     "markov",
     "shapley",
 )
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
 class SqlColumns(Section):
@@ -82,12 +80,7 @@ class BusinessMetric(Section):
     window: Duration = 3 * 86400.0
     value: Literal["sum", "count"] = "sum"
 
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError(f"must be a plain identifier (letters, digits, _ . -), got {v!r}")
-        return v
+    _valid_name = field_validator("name")(plain_name)
 
     _positive_window = field_validator("window")(positive_duration)
 
@@ -159,7 +152,7 @@ class ImpactConfig(Section):
     @classmethod
     def _segment_keys(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for key in v:
-            if not _NAME.match(key):
+            if not PLAIN_NAME.match(key):
                 raise ValueError(f"segment key {key!r} is not a plain identifier")
         if len(set(v)) != len(v):
             raise ValueError("segment keys must be unique")

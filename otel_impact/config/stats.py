@@ -14,13 +14,12 @@ time of the pre/post table; ``alerts`` the thresholds and adaptive-baseline para
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, positive_duration
+from otel_impact.config.base import Duration, Section, plain_name, positive_duration
 
 ModelMetric = Literal[
     "ctr",
@@ -51,7 +50,6 @@ MODEL_METRICS: tuple[ModelMetric, ...] = (
     "calibration_error",
 )
 BusinessMeasure = Literal["value", "events", "conversion_rate", "value_per_user"]
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
 class CustomMetric(Section):
@@ -64,12 +62,7 @@ class CustomMetric(Section):
     agg: Literal["sum", "avg", "max", "min"] = "sum"
     kind: Literal["model", "business"] = "business"
 
-    @field_validator("name")
-    @classmethod
-    def _valid_name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError(f"must be a plain identifier (letters, digits, _ . -), got {v!r}")
-        return v
+    _valid_name = field_validator("name")(plain_name)
 
 
 class SeriesSection(Section):
