@@ -6,7 +6,7 @@ All models are frozen and reject unknown keys (see :mod:`otel_impact.config.base
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -27,15 +27,7 @@ JoinKey = Literal["user.id", "session.id", "ml.request.id", "ml.prediction.id"]
 AttributionModel = Literal[
     "last_touch", "first_touch", "linear", "position_based", "time_decay", "markov", "shapley"
 ]
-ALL_ATTRIBUTION_MODELS: tuple[AttributionModel, ...] = (
-    "last_touch",
-    "first_touch",
-    "linear",
-    "position_based",
-    "time_decay",
-    "markov",
-    "shapley",
-)
+ALL_ATTRIBUTION_MODELS: tuple[AttributionModel, ...] = get_args(AttributionModel)
 
 
 class SqlColumns(Section):

@@ -15,7 +15,7 @@ time of the pre/post table; ``alerts`` the thresholds and adaptive-baseline para
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -35,20 +35,7 @@ ModelMetric = Literal[
     "auc",
     "calibration_error",
 ]
-MODEL_METRICS: tuple[ModelMetric, ...] = (
-    "ctr",
-    "conversion_rate",
-    "volume",
-    "mean_score",
-    "error_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "accuracy",
-    "precision",
-    "recall",
-    "auc",
-    "calibration_error",
-)
+MODEL_METRICS: tuple[ModelMetric, ...] = get_args(ModelMetric)
 BusinessMeasure = Literal["value", "events", "conversion_rate", "value_per_user"]
 
 
