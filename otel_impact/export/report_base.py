@@ -52,6 +52,11 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def fmt_fields(row: Mapping[str, Any], *keys: str) -> list[str]:
+    """:func:`fmt` of each of ``keys`` of ``row``, in order (table cells)."""
+    return [fmt(row.get(k)) for k in keys]
+
+
 def seg_label(segment: Any) -> str:
     return fmt(segment) if isinstance(segment, Mapping) and segment else "all users"
 

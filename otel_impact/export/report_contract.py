@@ -14,7 +14,7 @@ from typing import Any
 
 from otel_impact import semconv as sc
 from otel_impact.export import svg
-from otel_impact.export.report_base import Section, Table, epoch, fmt, num, rows_of
+from otel_impact.export.report_base import Section, Table, epoch, fmt, fmt_fields, num, rows_of
 
 
 def tracking_plan_section(result: Mapping[str, Any]) -> Section:
@@ -42,11 +42,7 @@ def tracking_plan_section(result: Mapping[str, Any]) -> Section:
             ex = examples[0] if examples and isinstance(examples[0], Mapping) else {}
             table.append(
                 [
-                    fmt(v.get("kind")),
-                    fmt(v.get("entry")),
-                    fmt(v.get("attribute")),
-                    fmt(v.get("count")),
-                    fmt(v.get("rows")),
+                    *fmt_fields(v, "kind", "entry", "attribute", "count", "rows"),
                     ", ".join(f"{k}={fmt(x)}" for k, x in ex.items()) or "–",
                 ]
             )
@@ -56,17 +52,7 @@ def tracking_plan_section(result: Mapping[str, Any]) -> Section:
         sec.tables.append(
             Table(
                 ["entry", "status", "owner", "rows", "live", "last seen"],
-                [
-                    [
-                        fmt(e.get("name")),
-                        fmt(e.get("status")),
-                        fmt(e.get("owner")),
-                        fmt(e.get("rows")),
-                        fmt(e.get("live")),
-                        fmt(e.get("last_seen")),
-                    ]
-                    for e in entries
-                ],
+                [fmt_fields(e, "name", "status", "owner", "rows", "live", "last_seen") for e in entries],
             )
         )
     return sec
@@ -93,13 +79,7 @@ def deployments_section(result: Mapping[str, Any]) -> Section:
             Table(
                 ["model", "version", "first seen", "last seen", "predictions"],
                 [
-                    [
-                        model,
-                        fmt(v.get("version")),
-                        fmt(v.get("first_seen")),
-                        fmt(v.get("last_seen")),
-                        fmt(v.get("predictions")),
-                    ]
+                    [model, *fmt_fields(v, "version", "first_seen", "last_seen", "predictions")]
                     for v in rows_of(m, "versions")
                 ],
             )
@@ -108,13 +88,7 @@ def deployments_section(result: Mapping[str, Any]) -> Section:
             Table(
                 ["model", "phase start", "phase end", "shares", "predictions"],
                 [
-                    [
-                        model,
-                        fmt(p.get("start")),
-                        fmt(p.get("end")),
-                        fmt(p.get("shares")),
-                        fmt(p.get("predictions")),
-                    ]
+                    [model, *fmt_fields(p, "start", "end", "shares", "predictions")]
                     for p in rows_of(m, "phases")
                 ],
             )
