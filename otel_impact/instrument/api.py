@@ -7,15 +7,17 @@ proxy tracer/meter/logger pick them up. Settings are read from ``OTEL_IMPACT_*``
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from otel_impact.instrument.core import Instrumentation
-from otel_impact.instrument.events import AttributeValue
-from otel_impact.instrument.prediction import Prediction
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _default: Instrumentation | None = None
 _lock = threading.Lock()
@@ -40,31 +42,28 @@ def set_instrumentation(instr: Instrumentation | None) -> None:
         _default = instr
 
 
-def track_prediction(
-    model: str,
-    version: str,
-    *,
-    user_id: object = None,
-    session_id: object = None,
-    request_id: object = None,
-    segment: Mapping[str, object] | None = None,
-    features: object = None,
-    timestamp: int | None = None,
-    duration_s: float | None = None,
-    end_timestamp: int | None = None,
-    prediction_id: str | None = None,
-) -> Prediction:
-    """Track one prediction of ``model``/``version``: see :meth:`Instrumentation.track_prediction`.
+def _on_default(method: Callable[Concatenate[Instrumentation, P], R]) -> Callable[P, R]:
+    """The module-level twin of an :class:`Instrumentation` method: the same call on the default instance.
 
-    >>> from otel_impact import track_prediction
-    >>> with track_prediction("ranker", "v2", user_id="u1", segment={"platform": "mobile"}) as p:
-    ...     p.record(score=0.87, label="click")
+    One parameter list (the method's) serves both; signature and docstring are the method's.
     """
-    return get_instrumentation().track_prediction(
-        model, version, user_id=user_id, session_id=session_id, request_id=request_id,
-        segment=segment, features=features, timestamp=timestamp, duration_s=duration_s,
-        end_timestamp=end_timestamp, prediction_id=prediction_id,
-    )  # fmt: skip
+    name = method.__name__
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        return getattr(get_instrumentation(), name)(*args, **kwargs)  # type: ignore[no-any-return]
+
+    functools.update_wrapper(call, method)
+    del call.__wrapped__  # type: ignore[attr-defined]  # so doctest and help() see this function
+    sig = inspect.signature(method)
+    call.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
+    call.__module__ = __name__
+    return call
+
+
+track_prediction = _on_default(Instrumentation.track_prediction)
+record_business_event = _on_default(Instrumentation.record_business_event)
+record_outcome = _on_default(Instrumentation.record_outcome)
+record_pipeline_event = _on_default(Instrumentation.record_pipeline_event)
 
 
 def instrument_model(
@@ -104,9 +103,6 @@ class _LazyDecorator:
 
     def __init__(self, resolve: Callable[..., Instrumentation], fn: Callable[..., Any], model: str,
                  version: str, *helpers: Any) -> None:  # fmt: skip
-        import functools
-        import inspect
-
         self._inner: Callable[..., Any] | None = None
 
         def inner() -> Callable[..., Any]:
@@ -130,60 +126,3 @@ class _LazyDecorator:
                 return inner()(*args, **kwargs)
 
             self.wrapped = wrapped
-
-
-def record_business_event(
-    name: str,
-    value: float | None = None,
-    *,
-    currency: str | None = None,
-    user_id: object = None,
-    session_id: object = None,
-    prediction_id: str | None = None,
-    request_id: object = None,
-    attributes: Mapping[str, AttributeValue] | None = None,
-    timestamp: int | None = None,
-) -> None:
-    """Emit a ``business.<name>`` event: see :meth:`Instrumentation.record_business_event`.
-
-    >>> from otel_impact import record_business_event
-    >>> record_business_event("purchase", value=42.0, currency="EUR", user_id="u1")
-    """
-    get_instrumentation().record_business_event(
-        name, value, currency=currency, user_id=user_id, session_id=session_id,
-        prediction_id=prediction_id, request_id=request_id, attributes=attributes, timestamp=timestamp,
-    )  # fmt: skip
-
-
-def record_outcome(
-    prediction_id: str,
-    label: object = None,
-    value: float | None = None,
-    *,
-    model: str | None = None,
-    version: str | None = None,
-    attributes: Mapping[str, AttributeValue] | None = None,
-    timestamp: int | None = None,
-) -> None:
-    """Emit an ``ml.outcome`` event for ``prediction_id``: see :meth:`Instrumentation.record_outcome`."""
-    get_instrumentation().record_outcome(
-        prediction_id, label, value, model=model, version=version, attributes=attributes, timestamp=timestamp
-    )
-
-
-def record_pipeline_event(
-    pipeline: str,
-    status: str,
-    *,
-    dataset: str | None = None,
-    data_version: str | None = None,
-    change: str | None = None,
-    kind: Literal["run", "incident"] = "run",
-    attributes: Mapping[str, AttributeValue] | None = None,
-    timestamp: int | None = None,
-) -> None:
-    """Emit ``pipeline.run``/``pipeline.incident``: see :meth:`Instrumentation.record_pipeline_event`."""
-    get_instrumentation().record_pipeline_event(
-        pipeline, status, dataset=dataset, data_version=data_version, change=change, kind=kind,
-        attributes=attributes, timestamp=timestamp,
-    )  # fmt: skip

@@ -18,7 +18,7 @@ import inspect
 import math
 from collections.abc import Callable, Mapping
 from time import time_ns
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from opentelemetry import _logs, metrics, trace
 from opentelemetry._logs import SeverityNumber
@@ -34,7 +34,36 @@ from otel_impact.instrument.sampling import adjusted_count_for_sampler, has_thre
 from otel_impact.instrument.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
 _VERSION = "0.1.0"
+
+
+def _prediction_method(
+    cls: Callable[Concatenate[Instrumentation, P], Prediction],
+) -> Callable[Concatenate[Instrumentation, P], Prediction]:
+    """``Instrumentation.track_prediction``: the :class:`Prediction` constructor bound to an instance
+    (one parameter list, the constructor's, serves the method and ``otel_impact.track_prediction``)."""
+
+    def track_prediction(self: Instrumentation, /, *args: P.args, **kwargs: P.kwargs) -> Prediction:
+        """Context manager around one prediction; yields itself, a :class:`Prediction` (``p.id``, ``p.record``).
+
+        Arguments: ``model``, ``version`` (non-empty strings), then keyword-only ``user_id``,
+        ``session_id``, ``request_id``, ``segment`` (mapping), ``features`` (vector or mapping,
+        hashed), ``prediction_id`` (default: generated) and ``timestamp``/``duration_s``/
+        ``end_timestamp``: ``timestamp`` (ns since epoch) sets the span start for replayed or
+        simulated traffic; the end is ``end_timestamp``, else ``timestamp + duration_s``, else
+        ``timestamp`` + the measured duration. Real services leave all three unset.
+
+        >>> with Instrumentation().track_prediction("ranker", "v2", user_id="u1") as p:
+        ...     p.record(score=0.87, label="click")
+        """
+        return cls(self, *args, **kwargs)
+
+    sig = inspect.signature(cls)  # (instr, model, version, *, …): instr becomes the bound self
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    params = [self_param, *list(sig.parameters.values())[1:]]
+    track_prediction.__signature__ = sig.replace(parameters=params, return_annotation=cls)  # type: ignore[attr-defined]
+    return track_prediction
 
 
 class Instrumentation(EventsMixin):
@@ -130,34 +159,7 @@ class Instrumentation(EventsMixin):
         return self._sampler_adjusted
 
     # --- predictions ---------------------------------------------------------------------------
-    def track_prediction(
-        self,
-        model: str,
-        version: str,
-        *,
-        user_id: object = None,
-        session_id: object = None,
-        request_id: object = None,
-        segment: Mapping[str, object] | None = None,
-        features: object = None,
-        timestamp: int | None = None,
-        duration_s: float | None = None,
-        end_timestamp: int | None = None,
-        prediction_id: str | None = None,
-    ) -> Prediction:
-        """Context manager around one prediction; yields itself, a :class:`Prediction` (``p.id``, ``p.record``).
-
-        ``timestamp`` (ns since epoch) sets the span start for replayed or simulated traffic; the
-        end is ``end_timestamp``, else ``timestamp + duration_s``, else ``timestamp`` + the measured
-        duration. Real services leave all three unset.
-
-        >>> with Instrumentation().track_prediction("ranker", "v2", user_id="u1") as p:
-        ...     p.record(score=0.87, label="click")
-        """
-        return Prediction(
-            self, model, version, user_id, session_id, request_id, segment, features,
-            timestamp, duration_s, end_timestamp, prediction_id,
-        )  # fmt: skip
+    track_prediction = _prediction_method(Prediction)
 
     def instrument_model(
         self,

@@ -92,6 +92,7 @@ class Prediction:
         instr: Instrumentation,
         model: str,
         version: str,
+        *,
         user_id: object = None,
         session_id: object = None,
         request_id: object = None,

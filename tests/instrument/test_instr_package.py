@@ -47,3 +47,15 @@ def test_settings_from_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     assert s.cardinality_cap == 7
     assert s.feature_summaries is True
     assert s.metric_buffer == Settings().metric_buffer
+
+
+def test_module_functions_have_the_instance_methods_signatures() -> None:
+    import inspect
+
+    from otel_impact.instrument import Instrumentation, api
+
+    instance = Instrumentation()
+    for name in ("track_prediction", "record_business_event", "record_outcome", "record_pipeline_event"):
+        fn = getattr(api, name)
+        assert inspect.signature(fn) == inspect.signature(getattr(instance, name)), name
+        assert fn.__doc__ == getattr(Instrumentation, name).__doc__
