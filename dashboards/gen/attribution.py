@@ -5,7 +5,7 @@ the KPI table before and after a rollout.
 
 from __future__ import annotations
 
-from gen.grafana import Board, ci_band, query_var
+from gen.grafana import Board, ci_band, query_var, unit_override
 from gen.sql import ALERT_ANNOTATION, METRICS, PREDICTIONS
 
 ALL_USERS = "Attributes['impact.segment.key'] = 'all'"
@@ -167,12 +167,7 @@ def board() -> Board:
         w=14,
         unit="percentunit",
         description="Relative lift mean_t / mean_c − 1 with a percentile-bootstrap interval; Welch p-value.",
-        overrides=[
-            {
-                "matcher": {"id": "byName", "options": "pvalue"},
-                "properties": [{"id": "unit", "value": "none"}],
-            }
-        ],
+        overrides=[unit_override("pvalue", "none")],
     )
     b.panel(
         "timeseries",

@@ -158,6 +158,11 @@ def link_override(column: str, title: str, url: str) -> dict[str, Any]:
     }
 
 
+def unit_override(column: str, unit: str) -> dict[str, Any]:
+    """One table column in its own unit (e.g. a p-value in a table of percentages)."""
+    return {"matcher": {"id": "byName", "options": column}, "properties": [{"id": "unit", "value": unit}]}
+
+
 @dataclass
 class Board:
     """A dashboard under construction: panels laid out left to right, top to bottom."""

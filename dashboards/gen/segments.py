@@ -5,7 +5,7 @@ links from a segment row into the Model ↔ Business dashboard for that segment.
 
 from __future__ import annotations
 
-from gen.grafana import Board, link_override, query_var
+from gen.grafana import Board, link_override, query_var, unit_override
 from gen.sql import METRICS, PREDICTIONS
 
 SEGMENTS = """Attributes['impact.segment.key'] NOT IN ('all', '')
@@ -187,13 +187,7 @@ def board() -> Board:
         LIFT,
         unit="percentunit",
         description="impact.lift (treatment vs control, relative) with its bootstrap interval and Welch p-value.",
-        overrides=[
-            *drill,
-            {
-                "matcher": {"id": "byName", "options": "pvalue"},
-                "properties": [{"id": "unit", "value": "none"}],
-            },
-        ],
+        overrides=[*drill, unit_override("pvalue", "none")],
     )
     b.panel(
         "table",
