@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from ar_series import ar1
 from scipy import stats
 from statsmodels.tsa.stattools import acf as sm_acf
 
@@ -21,23 +22,14 @@ from otel_impact.analyze.correlation import (
 from otel_impact.analyze.results import DegenerateDataWarning
 
 
-def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    e = rng.normal(size=n)
-    out = np.empty(n)
-    out[0] = e[0]
-    for t in range(1, n):
-        out[t] = phi * out[t - 1] + e[t]
-    return out
-
-
 def test_acf_matches_statsmodels() -> None:
-    x = _ar1(np.random.default_rng(1), 80, 0.6)
+    x = ar1(np.random.default_rng(1), 80, 0.6)
     np.testing.assert_allclose(acf(x, 12), sm_acf(x, nlags=12, fft=False), rtol=1e-10, atol=1e-12)
 
 
 def test_effective_n_matches_acf_sum_from_statsmodels() -> None:
     rng = np.random.default_rng(2)
-    x, y = _ar1(rng, 100, 0.7), _ar1(rng, 100, 0.5)
+    x, y = ar1(rng, 100, 0.7), ar1(rng, 100, 0.5)
     k = 10
     rx, ry = sm_acf(x, nlags=k, fft=False), sm_acf(y, nlags=k, fft=False)
     expected = 100 / (1 + 2 * np.sum(rx[1:] * ry[1:]))
@@ -78,8 +70,8 @@ def test_spearman_matches_scipy_and_fieller_interval() -> None:
 
 def test_autocorrelation_widens_interval_and_raises_pvalue() -> None:
     rng = np.random.default_rng(5)
-    x = _ar1(rng, 60, 0.8)
-    y = 0.3 * x + _ar1(rng, 60, 0.8)
+    x = ar1(rng, 60, 0.8)
+    y = 0.3 * x + ar1(rng, 60, 0.8)
     naive = correlate(x, y, neff_method="none")
     honest = correlate(x, y)
     assert honest.estimate == pytest.approx(naive.estimate)
@@ -94,7 +86,7 @@ def test_autocorrelated_null_keeps_false_positive_rate() -> None:
     naive = honest = 0
     trials = 300
     for _ in range(trials):
-        x, y = _ar1(rng, 60, 0.8), _ar1(rng, 60, 0.8)
+        x, y = ar1(rng, 60, 0.8), ar1(rng, 60, 0.8)
         naive += correlate(x, y, neff_method="none").pvalue < 0.05
         honest += correlate(x, y).pvalue < 0.05
     assert naive / trials > 0.15
@@ -105,7 +97,7 @@ def test_lag_scan_finds_planted_lag_of_two_buckets() -> None:
     found = 0
     for seed in range(20):
         rng = np.random.default_rng(seed)
-        model = _ar1(rng, 90, 0.3)
+        model = ar1(rng, 90, 0.3)
         business = np.r_[rng.normal(size=2), model[:-2]] + 0.8 * rng.normal(size=90)
         scan = lag_scan(model, business, max_lag=7)
         found += scan.best_lag == 2

@@ -7,25 +7,17 @@ import math
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from ar_series import ar1
 
 from otel_impact.analyze.results import DegenerateDataWarning
 from otel_impact.analyze.transfer import default_maxlags, fit_transfer, saturation
 
 
-def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    e = rng.normal(size=n)
-    out = np.empty(n)
-    out[0] = e[0]
-    for t in range(1, n):
-        out[t] = phi * out[t - 1] + e[t]
-    return out
-
-
 @pytest.mark.parametrize("maxlags", [None, 0, 5])
 def test_slope_and_hac_interval_match_statsmodels(maxlags: int | None) -> None:
     rng = np.random.default_rng(0)
-    x = 5 + _ar1(rng, 90, 0.6)
-    y = 20 + 1.5 * x + _ar1(rng, 90, 0.7)
+    x = 5 + ar1(rng, 90, 0.6)
+    y = 20 + 1.5 * x + ar1(rng, 90, 0.7)
     ours = fit_transfer(x, y, maxlags=maxlags, level=0.9)
     lags = default_maxlags(90) if maxlags is None else maxlags
     ref = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
