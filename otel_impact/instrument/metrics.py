@@ -129,6 +129,7 @@ class PredictionMetrics:
         self.mode = mode
         self._limiter = SegmentLimiter(segment_keys, cardinality_cap)
         self._seg_attr = tuple(semconv.segment_attribute(k) for k in segment_keys)
+        self._keys = segment_keys
         self._buffer = buffer
         self._queue: deque[_Item] = deque()
         self._drain_lock = threading.Lock()
@@ -173,7 +174,10 @@ class PredictionMetrics:
     ) -> None:
         """Account one prediction call (``count`` rows for a batch call)."""
         queue = self._queue
-        queue.append((model, version, self._limiter.raw(segment), duration_s, score, error, count))
+        raw = (
+            tuple(map(segment.get, self._keys)) if segment else self._limiter._absent
+        )  # = _limiter.raw, inline
+        queue.append((model, version, raw, duration_s, score, error, count))
         if len(queue) >= self._buffer and self._drain_lock.acquire(blocking=False):
             # over the bound (nobody collects, or collections are far apart): this thread drains a
             # few items — more than it added, so the queue shrinks, yet no request stalls for long

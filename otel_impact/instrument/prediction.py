@@ -126,8 +126,22 @@ class Prediction:
         self._t0 = 0
 
     def __enter__(self) -> Prediction:
-        try:
-            self._start()
+        try:  # the start, inline: this runs once per prediction on the request path
+            instr = self._instr
+            # only model and version go in at start (what a sampler may key on); everything else is
+            # added in one batch when a recording span ends, so unsampled predictions skip that work
+            name, attrs = instr.span_start(self.model, self.version)
+            self._t0 = now = time_ns()
+            start = self._start_ns = now if self.timestamp is None else self.timestamp
+            span = self.span = instr.tracer.start_span(name, attributes=attrs, start_time=start)
+            self._token = otel_context.attach(trace.set_span_in_context(span))
+            self._recording = span.is_recording()
+            features = self.features
+            if instr.summaries is not None and features is not None and isinstance(features, Mapping):
+                try:
+                    instr.observe_features(self.model, self.version, features, start)
+                except Exception as exc:
+                    log_once("feature summaries", exc)
         except Exception as exc:
             log_once("track_prediction start", exc)
         return self
@@ -180,23 +194,6 @@ class Prediction:
         except Exception as exc:
             log_once("Prediction.record", exc)
 
-    def _start(self) -> None:
-        instr = self._instr
-        # only model and version go in at start (what a sampler may key on); everything else is
-        # added in one batch when a recording span ends, so unsampled predictions skip that work
-        name, attrs = instr.span_start(self.model, self.version)
-        self._t0 = now = time_ns()
-        start = self._start_ns = now if self.timestamp is None else self.timestamp
-        span = self.span = instr.tracer.start_span(name, attributes=attrs, start_time=start)
-        self._token = otel_context.attach(trace.set_span_in_context(span))
-        self._recording = span.is_recording()
-        features = self.features
-        if instr.summaries is not None and features is not None and isinstance(features, Mapping):
-            try:
-                instr.observe_features(self.model, self.version, features, start)
-            except Exception as exc:
-                log_once("feature summaries", exc)
-
     def _finish(self, exc: BaseException | None) -> None:
         token = self._token
         if token is None:
@@ -239,7 +236,7 @@ class Prediction:
 
     def _span_attributes(self, attrs: dict[str, str | bool | int | float], exc: BaseException | None) -> None:
         """Attributes added when a recording span ends: ids, segments, output, features, sampling, error."""
-        attrs[semconv.ML_PREDICTION_ID] = self.id
+        attrs[semconv.ML_PREDICTION_ID] = self._id or self.id
         if self.user_id is not None:
             attrs[semconv.USER_ID] = str(self.user_id)
         if self.session_id is not None:
