@@ -17,14 +17,19 @@ segment values, each segment key capped at ``cardinality_cap`` distinct values, 
 * latency ``ml.prediction.duration`` (s) and ``ml.prediction.score``, two export modes
   (``OTEL_IMPACT_METRIC_HISTOGRAMS``):
 
-  - ``otlp`` (default): standard OTLP **histograms**. The API has no observable histogram and SDK
-    1.45 no way to feed a pre-aggregated one, so each buffered value is replayed into a synchronous
-    SDK histogram at collection. Off the request path, but the CPU per value remains (~7 µs here).
+  - ``otlp`` (default): standard OTLP **histograms** ``ml.prediction.duration`` /
+    ``ml.prediction.score``. The API has no observable histogram and SDK 1.45 no public way to feed
+    a pre-aggregated one, so at collection each series' queued values go to the SDK histogram as
+    one ``record`` plus a bulk merge of the rest into the SDK's own aggregation
+    (:mod:`.histograms`: bucket counts, sum, min, max — exactly what per-value records give).
+    ~1 µs of Python per prediction in total. Where the merge does not apply exactly (a view with
+    other boundaries or an exponential histogram, cardinality overflow, a non-SDK meter) the values
+    are replayed one ``record`` each (~7 µs per value, still off the request path).
   - ``buckets``: the same fixed buckets aggregated locally and exported as cumulative
     **ObservableCounters** ``ml.prediction.duration.bucket`` / ``ml.prediction.score.bucket`` (one
     point per bucket, attribute ``le`` = upper bound, ``+Inf`` last = count) plus ``….sum`` —
-    O(series × buckets) per collection and ~1 µs of Python per prediction in total. Choose it when
-    the overhead budget matters more than the histogram data type.
+    O(series × buckets) per collection and ~1 µs of Python per prediction in total. Only for
+    backends that cannot take histograms; costs the same as ``otlp`` now.
 
 Metric attributes are only ``ml.model.name``, ``ml.model.version`` and the configured segment keys:
 user, session and request ids never reach metrics. The OTel SDK rejects negative histogram values,
