@@ -71,11 +71,13 @@ class BulkHistogram:
         for value in rest:
             counts[bisect_left(bounds, value)] += 1
         total, low, high = math.fsum(rest), min(rest), max(rest)
-        for vim_lock, key in targets:
-            with vim_lock:  # held by a delta reader's collect while it swaps its aggregations
-                agg = key()
-                if agg is None:  # collected away meanwhile (cannot happen inside a collection)
-                    continue
+        for vim, aggr_key, kept in targets:
+            with vim._lock:  # a delta reader's collect swaps the aggregation table under this lock
+                # looked up again now: the table may have been swapped since ``_targets`` (a delta
+                # collection from another thread); this re-creates the point as a record would
+                agg = vim._get_or_create_aggregation(aggr_key, kept)
+                if not self._matches(agg):
+                    continue  # cannot happen: the aggregation type is fixed per view
                 with agg._lock:
                     if agg._value is None:
                         agg._value = agg._get_empty_bucket_counts()
@@ -88,8 +90,15 @@ class BulkHistogram:
                         agg._min = min(agg._min, low)
                         agg._max = max(agg._max, high)
 
-    def _targets(self, attrs: dict[str, str]) -> list[tuple[Any, Any]] | None:
-        """(view-match lock, aggregation getter) for every reader/view, or ``None`` to replay."""
+    def _matches(self, agg: object) -> bool:
+        return (
+            _ExplicitBucketHistogramAggregation is not None
+            and isinstance(agg, _ExplicitBucketHistogramAggregation)
+            and agg._boundaries == self.boundaries
+        )
+
+    def _targets(self, attrs: dict[str, str]) -> list[tuple[Any, Any, dict[str, str]]] | None:
+        """(view match, aggregation key, its attributes) for every reader and view, or ``None`` to replay."""
         instrument: Any = self.histogram
         real = getattr(instrument, "_real_instrument", None)  # API proxy of a late-set provider
         if real is not None:
@@ -98,19 +107,14 @@ class BulkHistogram:
         storages = getattr(consumer, "_reader_storages", None)
         if storages is None:
             return None
-        targets: list[tuple[Any, Any]] = []
+        targets: list[tuple[Any, Any, dict[str, str]]] = []
         for storage in list(storages.values()):
             for vim in storage._instrument_view_instrument_matches.get(instrument, ()):
                 keys = vim._view._attribute_keys
                 kept = attrs if keys is None else {k: v for k, v in attrs.items() if k in keys}
                 aggr_key = _hash_attributes(kept)  # type: ignore[misc]
-                table = vim._attributes_aggregation
-                agg = table.get(aggr_key)
-                if (
-                    _ExplicitBucketHistogramAggregation is None
-                    or not isinstance(agg, _ExplicitBucketHistogramAggregation)
-                    or agg._boundaries != self.boundaries
-                ):
+                # the first value was just recorded, so the point exists unless it overflowed
+                if not self._matches(vim._attributes_aggregation.get(aggr_key)):
                     return None
-                targets.append((vim._lock, lambda table=table, aggr_key=aggr_key: table.get(aggr_key)))
+                targets.append((vim, aggr_key, kept))
         return targets

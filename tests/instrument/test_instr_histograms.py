@@ -155,3 +155,25 @@ def test_a_non_sdk_histogram_is_replayed_value_by_value() -> None:
     bulk.record_many([0.1, 0.2, 0.3], ATTRS)
     bulk.record_many([], ATTRS)
     assert hist.values == [0.1, 0.2, 0.3]
+
+
+def test_a_delta_collection_between_record_and_merge_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = _reader(delta=True)
+    mp = MeterProvider(metric_readers=[reader], shutdown_on_exit=False)
+    hist = mp.get_meter("t").create_histogram(
+        "d", explicit_bucket_boundaries_advisory=list(LATENCY_BUCKETS_S)
+    )
+    bulk = BulkHistogram(hist, LATENCY_BUCKETS_S)
+    collected: list[dict[tuple[Any, ...], tuple[Any, ...]]] = []
+    real_targets = bulk._targets
+
+    def targets_then_collect(attrs: dict[str, str]) -> Any:
+        found = real_targets(attrs)
+        collected.append(_points(reader))  # as if another thread collected right now
+        return found
+
+    monkeypatch.setattr(bulk, "_targets", targets_then_collect)
+    bulk.record_many([0.1, 0.2, 0.3], ATTRS)
+    [(first, *_)] = collected[0].values()
+    [(rest, total, *_)] = _points(reader).values()
+    assert (first, rest, total) == (1, 2, 0.5)
