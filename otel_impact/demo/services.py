@@ -74,7 +74,7 @@ def make_service(
     """Providers for service ``name`` exporting OTLP/HTTP protobuf to ``endpoint`` (``http://host:port``)."""
     base = endpoint.rstrip("/")
     instance = instance or name
-    resource = Resource.create({semconv.SERVICE_NAME: name, "service.instance.id": instance})
+    resource = Resource.create({semconv.SERVICE_NAME: name, semconv.SERVICE_INSTANCE_ID: instance})
     tracer_provider = TracerProvider(resource=resource, sampler=sampler or ALWAYS_ON)
     tracer_provider.add_span_processor(
         BatchSpanProcessor(
