@@ -50,6 +50,12 @@ class _Ids:
         return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
+# the per-prediction attribute keys, bound once (module globals are cheaper than module attributes)
+_PREDICTION_ID = semconv.ML_PREDICTION_ID
+_USER_ID, _SESSION_ID, _REQUEST_ID = semconv.USER_ID, semconv.SESSION_ID, semconv.ML_REQUEST_ID
+_SCORE, _LABEL = semconv.ML_PREDICTION_SCORE, semconv.ML_PREDICTION_LABEL
+_FEATURES_HASH, _FEATURES_MISSING = semconv.ML_FEATURES_HASH, semconv.ML_FEATURES_MISSING
+
 _ids = _Ids()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_ids.reset)
@@ -181,7 +187,7 @@ class Prediction:
         """
         try:
             if score is not None:
-                value = float(score)
+                value = score if type(score) is float else float(score)
                 if value != value:
                     raise ValueError("score is NaN")
                 self.score = value
@@ -236,22 +242,23 @@ class Prediction:
 
     def _span_attributes(self, attrs: dict[str, str | bool | int | float], exc: BaseException | None) -> None:
         """Attributes added when a recording span ends: ids, segments, output, features, sampling, error."""
-        attrs[semconv.ML_PREDICTION_ID] = self._id or self.id
-        if self.user_id is not None:
-            attrs[semconv.USER_ID] = str(self.user_id)
-        if self.session_id is not None:
-            attrs[semconv.SESSION_ID] = str(self.session_id)
-        if self.request_id is not None:
-            attrs[semconv.ML_REQUEST_ID] = str(self.request_id)
+        attrs[_PREDICTION_ID] = self._id or self.id
+        value: object
+        if (value := self.user_id) is not None:
+            attrs[_USER_ID] = value if type(value) is str else str(value)
+        if (value := self.session_id) is not None:
+            attrs[_SESSION_ID] = value if type(value) is str else str(value)
+        if (value := self.request_id) is not None:
+            attrs[_REQUEST_ID] = value if type(value) is str else str(value)
         if self.segment:
             names = self._instr._seg_attrs
             for key, value in self.segment.items():
                 name = names.get(key) or self._instr.segment_attribute(key)
                 attrs[name] = value if isinstance(value, str) else str(value)
         if self.score is not None:
-            attrs[semconv.ML_PREDICTION_SCORE] = self.score
+            attrs[_SCORE] = self.score
         if self.label is not None:
-            attrs[semconv.ML_PREDICTION_LABEL] = self.label
+            attrs[_LABEL] = self.label
         if self.count != 1:
             attrs[semconv.ML_PREDICTION_COUNT] = self.count
         adjusted = self._instr.adjusted_count(self.span)
@@ -260,9 +267,9 @@ class Prediction:
         if self.features is not None:
             try:
                 digest, missing = feature_fingerprint(self.features)
-                attrs[semconv.ML_FEATURES_HASH] = digest
+                attrs[_FEATURES_HASH] = digest
                 if missing is not None:
-                    attrs[semconv.ML_FEATURES_MISSING] = missing
+                    attrs[_FEATURES_MISSING] = missing
             except Exception as exc_hash:
                 log_once("features hash", exc_hash)
         if exc is not None:
