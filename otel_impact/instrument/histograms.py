@@ -107,6 +107,9 @@ class BulkHistogram:
         storages = getattr(consumer, "_reader_storages", None)
         if storages is None:
             return None
+        enabled = getattr(instrument, "_is_enabled", None)
+        if enabled is not None and not enabled():  # a meter disabled by configuration: record as usual
+            return None
         targets: list[tuple[Any, Any, dict[str, str]]] = []
         for storage in list(storages.values()):
             for vim in storage._instrument_view_instrument_matches.get(instrument, ()):
