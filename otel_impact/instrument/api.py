@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from otel_impact.instrument.core import Instrumentation
@@ -18,6 +18,7 @@ from otel_impact.instrument.core import Instrumentation
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
 R = TypeVar("R")
+G = TypeVar("G", bound=Callable[..., Any])
 
 _default: Instrumentation | None = None
 _lock = threading.Lock()
@@ -52,12 +53,17 @@ def _on_default(method: Callable[Concatenate[Instrumentation, P], R]) -> Callabl
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
         return getattr(get_instrumentation(), name)(*args, **kwargs)  # type: ignore[no-any-return]
 
-    functools.update_wrapper(call, method)
-    del call.__wrapped__  # type: ignore[attr-defined]  # so doctest and help() see this function
+    return _dressed_as(call, method)
+
+
+def _dressed_as(fn: G, method: Callable[..., Any]) -> G:
+    """``fn`` with ``method``'s name, docstring and signature minus ``self`` (for doctest, help(), IDEs)."""
+    functools.update_wrapper(fn, method)
+    del fn.__wrapped__  # type: ignore[attr-defined]  # so doctest and help() see this function itself
     sig = inspect.signature(method)
-    call.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
-    call.__module__ = __name__
-    return call
+    fn.__signature__ = sig.replace(parameters=list(sig.parameters.values())[1:])  # type: ignore[attr-defined]
+    fn.__module__ = __name__
+    return fn
 
 
 track_prediction = _on_default(Instrumentation.track_prediction)
@@ -66,63 +72,46 @@ record_outcome = _on_default(Instrumentation.record_outcome)
 record_pipeline_event = _on_default(Instrumentation.record_pipeline_event)
 
 
-def instrument_model(
-    model: str,
-    version: str,
-    *,
-    segment_from: Callable[..., Mapping[str, object] | None] | None = None,
-    features_from: Callable[..., object] | None = None,
-    ids_from: Callable[..., Mapping[str, object] | None] | None = None,
-    score_from: Callable[[Any], object] | None = None,
-    label_from: Callable[[Any], object] | None = None,
-) -> Callable[[F], F]:
-    """Decorator tracking every call as a prediction: see :meth:`Instrumentation.instrument_model`.
-
-    >>> from otel_impact import instrument_model
-    >>> @instrument_model("ranker", "v2", segment_from=lambda user: {"platform": user["platform"]})
-    ... def rank(user):
-    ...     return 0.5
+def _lazily(
+    method: Callable[Concatenate[Instrumentation, P], Callable[[F], F]],
+) -> Callable[P, Callable[[F], F]]:
+    """The module-level ``instrument_model``: the method's decorator, resolved on the default instance
+    at the wrapped function's first call (so decorating at import time, before providers exist, is safe).
     """
-    instr_ref: list[Instrumentation] = []
 
-    def decorate(fn: F) -> F:
-        # resolve the default lazily, at the first call, so decorating at import time is safe
-        def bound(*args: Any, **kwargs: Any) -> Any:
-            if not instr_ref:
-                instr_ref.append(get_instrumentation())
-            return instr_ref[0]
+    def instrument_model(*args: P.args, **kwargs: P.kwargs) -> Callable[[F], F]:
+        def decorate(fn: F) -> F:
+            return _lazy_wrapper(
+                fn, lambda: getattr(get_instrumentation(), method.__name__)(*args, **kwargs)(fn)
+            )
 
-        return _LazyDecorator(bound, fn, model, version, segment_from, features_from, ids_from,
-                              score_from, label_from).wrapped  # type: ignore[return-value]  # fmt: skip
+        return decorate
 
-    return decorate
+    return _dressed_as(instrument_model, method)
 
 
-class _LazyDecorator:
-    """Wraps ``fn`` with the default instance's decorator on its first call."""
+def _lazy_wrapper(fn: F, build: Callable[[], Callable[..., Any]]) -> F:
+    """``fn`` wrapped so that the real wrapper is built by ``build()`` at the first call."""
+    built: list[Callable[..., Any]] = []
 
-    def __init__(self, resolve: Callable[..., Instrumentation], fn: Callable[..., Any], model: str,
-                 version: str, *helpers: Any) -> None:  # fmt: skip
-        self._inner: Callable[..., Any] | None = None
+    def inner() -> Callable[..., Any]:
+        if not built:
+            built.append(build())
+        return built[0]
 
-        def inner() -> Callable[..., Any]:
-            if self._inner is None:
-                names = ("segment_from", "features_from", "ids_from", "score_from", "label_from")
-                kwargs = dict(zip(names, helpers, strict=True))
-                self._inner = resolve().instrument_model(model, version, **kwargs)(fn)
-            return self._inner
+    if inspect.iscoroutinefunction(fn):
 
-        if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def wrapped_async(*args: Any, **kwargs: Any) -> Any:
+            return await inner()(*args, **kwargs)
 
-            @functools.wraps(fn)
-            async def wrapped_async(*args: Any, **kwargs: Any) -> Any:
-                return await inner()(*args, **kwargs)
+        return wrapped_async  # type: ignore[return-value]
 
-            self.wrapped: Callable[..., Any] = wrapped_async
-        else:
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return inner()(*args, **kwargs)
 
-            @functools.wraps(fn)
-            def wrapped(*args: Any, **kwargs: Any) -> Any:
-                return inner()(*args, **kwargs)
+    return wrapped  # type: ignore[return-value]
 
-            self.wrapped = wrapped
+
+instrument_model = _lazily(Instrumentation.instrument_model)

@@ -55,7 +55,37 @@ def test_module_functions_have_the_instance_methods_signatures() -> None:
     from otel_impact.instrument import Instrumentation, api
 
     instance = Instrumentation()
-    for name in ("track_prediction", "record_business_event", "record_outcome", "record_pipeline_event"):
+    for name in ("track_prediction", "instrument_model", "record_business_event", "record_outcome",
+                 "record_pipeline_event"):  # fmt: skip
         fn = getattr(api, name)
         assert inspect.signature(fn) == inspect.signature(getattr(instance, name)), name
         assert fn.__doc__ == getattr(Instrumentation, name).__doc__
+
+
+def test_module_instrument_model_binds_the_default_instance_at_the_first_call() -> None:
+    import asyncio
+
+    from conftest import make_otel
+
+    from otel_impact import instrument_model
+    from otel_impact.instrument import set_instrumentation
+
+    @instrument_model("m", "v")  # decorated before the default instance exists
+    def score(x: float) -> float:
+        return x
+
+    @instrument_model("a", "v")
+    async def score_async(x: float) -> float:
+        return x
+
+    otel = make_otel()
+    set_instrumentation(otel.instr)
+    try:
+        assert score(0.25) == 0.25
+        assert asyncio.run(score_async(0.5)) == 0.5
+        spans = otel.spans()
+        assert [s.name for s in spans] == ["predict m", "predict a"]
+        assert [s.attributes[semconv.ML_PREDICTION_SCORE] for s in spans] == [0.25, 0.5]
+        assert score.__name__ == "score"
+    finally:
+        set_instrumentation(None)
