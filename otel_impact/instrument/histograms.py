@@ -30,12 +30,19 @@ from otel_impact.instrument._safe import log_once
 
 _EMPTY_CONTEXT = Context()  # values recorded at collection carry no span: no exemplar from another trace
 
-try:  # private SDK pieces; absent or changed → replay
-    from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
-    from opentelemetry.sdk.metrics._internal.aggregation import _ExplicitBucketHistogramAggregation
-except Exception:  # pragma: no cover - depends on the installed SDK
-    _hash_attributes = None  # type: ignore[assignment]
-    _ExplicitBucketHistogramAggregation = None  # type: ignore[assignment,misc]
+_sdk: tuple[Any, Any] | None = None  # (_hash_attributes, _ExplicitBucketHistogramAggregation)
+
+
+def _sdk_internals() -> tuple[Any, Any]:
+    """The private SDK pieces the merge needs, imported on first use (an SDK instrument has loaded
+    the SDK already; an API-only process never pays for it). Raises if the SDK changed shape."""
+    global _sdk
+    if _sdk is None:
+        from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
+        from opentelemetry.sdk.metrics._internal.aggregation import _ExplicitBucketHistogramAggregation
+
+        _sdk = (_hash_attributes, _ExplicitBucketHistogramAggregation)
+    return _sdk
 
 
 class BulkHistogram:
@@ -44,7 +51,7 @@ class BulkHistogram:
     def __init__(self, histogram: Histogram, boundaries: Sequence[float]) -> None:
         self.histogram = histogram
         self.boundaries = tuple(boundaries)
-        self.bulk_supported = _hash_attributes is not None
+        self.bulk_supported = True  # until the SDK's internals turn out different
 
     def record_many(self, values: list[float], attrs: dict[str, str]) -> None:
         """Record every value in ``values`` (finite, ≥ 0) for the attribute set ``attrs``."""
@@ -70,7 +77,14 @@ class BulkHistogram:
         bounds = self.boundaries
         for value in rest:
             counts[bisect_left(bounds, value)] += 1
-        total, low, high = math.fsum(rest), min(rest), max(rest)
+        try:
+            self._merge(targets, counts, math.fsum(rest), min(rest), max(rest))
+        except Exception as exc:  # internals differ after all: this batch is lost, later ones replay
+            self.bulk_supported = False
+            log_once("histogram bulk merge", exc)
+
+    def _merge(self, targets: list[tuple[Any, Any, dict[str, str]]], counts: list[int], total: float,
+               low: float, high: float) -> None:  # fmt: skip
         for vim, aggr_key, kept in targets:
             with vim._lock:  # a delta reader's collect swaps the aggregation table under this lock
                 # looked up again now: the table may have been swapped since ``_targets`` (a delta
@@ -91,11 +105,7 @@ class BulkHistogram:
                         agg._max = max(agg._max, high)
 
     def _matches(self, agg: object) -> bool:
-        return (
-            _ExplicitBucketHistogramAggregation is not None
-            and isinstance(agg, _ExplicitBucketHistogramAggregation)
-            and agg._boundaries == self.boundaries
-        )
+        return isinstance(agg, _sdk_internals()[1]) and agg._boundaries == self.boundaries  # type: ignore[attr-defined]
 
     def _targets(self, attrs: dict[str, str]) -> list[tuple[Any, Any, dict[str, str]]] | None:
         """(view match, aggregation key, its attributes) for every reader and view, or ``None`` to replay."""
@@ -110,12 +120,13 @@ class BulkHistogram:
         enabled = getattr(instrument, "_is_enabled", None)
         if enabled is not None and not enabled():  # a meter disabled by configuration: record as usual
             return None
+        hash_attributes = _sdk_internals()[0]
         targets: list[tuple[Any, Any, dict[str, str]]] = []
         for storage in list(storages.values()):
             for vim in storage._instrument_view_instrument_matches.get(instrument, ()):
                 keys = vim._view._attribute_keys
                 kept = attrs if keys is None else {k: v for k, v in attrs.items() if k in keys}
-                aggr_key = _hash_attributes(kept)  # type: ignore[misc]
+                aggr_key = hash_attributes(kept)
                 # the first value was just recorded, so the point exists unless it overflowed
                 if not self._matches(vim._attributes_aggregation.get(aggr_key)):
                     return None

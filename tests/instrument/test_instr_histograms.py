@@ -177,3 +177,18 @@ def test_a_delta_collection_between_record_and_merge_loses_nothing(monkeypatch: 
     [(first, *_)] = collected[0].values()
     [(rest, total, *_)] = _points(reader).values()
     assert (first, rest, total) == (1, 2, 0.5)
+
+
+def test_changed_sdk_internals_fall_back_to_per_value_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_impact.instrument import histograms
+
+    def missing() -> Any:
+        raise ImportError("no such private module")
+
+    monkeypatch.setattr(histograms, "_sdk_internals", missing)
+    bulk, reader, ref, ref_reader = _pair()
+    bulk.record_many([0.1, 0.2, 0.3], ATTRS)
+    for v in (0.1, 0.2, 0.3):
+        ref.record(v, ATTRS)
+    assert not bulk.bulk_supported
+    assert _points(reader) == _points(ref_reader)
