@@ -265,7 +265,7 @@ class Instrumentation(EventsMixin):
             log_once("flush_feature_summaries", exc)
 
     def flush_metrics(self) -> None:
-        """Replay buffered latency/score values into the SDK histograms now (e.g. before shutdown)."""
+        """Hand buffered latency/score values to the SDK histograms now (e.g. before shutdown)."""
         try:
             if self.metrics is not None:
                 self.metrics.flush()
