@@ -76,7 +76,7 @@ def test_readme_operations_examples_are_valid_config() -> None:
 
     text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     start = text.index("## Running the analyzer")
-    end = text.index("## Exported metrics and events")
+    end = text.index("\n## ", start + 1)  # the section ends at the next top-level heading
     blocks = re.findall(r"```yaml\n(.*?)```", text[start:end], re.S)
     assert len(blocks) == 2
     for block in blocks:
