@@ -315,8 +315,8 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
         if cause is None:
             rows.append(Row("incident linked cause", planted_cause, "unlinked", MISSED))
         else:
-            name = cause.get("pipeline.name") or cause.get("pipeline")
-            change = cause.get("change") or cause.get("pipeline.change") or cause.get("status")
+            name = cause.get(semconv.PIPELINE_NAME) or cause.get("pipeline")
+            change = cause.get("change") or cause.get(semconv.PIPELINE_CHANGE) or cause.get("status")
             ok = name == t.pipeline and change == t.schema_change_kind
             rows.append(
                 Row("incident linked cause", planted_cause, f"{name} {change}", RECOVERED if ok else MISSED)

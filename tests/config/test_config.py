@@ -141,3 +141,17 @@ def test_cli_config_check(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 2
     assert "attribution.time_decay.half_life" in result.output
     assert "Traceback" not in result.output
+
+
+def test_join_keys_are_the_semconv_names() -> None:
+    from typing import get_args
+
+    from otel_impact import semconv
+    from otel_impact.config.model import JoinKey
+
+    assert set(get_args(JoinKey)) == {
+        semconv.USER_ID,
+        semconv.SESSION_ID,
+        semconv.ML_REQUEST_ID,
+        semconv.ML_PREDICTION_ID,
+    }
