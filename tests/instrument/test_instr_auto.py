@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import instr_targets
 import numpy as np
 import pytest
-from conftest import Otel
+from otel_harness import Otel
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression, LogisticRegression
 

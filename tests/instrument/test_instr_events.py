@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import Otel
+from otel_harness import Otel
 
 from otel_impact import (
     record_business_event,

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import make_otel
+from otel_harness import make_otel
 
 from otel_impact import semconv
 from otel_impact.instrument import Settings, feature_hash

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Otel, make_otel
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from otel_harness import Otel, make_otel
 
 from otel_impact import semconv
 from otel_impact.instrument import Settings

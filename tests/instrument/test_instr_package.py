@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+from otel_harness import make_otel
+
 import otel_impact
 from otel_impact import semconv
 from otel_impact.instrument import Settings
@@ -64,8 +66,6 @@ def test_module_functions_have_the_instance_methods_signatures() -> None:
 
 def test_module_instrument_model_binds_the_default_instance_at_the_first_call() -> None:
     import asyncio
-
-    from conftest import make_otel
 
     from otel_impact import instrument_model
     from otel_impact.instrument import set_instrumentation

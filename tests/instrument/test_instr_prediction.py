@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import Otel
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
+from otel_harness import Otel
 
 from otel_impact import instrument_model, semconv, track_prediction
 from otel_impact.instrument import feature_hash

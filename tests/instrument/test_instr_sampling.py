@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_otel
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+from otel_harness import make_otel
 
 from otel_impact import semconv
 from otel_impact.instrument import Settings
