@@ -42,7 +42,8 @@ ORDER BY time
     "purple",
 )
 
-# impact_annotations holds one row per run; the latest run per (kind, model, segment, start) wins.
+# impact_annotations: the analyzer job writes one set of rows per successful run; the latest run
+# per (kind, model, segment, start) wins.
 STORED_ANNOTATION = annotation(
     "Analyzer annotations (incidents, pipeline events, drift)",
     """
@@ -54,7 +55,6 @@ GROUP BY kind, model, segment, start
 ORDER BY time
 """,
     "yellow",
-    enable=False,
 )
 
 MODEL_METRICS = f"""
