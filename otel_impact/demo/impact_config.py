@@ -4,9 +4,10 @@
 services — business metrics with their join windows, segments, daily series, the lag scan, the
 v2-vs-v1 lift per segment, ROI costs, the rollout time for the KPI table, the lineage of the
 ranker's features down to the feature pipeline, and the export endpoint (the demo's own
-receiver). :func:`validated_config` checks it with the real config model. A section this build
-of the config model does not know yet is left out (and reported), so the demo still runs the
-stages that exist.
+receiver), the tracking plan of everything the services emit, and SLOs of the recommender
+endpoint and the pipelines. :func:`validated_config` checks it with the real config model. A
+section this build of the config model does not know yet is left out (and reported), so the demo
+still runs the stages that exist.
 
 >>> from otel_impact.demo.world import WorldParams
 >>> data = demo_config_data(WorldParams(users=100, days=10), database="demo", endpoint=None)
@@ -23,7 +24,8 @@ import yaml
 
 from otel_impact import semconv
 from otel_impact.config import ImpactConfig, config_from_dict
-from otel_impact.demo.world import WorldParams
+from otel_impact.demo.emit import CURRENCY, SUBSCRIPTION_PRICE
+from otel_impact.demo.world import VERSIONS, WorldParams
 from otel_impact.errors import ConfigError
 
 HEADER = """\
@@ -105,6 +107,8 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
         # the simulated traffic has no weekly pattern: no seasonal baseline
         "incidents": {"metrics": ["auc"], "link_window": "3d", "bucket": "1d", "season": None},
         "job": {"name": "demo", "first_run": f"{params.days}d"},
+        "tracking_plan": _tracking_plan(params),
+        "slos": _slos(params),
     }
     if endpoint is not None:
         data["export"] = {
@@ -116,6 +120,146 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
     else:
         data["export"] = {"enabled": False}
     return data
+
+
+def _tracking_plan(params: WorldParams) -> dict[str, Any]:
+    """What the simulated services emit: the recommender's prediction spans and the events."""
+    t = params.truth
+    business = {
+        semconv.BUSINESS_VALUE: {"type": "double", "required": True},
+        semconv.BUSINESS_CURRENCY: {"type": "enum", "values": [CURRENCY], "required": True},
+        semconv.USER_ID: {"type": "string", "required": True},
+    }
+    pipeline = {
+        semconv.PIPELINE_NAME: {
+            "type": "enum",
+            "values": [t.pipeline, t.unrelated_pipeline],
+            "required": True,
+        },
+        semconv.PIPELINE_STATUS: {"type": "enum", "values": ["success", "failed"], "required": True},
+        semconv.DATASET_NAME: {"type": "enum", "values": [t.dataset, t.unrelated_dataset]},
+        semconv.DATA_VERSION: "string",
+        semconv.PIPELINE_CHANGE: "string",
+    }
+    run_example = {
+        semconv.PIPELINE_NAME: t.pipeline,
+        semconv.PIPELINE_STATUS: "success",
+        semconv.DATASET_NAME: t.dataset,
+    }
+    return {
+        "events": {
+            semconv.business_event("purchase"): {
+                "owner": "growth@shop.example",
+                "description": "a completed checkout of the simulated shop",
+                "attributes": business,
+                "example": {
+                    semconv.BUSINESS_VALUE: 27.5,
+                    semconv.BUSINESS_CURRENCY: CURRENCY,
+                    semconv.USER_ID: "u17",
+                },
+            },
+            semconv.business_event("subscription"): {
+                "owner": "growth@shop.example",
+                "description": "a new subscription",
+                "attributes": business,
+                "example": {
+                    semconv.BUSINESS_VALUE: SUBSCRIPTION_PRICE,
+                    semconv.BUSINESS_CURRENCY: CURRENCY,
+                    semconv.USER_ID: "u17",
+                },
+            },
+            semconv.EVENT_ML_OUTCOME: {
+                "owner": "ml-platform@shop.example",
+                "description": "whether the user clicked the recommendation",
+                "attributes": {
+                    semconv.ML_PREDICTION_ID: {"type": "string", "required": True},
+                    semconv.ML_OUTCOME_LABEL: {"type": "enum", "values": ["0", "1"], "required": True},
+                },
+                "example": {semconv.ML_PREDICTION_ID: "9f0c2d", semconv.ML_OUTCOME_LABEL: "1"},
+            },
+            semconv.EVENT_PIPELINE_RUN: {
+                "owner": "data-eng@shop.example",
+                "description": "one run of a feature-platform pipeline",
+                "attributes": pipeline,
+                "example": run_example,
+            },
+            semconv.EVENT_PIPELINE_INCIDENT: {
+                "owner": "data-eng@shop.example",
+                "description": "a pipeline failure raised by the feature platform",
+                "attributes": pipeline,
+                "example": {**run_example, semconv.PIPELINE_STATUS: "failed"},
+            },
+        },
+        "predictions": {
+            t.model: {
+                "owner": "ml-platform@shop.example",
+                "description": "the recommender's click-probability scores",
+                "attributes": {
+                    semconv.ML_MODEL_VERSION: {"type": "enum", "values": list(VERSIONS), "required": True},
+                    semconv.ML_PREDICTION_ID: {"type": "string", "required": True},
+                    semconv.ML_PREDICTION_SCORE: {"type": "double", "required": True},
+                    semconv.ML_PREDICTION_LABEL: {
+                        "type": "enum",
+                        "values": ["click", "skip"],
+                        "required": True,
+                    },
+                    semconv.USER_ID: {"type": "string", "required": True},
+                    semconv.SESSION_ID: "string",
+                    # only from the rollout on: the experiment arm the prediction was served in
+                    semconv.FEATURE_FLAG_VARIANT: {"type": "enum", "values": list(VERSIONS)},
+                },
+                "example": {
+                    semconv.ML_MODEL_VERSION: VERSIONS[0],
+                    semconv.ML_PREDICTION_ID: "9f0c2d",
+                    semconv.ML_PREDICTION_SCORE: 0.73,
+                    semconv.ML_PREDICTION_LABEL: "click",
+                    semconv.USER_ID: "u17",
+                },
+            },
+        },
+        # a month of daily traffic: volume checked per day, not per (diurnal) hour
+        "volume": {"bucket": "1d"},
+    }
+
+
+def _slos(params: WorldParams) -> dict[str, Any]:
+    """SLOs of the recommender endpoint and of the feature pipeline the ranker depends on."""
+    t = params.truth
+    return {
+        "period": f"{params.days}d",
+        "step": "1h",
+        "models": [
+            {
+                "name": "ranker-latency-p95",
+                "model": t.model,
+                "sli": "latency",
+                "objective": 0.95,
+                "threshold_ms": 60,
+            },
+            {"name": "ranker-errors", "model": t.model, "sli": "error_rate", "objective": 0.999},
+        ],
+        "pipelines": [
+            {
+                "name": "features-daily-success",
+                "pipeline": t.pipeline,
+                "sli": "success_rate",
+                "objective": 0.95,
+            },
+            {
+                "name": "features-daily-freshness",
+                "pipeline": t.pipeline,
+                "sli": "freshness",
+                "objective": 0.95,
+                "max_age": "26h",
+            },
+            {
+                "name": "crm-sync-success",
+                "pipeline": t.unrelated_pipeline,
+                "sli": "success_rate",
+                "objective": 0.95,
+            },
+        ],
+    }
 
 
 def validated_config(data: dict[str, Any]) -> tuple[ImpactConfig, dict[str, Any], list[str]]:

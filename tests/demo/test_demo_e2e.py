@@ -157,3 +157,46 @@ def test_outputs_are_written_and_reusable(demo):
     md = (out / "report.md").read_text()
     assert "planted vs recovered" in html and "planted vs recovered" in md
     assert any("reconcile" in line or "emitted" in line for line in lines)
+
+
+def test_clean_telemetry_passes_the_tracking_plan(demo):
+    outcome, _, _ = demo
+    plan = outcome.result["tracking_plan"]
+    assert plan["ok"] and plan["plan_problems"] == []
+    assert not any(s["exceeded"] for s in plan["summary"].values())
+    live = {e["name"]: e for e in plan["entries"]}
+    for event in (
+        semconv.business_event("purchase"),
+        semconv.business_event("subscription"),
+        semconv.EVENT_ML_OUTCOME,
+        semconv.EVENT_PIPELINE_RUN,
+    ):
+        assert live[event]["live"] and live[event]["rows"] > 0
+    spans = [e for e in plan["entries"] if e["source"] == "span"]
+    assert len(spans) == 1 and spans[0]["rows"] == outcome.counts.predictions_recorded
+
+
+def test_deployment_trail_shows_the_planted_rollout(demo):
+    outcome, _, _ = demo
+    p = outcome.params
+    (model,) = [m for m in outcome.result["deployments"]["models"] if m["model"] == p.truth.model]
+    assert sorted(v["version"] for v in model["versions"]) == ["v1", "v2"]
+    rollout = model["rollout"]
+    assert rollout["version"] == "v2"
+    start = datetime.fromisoformat(rollout["rollout_start"].replace("Z", "+00:00"))
+    planted = p.start + timedelta(days=p.truth.rollout_day)
+    assert abs((start - planted).total_seconds()) <= 86400
+
+
+def test_configured_slos_are_measured(demo):
+    outcome, _, _ = demo
+    slos = {s["name"]: s for s in outcome.result["slos"]}
+    configured = load_config(outcome.paths["config"]).slos
+    assert set(slos) == {s.name for s in configured.models} | {s.name for s in configured.pipelines}
+    assert all(s["n"] > 0 and 0 <= s["estimate"] <= 1 for s in slos.values())
+    assert slos["ranker-errors"]["estimate"] == 1.0  # the simulator serves no errors
+    assert slos["features-daily-success"]["estimate"] == 1.0  # the schema-change run succeeded
+    # the unrelated pipeline's one planted failure in 30 daily runs spends part of its budget
+    crm = slos["crm-sync-success"]
+    assert crm["estimate"] == pytest.approx(1 - 1 / outcome.params.days)
+    assert 0 < crm["budget_remaining"] < 1
