@@ -162,6 +162,9 @@ def _tracking_plan(params: WorldParams) -> dict[str, Any]:
                 "owner": "growth@shop.example",
                 "description": "a new subscription",
                 "attributes": business,
+                # subscriptions follow a first purchase by two to three weeks: the first weeks of
+                # a simulated month have none by design, which is no volume drop
+                "volume": False,
                 "example": {
                     semconv.BUSINESS_VALUE: SUBSCRIPTION_PRICE,
                     semconv.BUSINESS_CURRENCY: CURRENCY,
