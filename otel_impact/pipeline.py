@@ -163,12 +163,15 @@ def analyze(
     *,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    on_stage_error: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run every stage in :data:`STAGES` over ``window`` and return the JSON-able result.
 
     ``progress`` (optional) is called with each stage's name before it runs. A stage failing
     with an unexpected exception becomes an :class:`AnalysisError` naming the stage; errors from
-    the package's own tree (config, store) pass through unchanged.
+    the package's own tree (config, store) pass through unchanged. With ``on_stage_error``, any
+    failing stage is skipped instead: the message naming it is recorded as a warning and passed
+    to ``on_stage_error``, and the later stages still run (the demo shows whatever works).
     """
     ctx = JobContext(client=client, config=config, window=window, seed=seed)
     ctx.result["window"] = window.to_json()
@@ -177,9 +180,14 @@ def analyze(
             progress(name)
         try:
             stage(ctx)
-        except OtelImpactError:
-            raise
         except Exception as exc:
+            if on_stage_error is not None:
+                message = f"stage {name!r} failed and was skipped: {type(exc).__name__}: {exc}"
+                ctx.warn(message)
+                on_stage_error(message)
+                continue
+            if isinstance(exc, OtelImpactError):
+                raise
             raise AnalysisError(f"stage {name!r} failed: {type(exc).__name__}: {exc}") from exc
     ctx.result["warnings"] = list(ctx.warnings)
     out = to_jsonable(ctx.result)

@@ -20,6 +20,7 @@ Each phase reports a line through ``progress``. Failures raise the package's own
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -128,40 +129,17 @@ def _open_store(options: DemoOptions, progress: Progress) -> tuple[Any, Any]:
 
 
 def _stage_by_stage(failures: list[str], progress: Progress) -> Callable[..., dict[str, Any]]:
-    """An ``analyze`` that runs every stage of this build and skips (and reports) a failing one.
+    """:func:`otel_impact.pipeline.analyze` that skips (and reports) a failing stage.
 
-    Same signature as :func:`otel_impact.pipeline.analyze`; the demo must show everything that
-    works even when one analysis part is broken or missing.
+    The demo must show everything that works even when one analysis part is broken or missing.
     """
+    from otel_impact.pipeline import analyze
 
-    def analyze(
-        client: Any,
-        config: Any,
-        window: Any,
-        *,
-        seed: int = 0,
-        progress: Callable[[str], None] | None = None,
-    ) -> dict[str, Any]:
-        from otel_impact.pipeline import STAGES, JobContext, to_jsonable
+    def skipped(message: str) -> None:
+        failures.append(message)
+        progress(message)
 
-        ctx = JobContext(client=client, config=config, window=window, seed=seed)
-        ctx.result["window"] = window.to_json()
-        for name, stage in STAGES:
-            if progress is not None:
-                progress(name)
-            try:
-                stage(ctx)
-            except Exception as exc:
-                failures.append(f"stage {name!r} failed and was skipped: {type(exc).__name__}: {exc}")
-                say(failures[-1])
-                ctx.warn(failures[-1])
-        ctx.result["warnings"] = list(ctx.warnings)
-        out = to_jsonable(ctx.result)
-        assert isinstance(out, dict)
-        return out
-
-    say = progress
-    return analyze
+    return functools.partial(analyze, on_stage_error=skipped)
 
 
 def _analyze(
