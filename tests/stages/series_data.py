@@ -16,7 +16,7 @@ def at(seconds: float) -> datetime:
 
 
 def insert_predictions(client: Any, rows: list[dict[str, Any]]) -> None:
-    """Prediction spans: ts (s after BASE), user, version, pid, score, ms, segments, adjusted, model."""
+    """Prediction spans: ts (s after BASE), user, session, version, pid, score, ms, segments, adjusted, model."""
     data = []
     for i, r in enumerate(rows):
         attrs = {
@@ -25,6 +25,8 @@ def insert_predictions(client: Any, rows: list[dict[str, Any]]) -> None:
             semconv.ML_PREDICTION_ID: r.get("pid", f"p{i:06d}"),
             semconv.USER_ID: r.get("user", ""),
         }
+        if r.get("session"):
+            attrs[semconv.SESSION_ID] = r["session"]
         if r.get("score") is not None:
             attrs[semconv.ML_PREDICTION_SCORE] = repr(float(r["score"]))
         for key, value in (r.get("segments") or {}).items():

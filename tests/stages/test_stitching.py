@@ -9,12 +9,12 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from series_data import BASE, DAY, at, insert_predictions
 from stitch_store import emptied_store, module_store  # noqa: F401  (fixtures: a shared `store`)
 
 from otel_impact import semconv
@@ -30,37 +30,6 @@ assert _spec is not None and _spec.loader is not None
 oracle = importlib.util.module_from_spec(_spec)
 sys.modules.setdefault("stitch_oracle", oracle)
 _spec.loader.exec_module(oracle)
-
-BASE = datetime(2026, 11, 1, tzinfo=UTC)
-DAY = 86400.0
-
-
-def at(seconds: float) -> datetime:
-    return BASE + timedelta(seconds=seconds)
-
-
-def insert_predictions(client: Any, rows: list[dict[str, Any]]) -> None:
-    data = []
-    for i, r in enumerate(rows):
-        attrs = {
-            semconv.ML_MODEL_NAME: r.get("model", "ranker"),
-            semconv.ML_MODEL_VERSION: r.get("version", "v1"),
-            semconv.ML_PREDICTION_ID: r.get("pid", f"p{i:06d}"),
-            semconv.USER_ID: r.get("user", ""),
-        }
-        if r.get("session"):
-            attrs[semconv.SESSION_ID] = r["session"]
-        for key, value in (r.get("segments") or {}).items():
-            attrs[semconv.segment_attribute(key)] = value
-        if r.get("adjusted", 1.0) != 1.0:
-            attrs[semconv.SAMPLING_ADJUSTED_COUNT] = repr(float(r["adjusted"]))
-        data.append([at(r["ts"]), f"{i:032x}", f"{i:016x}", "predict ranker", "recommender", attrs])
-    if data:
-        client.insert(
-            semconv.TABLE_TRACES,
-            data,
-            column_names=["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes"],
-        )
 
 
 def insert_events(client: Any, rows: list[dict[str, Any]], name: str = "business.purchase") -> None:
