@@ -1,44 +1,51 @@
-"""Alert rules: fixed thresholds, adaptive baselines, and de-duplication with hysteresis.
+"""Alert rules: one persistence policy, calibrated per-bucket tests, and multiplicity control.
 
-A rule turns a per-bucket series into a per-bucket boolean *condition*; :func:`episodes` turns
-the condition into state transitions so a persisting condition alerts **once** (``firing``) and
-its end is reported once (``resolved``):
+Every alert rule of the analyzer goes through the same three steps:
 
-* it fires after ``trigger_after`` consecutive true buckets,
-* it resolves after ``clear_after`` consecutive false buckets (hysteresis: one good bucket in a
-  bad stretch does not resolve and re-fire),
-* unknown buckets (NaN) neither trigger nor clear,
-* with a ``hold`` condition (looser than the trigger), a firing alert stays firing while it holds.
+1. **A per-bucket test** with a stated noise model. Threshold rules (latency p95, drift score)
+   compare a value with the user's threshold; statistical rules give a p-value per bucket:
+   :func:`adaptive_test` standardises each bucket's deviation from the EWMA of the buckets
+   before it by the *observed* spread of the recent residuals (robust scale, ``1.4826 · MAD``),
+   optionally after dividing by a binomial standard error so that buckets with more labels count
+   more (the quasi-binomial model: the dispersion ``φ = scale²`` is estimated from the data and
+   never assumed to be 1; see :func:`dispersion`).
+2. **Multiplicity control** across buckets, series (models, segments) and metrics of one rule:
+   :func:`fdr_condition` applies Benjamini–Hochberg (``statsmodels.stats.multitest``) to every
+   p-value the rule computed in the run, so under the global null the chance of *any* rejected
+   bucket in a run is at most ``q`` (BH controls the family-wise rate when all nulls are true).
+3. **Persistence and hysteresis** (:class:`Persistence`, :func:`episodes`): a rule fires when
+   its condition held in ``trigger`` of the last ``within`` known buckets (and holds now), and
+   resolves only after ``clear`` consecutive known buckets without it; unknown (NaN) buckets
+   neither trigger nor clear. One episode gives one ``firing`` and one ``resolved`` transition,
+   never a flapping sequence.
 
-Threshold defaults (:data:`DEFAULT_THRESHOLDS`) follow the usual production-ML guidance: accuracy
-drop > 2 percentage points below its EWMA baseline, latency p95 > 200 ms, drift score > 0.7,
-business impact (relative lift) < 0.5 %.
-
-Adaptive baselines use a **robust z-score around an EWMA**: the baseline at bucket ``t`` is the
-EWMA of the buckets before ``t`` (``halflife`` buckets; with ``season`` set, of the same phase
-only: ``t − season, t − 2·season …``), the scale is ``1.4826 · MAD`` of the last ``window``
-residuals before ``t``, and ``z_t = (v_t − baseline_t) / scale_t``. ``|z| > threshold`` is the
-condition. A bucket without ``min_history`` earlier residuals has NaN z (unknown).
+Message text is built by the caller with plain concatenation from structured fields; nothing
+here formats a string that could hold telemetry (``Alert.value`` carries the number).
 
 >>> [(t.index, t.state) for t in episodes([False, True, True, False, True, False, False])]
 [(1, 'firing'), (6, 'resolved')]
+>>> [(t.index, t.state) for t in Persistence(2, 3, 2).episodes([0, 1, 0, 1, 1, 0, 0])]
+[(3, 'firing'), (6, 'resolved')]
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from otel_impact.analyze.results import FloatArray, as_float_array
 
 State = Literal["firing", "resolved"]
 Op = Literal[">", ">=", "<", "<="]
 Severity = Literal["info", "warning", "critical"]
+Side = Literal["two-sided", "less", "greater"]
 
 DEFAULT_THRESHOLDS: Mapping[str, float] = {
     "accuracy_drop": 0.02,  # absolute drop below the EWMA baseline (2 percentage points)
@@ -47,6 +54,10 @@ DEFAULT_THRESHOLDS: Mapping[str, float] = {
     "business_impact": 0.005,  # relative lift below 0.5 %
 }
 MAD_SCALE = 1.482602218505602  # 1 / Φ⁻¹(3/4): MAD → σ for normal data
+# Asymptotic efficiency of the MAD scale relative to the standard deviation for normal data
+# (Rousseeuw & Croux 1993, JASA 88:1273): a MAD scale from k residuals is worth a
+# chi-square with about 0.37·k degrees of freedom, which sets the t reference of the z-score.
+MAD_EFFICIENCY = 0.3675
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,33 @@ class Transition:
 
     index: int
     state: State
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """The one persistence/hysteresis policy of every alert rule (see module doc).
+
+    ``trigger`` of the last ``within`` known buckets must hold (the current one included) to
+    fire; ``clear`` consecutive known buckets without the condition resolve.
+    """
+
+    trigger: int = 2
+    within: int = 3
+    clear: int = 3
+
+    def __post_init__(self) -> None:
+        if self.trigger < 1:
+            raise ValueError(f"trigger must be >= 1, got {self.trigger}")
+        if self.within < self.trigger:
+            raise ValueError(f"within must be >= trigger ({self.trigger}), got {self.within}")
+        if self.clear < 1:
+            raise ValueError(f"clear must be >= 1, got {self.clear}")
+
+    def episodes(self, condition: ArrayLike, hold: ArrayLike | None = None) -> list[Transition]:
+        """:func:`episodes` with this policy."""
+        return episodes(
+            condition, trigger_after=self.trigger, within=self.within, clear_after=self.clear, hold=hold
+        )
 
 
 @dataclass(frozen=True)
@@ -67,6 +105,25 @@ class Alert:
     state: State
     message: str
     attributes: Mapping[str, str | float | int] = field(default_factory=dict)
+    value: float = math.nan
+
+
+@dataclass(frozen=True)
+class AdaptiveTest:
+    """Per-bucket deviation from the EWMA baseline: ``z``, its p-value and the scale used.
+
+    ``baseline`` is the EWMA of the buckets before each bucket; ``scale`` the robust scale of the
+    (standardised) residuals before it (≥ 1 with a binomial noise model: the dispersion); ``df``
+    the degrees of freedom of the t reference. NaN where the history is too short.
+    """
+
+    z: FloatArray
+    pvalue: FloatArray
+    baseline: FloatArray
+    scale: FloatArray
+    df: FloatArray
+    side: Side
+    method: str = "ewma-robust-z"
 
 
 def _condition_array(condition: ArrayLike) -> FloatArray:
@@ -80,16 +137,23 @@ def episodes(
     condition: ArrayLike,
     *,
     trigger_after: int = 1,
+    within: int | None = None,
     clear_after: int = 2,
     hold: ArrayLike | None = None,
 ) -> list[Transition]:
-    """De-duplicate a per-bucket condition into ``firing`` / ``resolved`` transitions (see module doc).
+    """De-duplicate a per-bucket condition into ``firing`` / ``resolved`` transitions.
 
-    ``hold`` (optional, same length) is a looser condition that keeps a firing alert firing: once
-    fired, a bucket only counts towards clearing when ``hold`` is false there too.
+    Fires at a true bucket when at least ``trigger_after`` of the last ``within`` known buckets
+    (default ``within = trigger_after``: consecutive) are true; resolves after ``clear_after``
+    consecutive known false buckets. ``hold`` (optional, same length) is a looser condition that
+    keeps a firing alert firing: once fired, a bucket only counts towards clearing when ``hold``
+    is false there too.
     """
     if trigger_after < 1:
         raise ValueError(f"trigger_after must be >= 1, got {trigger_after}")
+    within = trigger_after if within is None else within
+    if within < trigger_after:
+        raise ValueError(f"within must be >= trigger_after ({trigger_after}), got {within}")
     if clear_after < 1:
         raise ValueError(f"clear_after must be >= 1, got {clear_after}")
     cond = _condition_array(condition)
@@ -98,23 +162,26 @@ def episodes(
         raise ValueError(f"hold must have {cond.size} values, got {keep.size}")
     out: list[Transition] = []
     firing = False
-    run_true = run_false = 0
+    recent: list[bool] = []
+    run_false = 0
     for i, c in enumerate(cond):
         if math.isnan(c):
             continue
-        if c:
-            run_true, run_false = run_true + 1, 0
-            if not firing and run_true >= trigger_after:
+        hit = bool(c)
+        recent = [*recent[-(within - 1) :], hit] if within > 1 else [hit]
+        if hit:
+            run_false = 0
+            if not firing and sum(recent) >= trigger_after:
                 firing = True
                 out.append(Transition(i, "firing"))
         else:
-            run_true = 0
             if firing and keep[i] == 1.0:
                 run_false = 0
                 continue
             run_false += 1
             if firing and run_false >= clear_after:
                 firing = False
+                recent = []
                 out.append(Transition(i, "resolved"))
     return out
 
@@ -129,6 +196,20 @@ def threshold_condition(values: ArrayLike, op: Op, threshold: float) -> FloatArr
     with np.errstate(invalid="ignore"):
         hit = {">": v > threshold, ">=": v >= threshold, "<": v < threshold, "<=": v <= threshold}[op]
     return np.where(np.isnan(v), np.nan, hit.astype(np.float64))
+
+
+def gate(condition: ArrayLike, counts: ArrayLike, min_count: float) -> FloatArray:
+    """``condition`` where ``counts >= min_count``; NaN (unknown) where the bucket is too thin.
+
+    >>> gate([1.0, 1.0, 0.0], [50, 5, 50], 30).tolist()
+    [1.0, nan, 0.0]
+    """
+    cond = _condition_array(condition)
+    n = as_float_array(counts, "counts")
+    if n.size != cond.size:
+        raise ValueError(f"counts must have {cond.size} values, got {n.size}")
+    with np.errstate(invalid="ignore"):
+        return np.where(n >= min_count, cond, np.nan)
 
 
 def ewma_baseline(values: ArrayLike, halflife: float, season: int | None = None) -> FloatArray:
@@ -150,6 +231,85 @@ def ewma_baseline(values: ArrayLike, halflife: float, season: int | None = None)
     return out
 
 
+def _lag1(x: FloatArray) -> float:
+    if x.size < 4:
+        return 0.0
+    d = x - x.mean()
+    den = float(d @ d)
+    return float(d[1:] @ d[:-1]) / den if den > 0 else 0.0
+
+
+def adaptive_test(
+    values: ArrayLike,
+    *,
+    halflife: float = 7.0,
+    window: int = 28,
+    min_history: int = 7,
+    season: int | None = None,
+    n: ArrayLike | None = None,
+    side: Side = "two-sided",
+) -> AdaptiveTest:
+    """Deviation of each bucket from its EWMA baseline with an empirical noise model.
+
+    Residual ``r_t = v_t − baseline_t``; with ``n`` (trials per bucket, e.g. labelled
+    predictions for an accuracy) it is first divided by the binomial standard error
+    ``√(b(1 − b)/n_t)`` of the baseline ``b``. The scale is ``1.4826 · MAD`` of the last ``window``
+    (standardised) residuals before ``t`` — the observed dispersion, floored at 1 with ``n`` (a
+    quasi-binomial never assumes less noise than the binomial). ``z_t = r_t / scale_t`` is
+    referred to a t distribution whose degrees of freedom reflect the MAD's efficiency and the
+    residuals' lag-1 autocorrelation ``ρ`` (``df = 0.37 · k · (1 − ρ)/(1 + ρ)``, at least 1), so
+    a scale estimated from few or autocorrelated points gives wider tails.
+
+    >>> rng = np.random.default_rng(0)
+    >>> v = 100 + rng.normal(size=60); v[50] -= 10
+    >>> res = adaptive_test(v, side="less")
+    >>> bool(res.pvalue[50] < 1e-3), bool(np.nanmin(np.delete(res.pvalue, 50)) > 1e-3)
+    (True, True)
+    """
+    v = as_float_array(values, "values")
+    if window < 2:
+        raise ValueError(f"window must be >= 2, got {window}")
+    if min_history < 2:
+        raise ValueError(f"min_history must be >= 2, got {min_history}")
+    if side not in ("two-sided", "less", "greater"):
+        raise ValueError(f"side must be two-sided, less or greater, got {side!r}")
+    base = ewma_baseline(v, halflife, season)
+    resid = v - base
+    if n is not None:
+        trials = as_float_array(n, "n")
+        if trials.size != v.size:
+            raise ValueError(f"n must have {v.size} values, got {trials.size}")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = np.sqrt(np.clip(base * (1 - base), 1e-12, None) / trials)
+            resid = np.where(trials > 0, resid / se, np.nan)
+    z, scale, df = np.full(v.size, np.nan), np.full(v.size, np.nan), np.full(v.size, np.nan)
+    for i in range(v.size):
+        if not math.isfinite(resid[i]):
+            continue
+        past = resid[max(0, i - window) : i]
+        past = past[np.isfinite(past)]
+        if past.size < min_history:
+            continue
+        s = MAD_SCALE * float(np.median(np.abs(past - np.median(past))))
+        if s <= 0:
+            s = float(np.std(past, ddof=1))
+        if n is not None:
+            s = max(s, 1.0)
+        if not s > 0:
+            continue
+        rho = min(max(_lag1(past), 0.0), 0.95)
+        scale[i], df[i] = s, max(1.0, MAD_EFFICIENCY * past.size * (1 - rho) / (1 + rho))
+        z[i] = resid[i] / s
+    with np.errstate(invalid="ignore"):
+        if side == "less":
+            p = stats.t.cdf(z, df)
+        elif side == "greater":
+            p = stats.t.sf(z, df)
+        else:
+            p = 2 * stats.t.sf(np.abs(z), df)
+    return AdaptiveTest(z, np.where(np.isfinite(z), p, np.nan), base, scale, df, side)
+
+
 def robust_z(
     values: ArrayLike,
     *,
@@ -158,26 +318,55 @@ def robust_z(
     min_history: int = 7,
     season: int | None = None,
 ) -> FloatArray:
-    """Robust z-score of each bucket against its EWMA baseline (see module doc)."""
-    v = as_float_array(values, "values")
-    if window < 2:
-        raise ValueError(f"window must be >= 2, got {window}")
-    if min_history < 2:
-        raise ValueError(f"min_history must be >= 2, got {min_history}")
-    base = ewma_baseline(v, halflife, season)
-    resid = v - base
-    z = np.full(v.size, np.nan)
-    for i in range(v.size):
-        past = resid[max(0, i - window) : i]
-        past = past[np.isfinite(past)]
-        if past.size < min_history or not math.isfinite(resid[i]):
-            continue
-        scale = MAD_SCALE * float(np.median(np.abs(past - np.median(past))))
-        if scale <= 0:
-            scale = float(np.std(past))
-        if scale > 0:
-            z[i] = resid[i] / scale
-    return z
+    """Robust z-score of each bucket against its EWMA baseline (:func:`adaptive_test`'s ``z``)."""
+    return adaptive_test(values, halflife=halflife, window=window, min_history=min_history, season=season).z
+
+
+def dispersion(successes: ArrayLike, trials: ArrayLike) -> float:
+    """Pearson dispersion ``φ = X² / (k − 1)`` of per-bucket binomial counts around their pooled
+    rate (the quasi-binomial scale of an intercept-only GLM; 1 for binomial data, > 1 when the
+    rate itself varies from bucket to bucket). NaN with fewer than two usable buckets.
+
+    >>> round(dispersion([10, 20, 30], [100, 100, 100]), 4)
+    6.25
+    """
+    x, n = as_float_array(successes, "successes"), as_float_array(trials, "trials")
+    if x.size != n.size:
+        raise ValueError(f"successes and trials must have the same length, got {x.size} and {n.size}")
+    ok = np.isfinite(x) & np.isfinite(n) & (n > 0)
+    x, n = x[ok], n[ok]
+    if x.size < 2:
+        return math.nan
+    p = x.sum() / n.sum()
+    if not 0 < p < 1:
+        return math.nan
+    return float(np.sum((x - n * p) ** 2 / (n * p * (1 - p))) / (x.size - 1))
+
+
+def fdr_condition(pvalues: Sequence[ArrayLike], q: float) -> list[FloatArray]:
+    """Benjamini–Hochberg over every finite p-value of several series at once.
+
+    Returns, per input series, 1.0 where the test is rejected at FDR ``q``, 0.0 where not and NaN
+    where the p-value is NaN (untested). Under the global null BH bounds the probability of any
+    rejection by ``q``.
+
+    >>> [c.tolist() for c in fdr_condition([[0.001, 0.5], [float("nan"), 0.02]], 0.05)]
+    [[1.0, 0.0], [nan, 1.0]]
+    """
+    if not 0 < q < 1:
+        raise ValueError(f"q must be in (0, 1), got {q!r}")
+    arrays = [as_float_array(p, "pvalues") for p in pvalues]
+    flat = np.concatenate(arrays) if arrays else np.empty(0)
+    ok = np.isfinite(flat)
+    reject = np.zeros(flat.size, dtype=bool)
+    if ok.any():
+        reject[ok] = multipletests(np.clip(flat[ok], 0.0, 1.0), alpha=q, method="fdr_bh")[0]
+    cond = np.where(ok, reject.astype(np.float64), np.nan)
+    out, start = [], 0
+    for a in arrays:
+        out.append(cond[start : start + a.size])
+        start += a.size
+    return out
 
 
 def drop_condition(
@@ -190,9 +379,9 @@ def drop_condition(
 ) -> FloatArray:
     """1.0 where a value is more than ``drop`` below the EWMA of the buckets before it.
 
-    With ``se`` (the standard error of each bucket's value, e.g. ``√(p(1 − p)/n)`` for an
-    accuracy) the drop must also exceed ``min_z`` standard errors, so a thin bucket's sampling
-    noise does not alert.
+    With ``se`` (the standard error of each bucket's value) the drop must also exceed ``min_z``
+    standard errors. The accuracy rule uses :func:`adaptive_test` with the observed dispersion
+    instead; this is the plain effect-size part of it.
     """
     v = as_float_array(values, "values")
     if drop < 0:
@@ -208,21 +397,28 @@ def drop_condition(
     return np.where(np.isnan(gap), np.nan, hit.astype(np.float64))
 
 
+Describe = Callable[[State, float], str]
+
+
 def alerts_from_condition(
     rule: str,
     condition: ArrayLike,
     *,
+    describe: Describe,
     severity: Severity = "warning",
-    message: str,
     values: ArrayLike | None = None,
     attributes: Mapping[str, str | float | int] | None = None,
-    trigger_after: int = 1,
-    clear_after: int = 2,
+    policy: Persistence | None = None,
+    hold: ArrayLike | None = None,
 ) -> list[Alert]:
-    """Alerts (firing + resolved) for a condition; ``message`` may use ``{value}`` and ``{state}``."""
+    """Alerts (firing + resolved) for a condition under ``policy`` (default :class:`Persistence`).
+
+    ``describe(state, value)`` returns the message text; it is called once per transition and
+    its result is used verbatim (callers concatenate, never re-format).
+    """
     vals = as_float_array(values, "values") if values is not None else None
     out = []
-    for t in episodes(condition, trigger_after=trigger_after, clear_after=clear_after):
+    for t in (policy or Persistence()).episodes(condition, hold):
         value = float(vals[t.index]) if vals is not None else math.nan
         out.append(
             Alert(
@@ -230,22 +426,36 @@ def alerts_from_condition(
                 severity if t.state == "firing" else "info",
                 t.index,
                 t.state,
-                message.format(value=value, state=t.state),
+                describe(t.state, value),
                 dict(attributes or {}),
+                value,
             )
         )
     return out
 
 
+def num(value: float, digits: int = 3) -> str:
+    """A number for an alert message (``nan`` spelled out), from our own format spec only."""
+    return format(value, f".{digits}g") if math.isfinite(value) else "nan"
+
+
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "MAD_EFFICIENCY",
     "MAD_SCALE",
+    "AdaptiveTest",
     "Alert",
+    "Persistence",
     "Transition",
+    "adaptive_test",
     "alerts_from_condition",
+    "dispersion",
     "drop_condition",
     "episodes",
     "ewma_baseline",
+    "fdr_condition",
+    "gate",
+    "num",
     "robust_z",
     "threshold_condition",
 ]

@@ -169,22 +169,48 @@ class KpiSection(Section):
 
 
 class AlertsSection(Section):
-    """Threshold rules (defaults from common production-ML guidance) and adaptive baselines."""
+    """Threshold rules, adaptive baselines, and the error budget and persistence policy shared by
+    every alert rule (docs/alerts.md)."""
 
     enabled: bool = True
     accuracy_drop: float = Field(default=0.02, ge=0, le=1)  # absolute drop below the EWMA baseline
     latency_p95_ms: float = Field(default=200.0, gt=0)
     drift_score: float = Field(default=0.7, gt=0)
-    business_impact: float = Field(default=0.005)  # relative lift below this alerts
+    business_impact: float = Field(default=0.005)  # relative lift significantly below this alerts
     adaptive: bool = True
     adaptive_metrics: tuple[str, ...] = ("volume", "mean_score", "error_rate")
-    z_threshold: float = Field(default=4.0, gt=0)
+    z_threshold: float = Field(default=3.0, gt=0)  # smallest |z| that can alert (effect-size floor)
     halflife: float = Field(default=7.0, gt=0)  # buckets
     baseline_buckets: int = Field(default=28, ge=2)
     min_history: int = Field(default=14, ge=2)  # buckets of history before adaptive z is trusted
-    season: int | None = Field(default=None, ge=1)  # buckets per season (7 for weekly on daily buckets)
-    trigger_after: int = Field(default=1, ge=1)
-    clear_after: int = Field(default=2, ge=1)
+    # buckets per season; "auto": a week of daily-or-longer buckets, a day of shorter ones
+    season: int | Literal["auto"] | None = "auto"
+    fdr: float = Field(default=0.01, gt=0, lt=0.5)  # BH false-discovery rate per rule and run
+    min_count: int = Field(default=30, ge=1)  # fewer events in a bucket → the bucket is unknown
+    trigger_after: int = Field(default=2, ge=1)  # fire when the condition held in this many …
+    trigger_within: int = Field(default=3, ge=1)  # … of the last this many known buckets
+    clear_after: int = Field(default=3, ge=1)  # resolve after this many known buckets without it
+
+    @field_validator("season")
+    @classmethod
+    def _season(cls, v: int | str | None) -> int | str | None:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("season must be >= 1 or 'auto'")
+        return v
+
+    @model_validator(mode="after")
+    def _within(self) -> AlertsSection:
+        if self.trigger_within < self.trigger_after:
+            raise ValueError("trigger_within must be >= trigger_after")
+        return self
+
+    def season_buckets(self, bucket_s: float) -> int | None:
+        """The seasonal period in buckets of ``bucket_s`` seconds (None: no season)."""
+        if self.season != "auto":
+            return self.season
+        period = 7 * 86400.0 if bucket_s >= 86400.0 else 86400.0
+        k = period / bucket_s
+        return round(k) if k >= 2 and abs(k - round(k)) < 1e-9 else None
 
 
 __all__ = [

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy import stats
 
 from otel_impact import semconv
 from otel_impact.analyze import alerts as rules
@@ -39,7 +40,6 @@ from otel_impact.store import series as store_series
 from otel_impact.store.stitch import conversions_by_bucket
 
 if TYPE_CHECKING:
-    from otel_impact.config.stats import AlertsSection
     from otel_impact.pipeline import JobContext
 
 CACHE_KEY = "series"
@@ -246,7 +246,7 @@ def run(ctx: JobContext) -> None:
         ctx.warn("series: no predictions in the window")
 
 
-def _alert_json(ctx: JobContext, alert: rules.Alert, times: list[datetime]) -> dict[str, Any]:
+def _alert_json(ctx: JobContext, alert: rules.Alert, times: list[Any]) -> dict[str, Any]:
     at = times[alert.index] if 0 <= alert.index < len(times) else ctx.window.end
     return {
         "rule": alert.rule,
@@ -258,119 +258,254 @@ def _alert_json(ctx: JobContext, alert: rules.Alert, times: list[datetime]) -> d
     }
 
 
-def _episodes(
-    cfg: AlertsSection,
-    rule: str,
-    cond: np.ndarray,
-    values: np.ndarray,
-    message: str,
-    attributes: dict[str, str],
-    *,
-    severity: rules.Severity = "warning",
-) -> list[rules.Alert]:
-    """Firing/resolved alerts of one rule's condition with the configured trigger/clear counts."""
-    return rules.alerts_from_condition(
-        rule,
-        cond,
-        values=values,
-        message=message,
-        attributes=attributes,
-        severity=severity,
-        trigger_after=cfg.trigger_after,
-        clear_after=cfg.clear_after,
-    )
+def persistence(ctx: JobContext) -> rules.Persistence:
+    """The configured persistence/hysteresis policy every alert rule applies."""
+    cfg = ctx.config.alerts
+    return rules.Persistence(cfg.trigger_after, max(cfg.trigger_within, cfg.trigger_after), cfg.clear_after)
+
+
+def _phrase(state: str, firing: str, resolved: str) -> str:
+    return firing if state == "firing" else resolved
+
+
+def _counts(built: SeriesSet, name: str, model: str, size: int) -> np.ndarray:
+    s = built.find(name, model_name=model)
+    return s.values if s is not None else np.full(size, np.nan)
 
 
 def alert_rules(ctx: JobContext) -> None:
-    """Threshold and adaptive alert rules on the series and lift results (appends to ``alerts``)."""
+    """Threshold and adaptive alert rules on the series and lift results (appends to ``alerts``).
+
+    Per rule, the p-values of every model × metric × bucket of the run form one
+    Benjamini–Hochberg family (``alerts.fdr``); conditions then go through the shared
+    persistence policy (:func:`persistence`). Buckets with fewer than ``alerts.min_count``
+    events are unknown for the count-based rules.
+    """
     cfg = ctx.config.alerts
     out: list[dict[str, Any]] = ctx.result.setdefault("alerts", [])
     built: SeriesSet | None = ctx.cache.get(CACHE_KEY)
     if not cfg.enabled:
         return
+    policy = persistence(ctx)
     if built is not None:
-        times = built.times()
+        times: list[Any] = list(built.times())
+        season = cfg.season_buckets(built.bucket_s)
+        acc_tests: list[tuple[str, np.ndarray, rules.AdaptiveTest]] = []
+        adaptive: list[tuple[str, str, np.ndarray, rules.AdaptiveTest]] = []
         for model in built.model_names():
-            attrs = {semconv.ML_MODEL_NAME: model}
             acc = built.find("accuracy", model_name=model)
             if acc is not None:
-                labeled = built.find("labeled", model_name=model)
-                n = labeled.values if labeled is not None else np.full(acc.values.size, np.nan)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    se = np.sqrt(acc.values * (1 - acc.values) / n)
-                cond = rules.drop_condition(acc.values, cfg.accuracy_drop, halflife=cfg.halflife, se=se)
-                msg = f"{model}: accuracy {{value:.3f}} dropped more than {cfg.accuracy_drop:g} below its baseline"
-                for a in _episodes(cfg, "accuracy_drop", cond, acc.values, msg, attrs):
-                    out.append(_alert_json(ctx, a, times))
+                labeled = _counts(built, "labeled", model, acc.values.size)
+                known = np.where(labeled >= cfg.min_count, acc.values, np.nan)
+                test = rules.adaptive_test(
+                    known, halflife=cfg.halflife, window=cfg.baseline_buckets, min_history=cfg.min_history,
+                    n=labeled, side="less",
+                )  # fmt: skip
+                acc_tests.append((model, acc.values, test))
             lat = built.find("latency_p95_ms", model_name=model)
             if lat is not None:
-                cond = rules.threshold_condition(lat.values, ">", cfg.latency_p95_ms)
-                msg = f"{model}: latency p95 {{value:.0f}} ms above {cfg.latency_p95_ms:g} ms"
-                for a in _episodes(cfg, "latency_p95", cond, lat.values, msg, attrs, severity="critical"):
+                volume = _counts(built, "volume", model, lat.values.size)
+                cond = rules.gate(
+                    rules.threshold_condition(lat.values, ">", cfg.latency_p95_ms), volume, cfg.min_count
+                )
+                limit = rules.num(cfg.latency_p95_ms)
+
+                def lat_text(state: str, value: float, model: str = model, limit: str = limit) -> str:
+                    return (
+                        model
+                        + ": latency p95 "
+                        + rules.num(value)
+                        + " ms "
+                        + _phrase(state, "above " + limit + " ms", "back under " + limit + " ms")
+                    )
+
+                for a in rules.alerts_from_condition(
+                    "latency_p95", cond, describe=lat_text, values=lat.values,
+                    attributes={semconv.ML_MODEL_NAME: model}, severity="critical", policy=policy,
+                ):  # fmt: skip
                     out.append(_alert_json(ctx, a, times))
             if cfg.adaptive:
                 for name in cfg.adaptive_metrics:
                     s = built.find(name, model_name=model)
                     if s is None:
                         continue
-                    z = rules.robust_z(
-                        s.values,
-                        halflife=cfg.halflife,
-                        window=cfg.baseline_buckets,
-                        min_history=cfg.min_history,
-                        season=cfg.season,
-                    )
-                    cond = np.where(np.isnan(z), np.nan, (np.abs(z) > cfg.z_threshold).astype(float))
-                    msg = f"{model}: {name} {{value:.4g}} left its adaptive baseline (|z| > {cfg.z_threshold:g})"
-                    for a in _episodes(cfg, f"adaptive_{name}", cond, s.values, msg, attrs):
-                        out.append(_alert_json(ctx, a, times))
-    _drift_alerts(ctx, out)
+                    vals = s.values
+                    if name != "volume":  # a rate or mean of a thin bucket is unknown
+                        vals = np.where(
+                            _counts(built, "volume", model, vals.size) >= cfg.min_count, vals, np.nan
+                        )
+                    test = rules.adaptive_test(
+                        vals, halflife=cfg.halflife, window=cfg.baseline_buckets, min_history=cfg.min_history,
+                        season=season,
+                    )  # fmt: skip
+                    adaptive.append((model, name, s.values, test))
+        _accuracy_alerts(ctx, acc_tests, times, policy, out)
+        _adaptive_alerts(ctx, adaptive, times, policy, out)
+    _drift_alerts(ctx, out, policy)
+    _business_impact(ctx, out)
+
+
+def _accuracy_alerts(
+    ctx: JobContext,
+    tests: list[tuple[str, np.ndarray, rules.AdaptiveTest]],
+    times: list[Any],
+    policy: rules.Persistence,
+    out: list[dict[str, Any]],
+) -> None:
+    """accuracy_drop: significantly (BH over models × buckets) and materially below the baseline."""
+    cfg = ctx.config.alerts
+    sig = rules.fdr_condition([t.pvalue for _, _, t in tests], cfg.fdr)
+    for (model, values, test), rejected in zip(tests, sig, strict=True):
+        with np.errstate(invalid="ignore"):
+            big = (test.baseline - values) > cfg.accuracy_drop
+        cond = np.where(np.isnan(rejected), np.nan, (rejected == 1.0) & big)
+        limit = rules.num(cfg.accuracy_drop)
+
+        def text(state: str, value: float, model: str = model, limit: str = limit) -> str:
+            return (
+                model
+                + ": accuracy "
+                + rules.num(value)
+                + _phrase(
+                    state,
+                    " dropped more than "
+                    + limit
+                    + " below its baseline (beyond the observed day-to-day spread)",
+                    " back within " + limit + " of its baseline",
+                )
+            )
+
+        for a in rules.alerts_from_condition(
+            "accuracy_drop", cond, describe=text, values=values, attributes={semconv.ML_MODEL_NAME: model},
+            policy=policy,
+        ):  # fmt: skip
+            out.append(_alert_json(ctx, a, times))
+
+
+def _adaptive_alerts(
+    ctx: JobContext,
+    tests: list[tuple[str, str, np.ndarray, rules.AdaptiveTest]],
+    times: list[Any],
+    policy: rules.Persistence,
+    out: list[dict[str, Any]],
+) -> None:
+    """adaptive_<metric>: BH over models × metrics × buckets, and |z| above the effect floor."""
+    cfg = ctx.config.alerts
+    sig = rules.fdr_condition([t.pvalue for *_, t in tests], cfg.fdr)
+    for (model, name, values, test), rejected in zip(tests, sig, strict=True):
+        with np.errstate(invalid="ignore"):
+            big = np.abs(test.z) > cfg.z_threshold
+        cond = np.where(np.isnan(rejected), np.nan, (rejected == 1.0) & big)
+
+        def text(state: str, value: float, model: str = model, name: str = name) -> str:
+            return (
+                model
+                + ": "
+                + name
+                + " "
+                + rules.num(value, 4)
+                + _phrase(state, " left its adaptive baseline", " back within its adaptive baseline")
+            )
+
+        for a in rules.alerts_from_condition(
+            "adaptive_" + name, cond, describe=text, values=values,
+            attributes={semconv.ML_MODEL_NAME: model}, policy=policy,
+        ):  # fmt: skip
+            out.append(_alert_json(ctx, a, times))
+
+
+def _business_impact(ctx: JobContext, out: list[dict[str, Any]]) -> None:
+    """business_impact: the all-users lift is *significantly* below ``alerts.business_impact``.
+
+    The lift's CI (normal approximation from its bounds) gives a one-sided p-value of
+    ``lift < threshold``; BH over the metrics. A lift whose estimate is below the threshold but
+    whose CI reaches it is reported as a warning of the run, not as an alert.
+    """
+    cfg = ctx.config.alerts
+    rows, pvalues = [], []
     for row in ctx.result.get("lift") or []:
-        est = row.get("estimate")
+        est, ci = row.get("estimate"), row.get("ci") or [None, None]
         if row.get("segment") or not isinstance(est, float) or not math.isfinite(est):
             continue
-        if est < cfg.business_impact:
+        lo, hi = (v if isinstance(v, float) and math.isfinite(v) else math.nan for v in ci[:2])
+        level = ctx.config.lift.level
+        se = (hi - lo) / (2 * float(stats.norm.isf((1 - level) / 2))) if math.isfinite(hi - lo) else math.nan
+        p = float(stats.norm.cdf((est - cfg.business_impact) / se)) if se > 0 else math.nan
+        rows.append((row, est, lo, hi))
+        pvalues.append(p)
+    sig = rules.fdr_condition([np.asarray(pvalues, dtype=float)], cfg.fdr)[0] if rows else np.empty(0)
+    limit = rules.num(100 * cfg.business_impact)
+    for (row, est, lo, hi), rejected in zip(rows, sig, strict=True):
+        metric = str(row.get("metric"))
+        lift = rules.num(100 * est) + " % (CI " + rules.num(100 * lo) + " … " + rules.num(100 * hi) + " %)"
+        if rejected == 1.0:
             out.append(
                 {
                     "rule": "business_impact",
                     "severity": "warning",
                     "state": "firing",
                     "at": ctx.window.end,
-                    "message": f"{row.get('metric')}: lift {100 * est:.2f} % below {100 * cfg.business_impact:g} %",
-                    "attributes": {semconv.IMPACT_BUSINESS_METRIC: str(row.get("metric"))},
+                    "message": metric + ": lift " + lift + " significantly below " + limit + " %",
+                    "attributes": {semconv.IMPACT_BUSINESS_METRIC: metric},
                 }
             )
+        elif est < cfg.business_impact:
+            ctx.warn(
+                "business_impact: " + metric + " lift " + lift + " is below " + limit
+                + " % but not significantly; no alert"
+            )  # fmt: skip
 
 
-def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]]) -> None:
-    """``drift_score`` alerts from the data-quality rows (PSI per model × bucket), one per episode."""
+def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]], policy: rules.Persistence) -> None:
+    """``drift_score`` alerts from the data-quality rows (PSI per model × bucket), one per episode.
+
+    A bucket with fewer than ``incidents.drift.min_count`` scores is unknown: a PSI from a
+    handful of scores is mostly sampling noise.
+    """
     cfg = ctx.config.alerts
-    by_model: dict[str, list[tuple[str, float]]] = {}
+    min_n = ctx.config.incidents.drift.min_count
+    by_model: dict[str, list[tuple[str, float, float]]] = {}
     for row in ctx.result.get("data_quality") or []:
         if not isinstance(row, dict):
             continue
         score = row.get("drift_score", row.get("psi"))
+        n = row.get("n")
         if isinstance(score, int | float) and not isinstance(score, bool):
             model = str(row.get(semconv.ML_MODEL_NAME, ""))
             at = row.get("bucket") or ctx.window.end
+            count = float(n) if isinstance(n, int | float) and not isinstance(n, bool) else math.nan
             by_model.setdefault(model, []).append(
-                (str(at) if not isinstance(at, datetime) else at.isoformat(), float(score))
+                (str(at) if not isinstance(at, datetime) else at.isoformat(), float(score), count)
             )
     for model, points in by_model.items():
         points.sort()
-        values = np.asarray([v for _, v in points])
-        cond = rules.threshold_condition(values, ">", cfg.drift_score)
-        msg = f"{model}: drift score {{value:.3f}} above {cfg.drift_score:g}"
-        for a in _episodes(cfg, "drift_score", cond, values, msg, {semconv.ML_MODEL_NAME: model}):
-            row = {
-                "rule": a.rule,
-                "severity": a.severity,
-                "state": a.state,
-                "at": points[a.index][0],
-                "message": a.message,
-                "attributes": dict(a.attributes),
-            }
-            out.append(row)
+        values = np.asarray([v for _, v, _ in points])
+        counts = np.asarray([c for *_, c in points])
+        cond = rules.gate(rules.threshold_condition(values, ">", cfg.drift_score), counts, min_n)
+        limit = rules.num(cfg.drift_score)
+
+        def text(state: str, value: float, model: str = model, limit: str = limit) -> str:
+            return (
+                model
+                + ": drift score "
+                + rules.num(value)
+                + _phrase(state, " above " + limit, " back under " + limit)
+            )
+
+        for a in rules.alerts_from_condition(
+            "drift_score", cond, describe=text, values=values, attributes={semconv.ML_MODEL_NAME: model},
+            policy=policy,
+        ):  # fmt: skip
+            out.append(_alert_json(ctx, a, [p[0] for p in points]))
 
 
-__all__ = ["CACHE_KEY", "Series", "SeriesSet", "alert_rules", "build", "collect_warnings", "run"]
+__all__ = [
+    "CACHE_KEY",
+    "Series",
+    "SeriesSet",
+    "alert_rules",
+    "build",
+    "collect_warnings",
+    "persistence",
+    "run",
+]
