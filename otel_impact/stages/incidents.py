@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from otel_impact import semconv
+from otel_impact.analyze.alerts import fdr_condition
 from otel_impact.analyze.anomaly import detect_anomalies
 from otel_impact.analyze.drift import KsResult, PsiResult, histogram_deltas, ks, psi, psi_from_counts
 from otel_impact.analyze.linking import (
@@ -45,6 +46,7 @@ from otel_impact.analyze.linking import (
     mark_version_changes,
     severity,
 )
+from otel_impact.stages.series import persistence
 from otel_impact.store import incidents as store
 from otel_impact.store.incidents import incident_annotations
 
@@ -203,16 +205,24 @@ def _data_quality(
     for model in sorted({str(m) for m in hist["model"]} - set(drift)):  # models without span scores
         drift[model] = _histogram_drift(hist, model, ref_b, first_bucket, start_ns)
     alerts = ctx.result.setdefault("alerts", [])
+    # one Benjamini–Hochberg family: the KS tests of every model × bucket of the run
+    ks_p = [
+        np.asarray([k.pvalue if k is not None else math.nan for _, _, k, _, _ in drift[m]])
+        for m in sorted(drift)
+    ]
+    ks_sig = dict(zip(sorted(drift), fdr_condition(ks_p, dcfg.ks_alpha), strict=True))
+    policy = persistence(ctx)
     for model in sorted(drift):
         fref = _feature_reference(feats, model, ref_b)
-        run_start: str | None = None
-        for b, p, k, nov, source in drift[model]:
-            kp = k.pvalue if k is not None else math.nan
-            drifted = p.n >= dcfg.min_count and bool(
+        cond = np.full(len(drift[model]), np.nan)
+        for j, (b, p, k, nov, source) in enumerate(drift[model]):
+            known = p.n >= dcfg.min_count and math.isfinite(p.estimate)
+            drifted = known and bool(
                 (p.estimate >= dcfg.psi_alert)
-                or (kp < dcfg.ks_alpha and p.estimate >= dcfg.psi_warn)
+                or (ks_sig[model][j] == 1.0 and p.estimate >= dcfg.psi_warn)
                 or (nov >= dcfg.novelty_alert)
             )
+            cond[j] = float(drifted) if known else math.nan
             at = _iso(start_ns + b * bucket_ns)
             ks_json = (
                 {"estimate": k.estimate, "pvalue": k.pvalue, "n": k.n, "method": k.method} if k else None
@@ -233,26 +243,41 @@ def _data_quality(
                     "drift": drifted,
                 }
             )
-            if drifted and run_start is None:
-                run_start = at
-                ks_text = f"KS {k.estimate:.3f} (p={k.pvalue:.2g})" if k else "KS n/a (histogram)"
-                alerts.append(
-                    {
-                        "rule": "drift",
-                        "state": "firing",
-                        "severity": "critical" if p.estimate >= 2 * dcfg.psi_alert else "warning",
-                        "at": at,
-                        "message": f"score distribution of {model} drifted from {at}: PSI {p.estimate:.3f}, "
-                        f"{ks_text}, novelty {nov:.2f}",
-                        "attributes": {
-                            semconv.ML_MODEL_NAME: model,
-                            semconv.METRIC_IMPACT_DRIFT_PSI: p.estimate,
-                        }
-                        | ({semconv.METRIC_IMPACT_DRIFT_KS: k.estimate} if k else {}),
-                    }
+        for t in policy.episodes(cond):
+            alerts.append(
+                _drift_alert(
+                    model,
+                    t.state,
+                    drift[model][t.index],
+                    _iso(start_ns + drift[model][t.index][0] * bucket_ns),
+                    dcfg.psi_alert,
                 )
-            elif not drifted:
-                run_start = None
+            )
+
+
+def _drift_alert(
+    model: str, state: str, row: tuple[int, PsiResult, KsResult | None, float, str], at: str, psi_alert: float
+) -> dict[str, Any]:
+    """One ``drift`` transition; the message is concatenated from structured fields."""
+    _, p, k, nov, _ = row
+    ks_text = (
+        "KS " + format(k.estimate, ".3f") + " (p=" + format(k.pvalue, ".2g") + ")"
+        if k
+        else "KS n/a (histogram)"
+    )
+    figures = "PSI " + format(p.estimate, ".3f") + ", " + ks_text + ", novelty " + format(nov, ".2f")
+    firing = state == "firing"
+    return {
+        "rule": "drift",
+        "state": state,
+        "severity": ("critical" if p.estimate >= 2 * psi_alert else "warning") if firing else "info",
+        "at": at,
+        "message": ("score distribution of " + model + " drifted from " + at + ": " + figures)
+        if firing
+        else ("score distribution of " + model + " back to its reference from " + at + ": " + figures),
+        "attributes": {semconv.ML_MODEL_NAME: model, semconv.METRIC_IMPACT_DRIFT_PSI: p.estimate}
+        | ({semconv.METRIC_IMPACT_DRIFT_KS: k.estimate} if k else {}),
+    }
 
 
 def _histogram_drift(

@@ -492,11 +492,43 @@ def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]], policy: rules.Pers
                 + _phrase(state, " above " + limit, " back under " + limit)
             )
 
+        covered = _drift_episodes(out, model)
+        skip = False
         for a in rules.alerts_from_condition(
             "drift_score", cond, describe=text, values=values, attributes={semconv.ML_MODEL_NAME: model},
             policy=policy,
         ):  # fmt: skip
-            out.append(_alert_json(ctx, a, [p[0] for p in points]))
+            at = points[a.index][0]
+            if a.state == "firing":  # the same shift already alerted by the `drift` rule: not twice
+                skip = any(lo <= _iso_text(at) <= hi for lo, hi in covered)
+            if not skip:
+                out.append(_alert_json(ctx, a, [p[0] for p in points]))
+
+
+def _iso_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value).replace("+00:00", "Z")
+
+
+def _drift_episodes(alerts: list[dict[str, Any]], model: str) -> list[tuple[str, str]]:
+    """[firing, resolved] ranges (ISO text) of the incidents stage's ``drift`` alerts of ``model``."""
+    spans: list[tuple[str, str]] = []
+    start: str | None = None
+    rows = [
+        a
+        for a in alerts
+        if a.get("rule") == "drift" and (a.get("attributes") or {}).get(semconv.ML_MODEL_NAME) == model
+    ]
+    for a in sorted(rows, key=lambda a: _iso_text(a.get("at"))):
+        if a.get("state") == "firing" and start is None:
+            start = _iso_text(a.get("at"))
+        elif a.get("state") == "resolved" and start is not None:
+            spans.append((start, _iso_text(a.get("at"))))
+            start = None
+    if start is not None:
+        spans.append((start, "9999"))
+    return spans
 
 
 __all__ = [
