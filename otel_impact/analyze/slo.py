@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from otel_impact.analyze.alerts import episodes
+from otel_impact.analyze.alerts import Persistence
 
 FloatArray = NDArray[np.float64]
 BurnWindowSpec = tuple[float, float, float, str]  # long s, short s, factor, severity
@@ -59,9 +59,20 @@ def trailing_sum(values: ArrayLike, steps: int) -> FloatArray:
 
 
 def burn_rate(
-    good: ArrayLike, total: ArrayLike, *, step: float, window: float, objective: float
+    good: ArrayLike,
+    total: ArrayLike,
+    *,
+    step: float,
+    window: float,
+    objective: float,
+    first_known: int | None = None,
 ) -> FloatArray:
-    """Burn rate over the trailing ``window`` seconds at each step (NaN without events)."""
+    """Burn rate over the trailing ``window`` seconds at each step (NaN without events).
+
+    Steps before ``first_known`` are unknown (e.g. before a pipeline's first run in history): a
+    window reaching back before it has no burn rate (NaN), so a long window is only judged once
+    its whole span has data.
+    """
     _check_objective(objective)
     if step <= 0 or window <= 0:
         raise ValueError("step and window must be positive")
@@ -74,6 +85,8 @@ def burn_rate(
     tw, gw = trailing_sum(t, k), trailing_sum(g, k)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(tw > 0, np.clip(tw - gw, 0, None) / np.where(tw > 0, tw, 1.0), np.nan)
+    if first_known is not None:
+        ratio[: min(max(first_known + k - 1, 0), ratio.size)] = np.nan
     return ratio / (1.0 - objective)
 
 
@@ -85,6 +98,21 @@ def _check_objective(objective: float) -> None:
 @dataclass(frozen=True)
 class BurnAlert:
     """A transition of one burn-rate alert pair at step ``index`` (relative to ``eval_start``)."""
+
+    index: int
+    state: str  # firing | resolved
+    severity: str
+    long_s: float
+    short_s: float
+    factor: float
+    burn_long: float
+    burn_short: float
+
+
+@dataclass(frozen=True)
+class SloEpisode:
+    """A transition of the SLO's one alert: firing while any burn pair fires (its most severe
+    pair named), resolved when none does."""
 
     index: int
     state: str  # firing | resolved
@@ -126,6 +154,7 @@ class SloResult:
     n: float
     windows: tuple[WindowBurn, ...]
     alerts: tuple[BurnAlert, ...]
+    episodes: tuple[SloEpisode, ...] = ()
     method: str = "multiwindow_burn_rate"
 
 
@@ -138,16 +167,29 @@ def evaluate_slo(
     windows: Sequence[BurnWindowSpec],
     eval_start: int = 0,
     period: float | None = None,
+    first_known: int | None = None,
+    persistence: tuple[int, int, int] = (1, 1, 1),
 ) -> SloResult:
     """SLO result over steps ``eval_start..`` (earlier steps only feed the trailing windows).
 
     ``period`` (seconds, default the evaluated span) is the SLO period the budget refers to.
-    Without events the SLI and budget fields are NaN and a warning is issued.
+    Steps before ``first_known`` are unknown: they count neither as good nor as bad, and a burn
+    window reaching back before them is not judged. ``persistence`` is the alert policy
+    ``(trigger, within, clear)`` of :class:`~otel_impact.analyze.alerts.Persistence` applied to each
+    pair and to the SLO's combined episode. Without events the SLI and budget fields are NaN and
+    a warning is issued.
     """
     _check_objective(objective)
     g, t = _series(good, "good"), _series(total, "total")
     if not 0 <= eval_start <= t.size:
         raise ValueError(f"eval_start must be in [0, {t.size}], got {eval_start}")
+    if first_known is not None and first_known < 0:
+        raise ValueError(f"first_known must be >= 0, got {first_known}")
+    policy = Persistence(*persistence)
+    g, t = g.copy(), t.copy()
+    if first_known is not None:
+        g[: min(first_known, g.size)] = 0.0
+        t[: min(first_known, t.size)] = 0.0
     span = (t.size - eval_start) * step
     period = span if period is None else period
     if period <= 0:
@@ -162,16 +204,32 @@ def evaluate_slo(
         warnings.warn("SLO: no events in the evaluated span", RuntimeWarning, stacklevel=2)
         sli = ratio = consumed = math.nan
     burns, alerts = [], []
-    for long_s, short_s, factor, severity in windows:
+    rank = {"critical": 2, "warning": 1}
+    n_eval = t.size - eval_start
+    any_cond = np.full(n_eval, np.nan)
+    worst = np.full(n_eval, -1, dtype=np.int64)  # index into `windows` of the most severe firing pair
+    pair_burns: list[tuple[FloatArray, FloatArray]] = []
+    for w_i, (long_s, short_s, factor, severity) in enumerate(windows):
         if not 0 < short_s < long_s or factor <= 0:
             raise ValueError(
                 f"burn window needs 0 < short < long and factor > 0, got {(long_s, short_s, factor)}"
             )
-        bl = burn_rate(g, t, step=step, window=long_s, objective=objective)[eval_start:]
-        bs = burn_rate(g, t, step=step, window=short_s, objective=objective)[eval_start:]
-        cond = np.nan_to_num(bl, nan=0.0) > factor
-        cond &= np.nan_to_num(bs, nan=0.0) > factor
-        transitions = episodes(cond.astype(np.float64), trigger_after=1, clear_after=1) if cond.any() else []
+        bl = burn_rate(g, t, step=step, window=long_s, objective=objective, first_known=first_known)[
+            eval_start:
+        ]
+        bs = burn_rate(g, t, step=step, window=short_s, objective=objective, first_known=first_known)[
+            eval_start:
+        ]
+        pair_burns.append((bl, bs))
+        known = np.isfinite(bl) & np.isfinite(bs)
+        cond = known & (np.nan_to_num(bl, nan=0.0) > factor) & (np.nan_to_num(bs, nan=0.0) > factor)
+        cond_k = np.where(known, cond.astype(np.float64), np.nan)
+        any_cond = np.where(np.isnan(any_cond), cond_k, np.fmax(any_cond, cond_k))
+        better = cond & (
+            (worst < 0) | (rank.get(severity, 0) > np.array([rank.get(windows[j][3], 0) for j in worst]))
+        )
+        worst = np.where(better, w_i, worst)
+        transitions = policy.episodes(cond_k) if cond.any() else []
         for tr in transitions:
             alerts.append(
                 BurnAlert(
@@ -199,7 +257,22 @@ def evaluate_slo(
             )
         )
     alerts.sort(key=lambda a: (a.index, a.long_s))
-    return SloResult(sli, objective, ratio, consumed, 1.0 - consumed, tot, tuple(burns), tuple(alerts))
+    combined = []
+    fired = -1
+    for tr in policy.episodes(any_cond) if windows else []:
+        j = int(worst[tr.index]) if tr.state == "firing" else fired
+        fired = j
+        long_s, short_s, factor, severity = windows[j]
+        bl, bs = pair_burns[j]
+        combined.append(
+            SloEpisode(
+                tr.index, tr.state, severity if tr.state == "firing" else "info", long_s, short_s, factor,
+                float(bl[tr.index]), float(bs[tr.index]),
+            )
+        )  # fmt: skip
+    return SloResult(
+        sli, objective, ratio, consumed, 1.0 - consumed, tot, tuple(burns), tuple(alerts), tuple(combined)
+    )
 
 
 def freshness_steps(success_times: ArrayLike, step_ends: ArrayLike, max_age: float) -> FloatArray:
@@ -222,6 +295,7 @@ def freshness_steps(success_times: ArrayLike, step_ends: ArrayLike, max_age: flo
 __all__ = [
     "BurnAlert",
     "BurnWindowSpec",
+    "SloEpisode",
     "SloResult",
     "WindowBurn",
     "burn_rate",

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from otel_impact import semconv
-from otel_impact.analyze.slo import SloResult, evaluate_slo, freshness_steps
+from otel_impact.analyze.slo import SloEpisode, SloResult, evaluate_slo, freshness_steps
 from otel_impact.config.base import format_duration
 from otel_impact.errors import StoreError
+from otel_impact.stages.series import persistence
 from otel_impact.store.failures import first_line
 from otel_impact.store.sqltext import load_sql
 
@@ -61,7 +62,13 @@ class _Grid:
         return self.start + timedelta(seconds=(self.lead + index + 1) * self.step)
 
 
-def _model_counts(ctx: JobContext, grid: _Grid, slo: ModelSlo) -> tuple[np.ndarray, np.ndarray]:
+def _first_index(total: np.ndarray) -> int:
+    """The first step with any event (the array's length when there is none)."""
+    nz = np.flatnonzero(total > 0)
+    return int(nz[0]) if nz.size else int(total.size)
+
+
+def _model_counts(ctx: JobContext, grid: _Grid, slo: ModelSlo) -> tuple[np.ndarray, np.ndarray, int]:
     params = {
         "start": grid.start,
         "end": grid.end,
@@ -75,13 +82,15 @@ def _model_counts(ctx: JobContext, grid: _Grid, slo: ModelSlo) -> tuple[np.ndarr
     for s, t, g in _rows(ctx.client, "slo_model.sql", params):
         if 0 <= int(s) < grid.n:
             total[int(s)], good[int(s)] = float(t), min(float(g), float(t))
-    return good, total
+    ((before,),) = _rows(ctx.client, "slo_model_history.sql", {"model": slo.model, "start": grid.start})
+    return good, total, 0 if int(before) else _first_index(total)
 
 
-def _pipeline_counts(ctx: JobContext, grid: _Grid, slo: PipelineSlo) -> tuple[np.ndarray, np.ndarray]:
-    lookback = timedelta(seconds=slo.max_age or 0.0)
+def _pipeline_counts(ctx: JobContext, grid: _Grid, slo: PipelineSlo) -> tuple[np.ndarray, np.ndarray, int]:
+    """Good/total per step and the first known step: steps before the pipeline's first run in
+    history are unknown (not stale); freshness carries the last success from before the grid."""
     params = {
-        "start": grid.start - lookback,
+        "start": grid.start,
         "end": grid.end,
         "event": semconv.EVENT_PIPELINE_RUN,
         "pipeline": slo.pipeline,
@@ -90,18 +99,23 @@ def _pipeline_counts(ctx: JobContext, grid: _Grid, slo: PipelineSlo) -> tuple[np
         "k_pipeline": semconv.PIPELINE_NAME,
     }
     rows = _rows(ctx.client, "slo_pipeline.sql", params)
+    ((n_before, _first_ns, n_ok, last_ok_ns),) = _rows(ctx.client, "slo_pipeline_history.sql", params)
     t_s = np.asarray([int(r[0]) for r in rows], dtype=np.float64) / 1e9
     ok = np.asarray([bool(r[1]) for r in rows], dtype=bool)
     t0 = grid.start.timestamp()
-    if slo.sli == "freshness":
-        ends = t0 + (np.arange(grid.n) + 1) * grid.step
-        fresh = freshness_steps(t_s[ok], ends, float(slo.max_age or 0.0))
-        return fresh, np.ones(grid.n)
     idx = np.floor((t_s - t0) / grid.step).astype(np.int64)
     keep = (idx >= 0) & (idx < grid.n)
     total = np.bincount(idx[keep], minlength=grid.n).astype(np.float64)
+    first = 0 if int(n_before) else _first_index(total)
+    if slo.sli == "freshness":
+        ends = t0 + (np.arange(grid.n) + 1) * grid.step
+        success = t_s[ok]
+        if int(n_ok):
+            success = np.r_[int(last_ok_ns) / 1e9, success]
+        fresh = freshness_steps(success, ends, float(slo.max_age or 0.0))
+        return fresh, np.ones(grid.n), first
     good = np.bincount(idx[keep], weights=ok[keep].astype(np.float64), minlength=grid.n).astype(np.float64)
-    return good, total
+    return good, total, first
 
 
 def _row(ctx: JobContext, grid: _Grid, slo: Any, kind: str, res: SloResult) -> dict[str, Any]:
@@ -163,41 +177,50 @@ def run(ctx: JobContext) -> None:
     grid = _Grid(ctx)
     windows = [(w.long, w.short, w.factor, w.severity) for w in cfg.burn_windows]
     rows: list[dict[str, Any]] = []
+    episodes: list[tuple[SloEpisode, ...]] = []
     todo: list[tuple[str, Any]] = [("model", s) for s in cfg.models] + [
         ("pipeline", s) for s in cfg.pipelines
     ]
+    policy = persistence(ctx)
     for kind, slo in todo:
-        good, total = _model_counts(ctx, grid, slo) if kind == "model" else _pipeline_counts(ctx, grid, slo)
+        good, total, first = (
+            _model_counts(ctx, grid, slo) if kind == "model" else _pipeline_counts(ctx, grid, slo)
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = evaluate_slo(
                 good, total, step=grid.step, objective=slo.objective, windows=windows, eval_start=grid.lead,
-                period=cfg.period,
+                period=cfg.period, first_known=first, persistence=(policy.trigger, policy.within, policy.clear),
+            )  # fmt: skip
+        if first > grid.lead:
+            ctx.warn(
+                "slo " + slo.name + ": no data before " + grid.time(first - grid.lead - 1).isoformat().replace("+00:00", "Z")
+                + "; earlier steps are unknown, and each burn window is judged once it is covered"
             )  # fmt: skip
         for w in caught:
             ctx.warn(f"slo {slo.name}: {w.message}")
         rows.append(_row(ctx, grid, slo, kind, res))
+        episodes.append(res.episodes)
     ctx.result["slos"] = rows
     alerts = ctx.result.setdefault("alerts", [])
-    for row in rows:
-        target = row.get(semconv.ML_MODEL_NAME) or row.get(semconv.PIPELINE_NAME)
-        for a in row["alerts"]:
+    for row, eps in zip(rows, episodes, strict=True):
+        target = str(row.get(semconv.ML_MODEL_NAME) or row.get(semconv.PIPELINE_NAME))
+        for e in eps:  # one alert per SLO episode, naming its most severe burning window pair
+            window = format_duration(e.long_s) + "/" + format_duration(e.short_s)
+            head = "SLO " + str(row["name"]) + " (" + target + "): "
             alerts.append(
                 {
                     "rule": "slo_burn_rate",
-                    "severity": a["severity"] if a["state"] == "firing" else "info",
-                    "state": a["state"],
-                    "at": a["at"],
-                    "message": f"SLO {row['name']} ({target}): error budget burning {a['burn_short']:.1f}× "
-                    f"over {a['window']} (alert at {a['factor']:g}×)"
-                    if a["state"] == "firing"
-                    else f"SLO {row['name']} ({target}): burn rate over {a['window']} back under {a['factor']:g}×",
-                    "attributes": {
-                        semconv.IMPACT_SLO_NAME: row["name"],
-                        semconv.IMPACT_SLO_WINDOW: a["window"],
-                    },
+                    "severity": e.severity,
+                    "state": e.state,
+                    "at": grid.time(e.index),
+                    "message": head + "error budget burning " + format(e.burn_short, ".1f") + "× over " + window
+                    + " (alert at " + format(e.factor, "g") + "×)"
+                    if e.state == "firing"
+                    else head + "burn rates back under their alert factors",
+                    "attributes": {semconv.IMPACT_SLO_NAME: row["name"], semconv.IMPACT_SLO_WINDOW: window},
                 }
-            )
+            )  # fmt: skip
 
 
 __all__ = ["run"]

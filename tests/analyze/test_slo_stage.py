@@ -88,10 +88,44 @@ def test_slo_stage_finds_planted_burns(slo_store: Any) -> None:
     assert fresh_fire and at(6.5 * HOUR) < fresh_fire[0]["at"] <= at(6.5 * HOUR + 600)
     assert rows["features-runs"]["estimate"] == pytest.approx(40 / 48)
     assert rows["features-runs"]["budget_consumed"] == pytest.approx((8 / 48) / 0.1 / 30)
-    # every transition is also a job alert (exported as impact.alert)
     slo_alerts = [a for a in ctx.result["alerts"] if a["rule"] == "slo_burn_rate"]
-    assert len(slo_alerts) == sum(len(r["alerts"]) for r in rows.values())
-    assert slo_alerts[0]["attributes"][semconv.IMPACT_SLO_NAME] in rows
+    # one job alert per SLO episode (its most severe pair named), not one per burn-window pair
+    burning = {n for n, r in rows.items() if r["alerts"]}
+    assert {a["attributes"][semconv.IMPACT_SLO_NAME] for a in slo_alerts if a["state"] == "firing"} == burning
+    assert len(slo_alerts) < sum(len(r["alerts"]) for r in rows.values())
+    assert all(a["severity"] == "critical" for a in slo_alerts if a["state"] == "firing")
+
+
+def _freshness_only(client: Any) -> JobContext:
+    from otel_impact.stages.slo import run
+
+    slos = {**SLOS, "models": [], "pipelines": [SLOS["pipelines"][0]]}
+    ctx = JobContext(client=client, config=config_from_dict({"slos": slos}), window=WINDOW)
+    run(ctx)
+    return ctx
+
+
+def test_no_freshness_burn_before_the_first_run_in_history(store: Any) -> None:
+    """A pipeline first seen at 09:00 is not 'stale' before then: those steps are unknown."""
+    run = {semconv.PIPELINE_NAME: "features", semconv.PIPELINE_STATUS: "success"}
+    insert_events(store, [(9 * HOUR + k * 1800.0, semconv.EVENT_PIPELINE_RUN, run) for k in range(30)])
+    ctx = _freshness_only(store)
+    assert [a for a in ctx.result["alerts"] if a["rule"] == "slo_burn_rate"] == []
+    assert ctx.result["slos"][0]["estimate"] == pytest.approx(1.0)
+    assert any("no data before" in w for w in ctx.warnings)
+
+
+def test_last_run_before_the_lead_in_keeps_the_pipeline_fresh(store: Any) -> None:
+    """The last success long before the window (beyond every burn window) is found by looking
+    back; the pipeline is fresh at the start and goes stale only when max_age has passed."""
+    run = {semconv.PIPELINE_NAME: "features", semconv.PIPELINE_STATUS: "success"}
+    runs = [(-10 * 86400.0, semconv.EVENT_PIPELINE_RUN, run)]  # 10 days before: the whole grid is stale
+    runs += [(-3.9 * 86400.0 + k * 1800.0, semconv.EVENT_PIPELINE_RUN, run) for k in range(196)]
+    insert_events(store, runs)
+    ctx = _freshness_only(store)
+    # runs every 30 min until 4 h into the window: fresh from the start, stale from 05:00
+    firing = [a for a in ctx.result["alerts"] if a["rule"] == "slo_burn_rate" and a["state"] == "firing"]
+    assert len(firing) == 1 and firing[0]["at"] > at(5 * HOUR)
 
 
 def test_no_slos_configured_is_a_no_op(store: Any) -> None:
