@@ -90,7 +90,10 @@ class CorrelationSection(Section):
     rolling_window: int = Field(default=6, ge=4)  # buckets in the recent window (breakdown)
     baseline_window: int = Field(default=30, ge=4)  # buckets in the baseline before it
     min_baseline_window: int = Field(default=10, ge=4)  # shortest baseline tested (expanding up to the above)
-    alert_alpha: float = Field(default=0.002, gt=0, lt=1)  # per-bucket breakdown test level
+    alert_alpha: float = Field(default=0.01, gt=0, lt=1)  # breakdown error budget per run (BH + CUSUM)
+    prior_alpha: float = Field(
+        default=0.01, gt=0, lt=1
+    )  # the reference relationship must be this significant
     transfer_window: int = Field(default=14, ge=4)  # buckets in the recent transfer-slope window
     saturation_alpha: float = Field(default=0.01, gt=0, lt=1)
 

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from otel_impact import semconv
-from otel_impact.analyze.breakdown import detect_breakdown
+from otel_impact.analyze.alerts import fdr_condition
+from otel_impact.analyze.breakdown import Breakdown, condition_of, detect_breakdown
 from otel_impact.analyze.correlation import LagScan, lag_scan, rank_segments
 from otel_impact.analyze.transfer import fit_transfer, saturation
-from otel_impact.stages.series import CACHE_KEY, SeriesSet, collect_warnings, segment_json
+from otel_impact.stages.series import CACHE_KEY, SeriesSet, collect_warnings, persistence, segment_json
 
 if TYPE_CHECKING:
     from otel_impact.pipeline import JobContext
@@ -91,6 +92,7 @@ def run(ctx: JobContext) -> None:
     pearson: dict[tuple[str, str, str], dict[tuple[tuple[str, str], ...], LagScan]] = {}
     stable: dict[tuple[str, str, str], int] = {}
     series_of: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], tuple[np.ndarray, np.ndarray]] = {}
+    pending: list[tuple[dict[str, Any], tuple[tuple[str, str], ...], np.ndarray, np.ndarray, int]] = []
     with collect_warnings(ctx, "correlation"):
         for model, mm, bm, seg, x, y in _pairs(built, ctx):
             base = {
@@ -138,11 +140,13 @@ def run(ctx: JobContext) -> None:
             lag = max(best_pearson.best_lag, 0)
             xs, ys = (x[: len(x) - lag], y[lag:]) if lag else (x, y)
             _transfer(ctx, base, xs, ys, lag, bucket_s, times, alerts)
-            first = _breakdown(ctx, base, seg, x, y, lag, bucket_s, times, alerts)
+            pending.append((base, seg, x, y, lag))
+            series_of[(model, mm, bm, seg)] = (x, y)
+        for (base, seg, _lag), first in _breakdowns(ctx, pending, bucket_s, times, alerts):
             if not seg and first is not None:
                 # the relationship broke for all users: rank segments on the buckets before
-                stable[(model, mm, bm)] = first - cfg.rolling_window + 1
-            series_of[(model, mm, bm, seg)] = (x, y)
+                key = (base[semconv.ML_MODEL_NAME], base["model_metric"], base["business_metric"])
+                stable[key] = first - cfg.rolling_window + 1
         for (model, mm, bm), by_seg in pearson.items():
             end = stable.get((model, mm, bm))
             if end is None or end < cfg.min_points + max_lag:
@@ -245,58 +249,63 @@ def _attrs(base: dict[str, Any], lag_s: float) -> dict[str, Any]:
     return attrs
 
 
-def _breakdown(
+def _breakdowns(
     ctx: JobContext,
-    base: dict[str, Any],
-    seg: tuple[tuple[str, str], ...],
-    x: np.ndarray,
-    y: np.ndarray,
-    lag: int,
+    pending: list[tuple[dict[str, Any], tuple[tuple[str, str], ...], np.ndarray, np.ndarray, int]],
     bucket_s: float,
     times: list[Any],
     alerts: list[dict[str, Any]],
-) -> int | None:
-    """Breakdown alerts for one pair; returns the business bucket of the first firing (or None)."""
-    cfg = ctx.config.correlation
-    if len(x) - lag < cfg.rolling_window + cfg.min_baseline_window:
-        return None  # too short a history for a baseline: nothing to compare, no warning per pair
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        x, y = np.nan_to_num(x, nan=float(np.nanmean(x))), np.nan_to_num(y, nan=float(np.nanmean(y)))
-    b = detect_breakdown(
-        x,
-        y,
-        lag=lag,
-        window=cfg.rolling_window,
-        baseline=cfg.baseline_window,
-        min_baseline=cfg.min_baseline_window,
-        alpha=cfg.alert_alpha,
-    )
-    first = next((t.index for t in b.transitions if t.state == "firing"), None)
-    for t in b.transitions:
-        i = t.index
-        r0, r1 = float(b.r_base[i]), float(b.r_recent[i])
-        kind = b.kind[i] or "recovered"
-        msg = (
-            f"{base['model_metric']} → {base['business_metric']} ({_seg_label(seg)}, lag "
-            f"{lag * bucket_s / 3600:g}h): r {r0:.2f} → {r1:.2f} ({kind})"
-        )
-        attrs = _attrs(base, lag * bucket_s) | {
-            semconv.IMPACT_CORRELATION_R_BEFORE: r0,
-            semconv.IMPACT_CORRELATION_R_AFTER: r1,
-            semconv.IMPACT_BREAKDOWN_KIND: kind,
-        }
-        alerts.append(
-            {
-                "rule": "correlation_breakdown",
-                "severity": "warning" if t.state == "firing" else "info",
-                "state": t.state,
-                "at": times[i],
-                "message": msg,
-                "attributes": attrs,
-            }
-        )
+) -> list[tuple[tuple[dict[str, Any], tuple[tuple[str, str], ...], int], int | None]]:
+    """Breakdown alerts of every pair; returns each pair's first firing business bucket (or None).
 
-    return first
+    ``correlation.alert_alpha`` is the run's error budget: Benjamini–Hochberg at that rate over the
+    correlation comparisons of every pair and bucket, and the same budget split evenly over the
+    pairs' residual CUSUMs (Bonferroni).
+    """
+    cfg = ctx.config.correlation
+    policy = persistence(ctx)
+    done: list[tuple[tuple[dict[str, Any], tuple[tuple[str, str], ...], int], Breakdown]] = []
+    for base, seg, x, y, lag in pending:
+        if len(x) - lag < cfg.rolling_window + cfg.min_baseline_window:
+            continue  # too short a history for a baseline: nothing to compare, no warning per pair
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):
+            x, y = np.nan_to_num(x, nan=float(np.nanmean(x))), np.nan_to_num(y, nan=float(np.nanmean(y)))
+        b = detect_breakdown(
+            x, y, lag=lag, window=cfg.rolling_window, baseline=cfg.baseline_window,
+            min_baseline=cfg.min_baseline_window, alpha=cfg.alert_alpha, prior_alpha=cfg.prior_alpha,
+            monitor_alpha=cfg.alert_alpha / max(len(pending), 1), policy=policy,
+        )  # fmt: skip
+        done.append(((base, seg, lag), b))
+    pvalues = [np.where(b.established, b.pvalue, np.nan) for _, b in done]
+    out: list[tuple[tuple[dict[str, Any], tuple[tuple[str, str], ...], int], int | None]] = []
+    for ((base, seg, lag), b), sig in zip(done, fdr_condition(pvalues, cfg.alert_alpha), strict=True):
+        _, kinds, transitions = condition_of(b, sig, policy)
+        out.append(((base, seg, lag), next((t.index for t in transitions if t.state == "firing"), None)))
+        for t in transitions:
+            i = t.index
+            r0, r1 = float(b.r_base[i]), float(b.r_recent[i])
+            kind = kinds[i] or "recovered"
+            msg = (
+                base["model_metric"] + " → " + base["business_metric"] + " (" + _seg_label(seg) + ", lag "
+                + format(lag * bucket_s / 3600, "g") + "h): r " + format(r0, ".2f") + " → " + format(r1, ".2f")
+                + " (" + kind + ")"
+            )  # fmt: skip
+            attrs = _attrs(base, lag * bucket_s) | {
+                semconv.IMPACT_CORRELATION_R_BEFORE: r0,
+                semconv.IMPACT_CORRELATION_R_AFTER: r1,
+                semconv.IMPACT_BREAKDOWN_KIND: kind,
+            }
+            alerts.append(
+                {
+                    "rule": "correlation_breakdown",
+                    "severity": "warning" if t.state == "firing" else "info",
+                    "state": t.state,
+                    "at": times[i],
+                    "message": msg,
+                    "attributes": attrs,
+                }
+            )
+    return out
 
 
 __all__ = ["run"]
