@@ -60,7 +60,7 @@ from otel_impact.analyze.results import FloatArray, as_float_array, check_alpha,
 
 _CLIP = 0.999999
 # CUSUM alternatives: (name, mean shift, standard-deviation ratio)
-_ALTERNATIVES = (("variance", 0.0, 2.0), ("shift_up", 1.5, 1.0), ("shift_down", -1.5, 1.0))
+_ALTERNATIVES = (("variance", 0.0, 2.0),)
 _SCALE_BOUND = 0.2  # the residual scale is taken at the upper 80 % chi-square bound
 
 
