@@ -11,14 +11,16 @@ effective size. Without an established relationship nothing can "break" or "flip
    standardised prediction residual (OLS prediction standard error, the residual scale taken
    at its upper 80 % confidence bound so that a short reference does not understate the noise),
    pre-whitened with the reference residuals' lag-1 autocorrelation (Kendall's bias correction
-   ``φ + (1 + 3φ)/n`` applied: the raw estimate from a short reference is biased towards 0). Three Page CUSUMs of the
-   log-likelihood ratio run on it: variance ×4 (the business metric stopped following the model,
-   or follows it the other way round — a sign flip multiplies the residual by ``2b·model``),
-   mean +1.5 σ and mean −1.5 σ. Each is a CUSUM of a likelihood ratio, so by Ville's inequality
-   a CUSUM started at any bucket crosses ``h`` with probability at most ``e^{-h}`` under the
-   null; with ``h = ln(3 · n_monitored / monitor_alpha)`` the chance of any false alarm over the
-   monitored buckets is at most ``monitor_alpha`` (union bound over start points and the three
-   CUSUMs). It uses the known baseline slope instead of re-estimating a correlation from a few
+   ``φ + (1 + 3φ)/n`` applied: the raw estimate from a short reference is biased towards 0). A
+   Page CUSUM of the log-likelihood ratio of "variance ×4" against "variance 1" runs on it: the
+   business metric stopped following the model (its residual now carries ``−b·model``), follows
+   it the other way round (a sign flip adds ``−2b·model``), or jumped by several σ. A CUSUM of a
+   likelihood ratio started at any bucket crosses ``h`` with probability at most ``e^{-h}`` under
+   the null (Ville's inequality), so ``h = ln(n_monitored / monitor_alpha)`` bounds the chance of
+   any false alarm over the monitored buckets by ``monitor_alpha`` for exactly known reference
+   parameters; estimated ones make it somewhat larger (``benchmarks/breakdown_power.py``
+   measures 1–4 % per series for a 1 % budget; docs/alerts.md). It uses the known baseline
+   slope instead of re-estimating a correlation from a few
    recent points, which is where its power comes from (docs/alerts.md has the power table).
 2. **Windowed correlation comparison**: at every bucket the correlation of the last ``window``
    pairs against the baseline before it, by the difference of Fisher-z values
