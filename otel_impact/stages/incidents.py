@@ -188,10 +188,12 @@ def _data_quality(
     }
     first_bucket = max(ref_b, (win_start_ns - start_ns) // bucket_ns)
     drift: dict[str, list[tuple[int, PsiResult, KsResult | None, float, str]]] = {}
+    noise: dict[str, float] = {}  # the largest day-to-day PSI among the reference buckets
     for model in sorted({str(m) for m in sc["model"]}):
         rows = [i for i in range(len(sc["model"])) if sc["model"][i] == model]
         ref_idx = [i for i in rows if sc["b"][i] < ref_b]
         reference = np.concatenate([sc["scores"][i] for i in ref_idx]) if ref_idx else np.empty(0)
+        noise[model] = _reference_psi_noise([sc["scores"][i] for i in ref_idx], dcfg.bins)
         for i in rows:
             if sc["b"][i] >= first_bucket:
                 n_hash = int(sc["n_hashes"][i])
@@ -217,9 +219,10 @@ def _data_quality(
         cond = np.full(len(drift[model]), np.nan)
         for j, (b, p, k, nov, source) in enumerate(drift[model]):
             known = p.n >= dcfg.min_count and math.isfinite(p.estimate)
+            floor = 1.5 * noise.get(model, 0.0)  # a shift must clearly exceed the reference's day-to-day PSI
             drifted = known and bool(
-                (p.estimate >= dcfg.psi_alert)
-                or (ks_sig[model][j] == 1.0 and p.estimate >= dcfg.psi_warn)
+                (p.estimate >= max(dcfg.psi_alert, floor))
+                or (ks_sig[model][j] == 1.0 and p.estimate >= max(dcfg.psi_warn, floor))
                 or (nov >= dcfg.novelty_alert)
             )
             cond[j] = float(drifted) if known else math.nan
@@ -278,6 +281,24 @@ def _drift_alert(
         "attributes": {semconv.ML_MODEL_NAME: model, semconv.METRIC_IMPACT_DRIFT_PSI: p.estimate}
         | ({semconv.METRIC_IMPACT_DRIFT_KS: k.estimate} if k else {}),
     }
+
+
+def _reference_psi_noise(buckets: list[np.ndarray], bins: int) -> float:
+    """The largest PSI of one reference bucket against the other reference buckets.
+
+    Scores of a stable model still move from day to day (traffic mix, label rate): that spread is
+    what a real shift must exceed. 0 with fewer than three non-empty reference buckets.
+    """
+    parts = [b for b in buckets if b.size]
+    if len(parts) < 3:
+        return 0.0
+    out = 0.0
+    for k, part in enumerate(parts):
+        rest = np.concatenate([b for j, b in enumerate(parts) if j != k])
+        value = psi(rest, part, bins=bins).estimate
+        if math.isfinite(value):
+            out = max(out, value)
+    return out
 
 
 def _histogram_drift(
