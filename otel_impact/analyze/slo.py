@@ -226,7 +226,7 @@ def evaluate_slo(
         cond_k = np.where(known, cond.astype(np.float64), np.nan)
         any_cond = np.where(np.isnan(any_cond), cond_k, np.fmax(any_cond, cond_k))
         better = cond & (
-            (worst < 0) | (rank.get(severity, 0) > np.array([rank.get(windows[j][3], 0) for j in worst]))
+            (worst < 0) | (rank.get(severity, 0) > np.array([rank.get(windows[int(j)][3], 0) for j in worst]))
         )
         worst = np.where(better, w_i, worst)
         transitions = policy.episodes(cond_k) if cond.any() else []

@@ -94,7 +94,8 @@ def run(ctx: JobContext) -> None:
     series_of: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], tuple[np.ndarray, np.ndarray]] = {}
     pending: list[tuple[dict[str, Any], tuple[tuple[str, str], ...], np.ndarray, np.ndarray, int]] = []
     with collect_warnings(ctx, "correlation"):
-        for model, mm, bm, seg, x, y in _pairs(built, ctx):
+        pairs = _pairs(built, ctx)
+        for model, mm, bm, seg, x, y in pairs:
             base = {
                 semconv.ML_MODEL_NAME: model,
                 "model_metric": mm,
@@ -139,13 +140,17 @@ def run(ctx: JobContext) -> None:
             pearson.setdefault((model, mm, bm), {})[seg] = best_pearson
             lag = max(best_pearson.best_lag, 0)
             xs, ys = (x[: len(x) - lag], y[lag:]) if lag else (x, y)
-            _transfer(ctx, base, xs, ys, lag, bucket_s, times, alerts)
+            _transfer(ctx, base, xs, ys, lag, bucket_s, times, alerts, n_tests=len(pairs))
             pending.append((base, seg, x, y, lag))
             series_of[(model, mm, bm, seg)] = (x, y)
         for (base, seg, _lag), first in _breakdowns(ctx, pending, bucket_s, times, alerts):
             if not seg and first is not None:
                 # the relationship broke for all users: rank segments on the buckets before
-                key = (base[semconv.ML_MODEL_NAME], base["model_metric"], base["business_metric"])
+                key = (
+                    str(base[semconv.ML_MODEL_NAME]),
+                    str(base["model_metric"]),
+                    str(base["business_metric"]),
+                )
                 stable[key] = first - cfg.rolling_window + 1
         for (model, mm, bm), by_seg in pearson.items():
             end = stable.get((model, mm, bm))
@@ -194,7 +199,11 @@ def _transfer(
     bucket_s: float,
     times: list[Any],
     alerts: list[dict[str, Any]],
+    *,
+    n_tests: int = 1,
 ) -> None:
+    """Transfer fit and saturation test; ``saturation_alpha`` is split over the run's ``n_tests``
+    pairs (Bonferroni), so the run's chance of any false ``transfer_saturation`` stays at it."""
     cfg = ctx.config.correlation
     fit = fit_transfer(x, y, level=cfg.level)
     row: dict[str, Any] = {
@@ -210,7 +219,8 @@ def _transfer(
         "hac_maxlags": fit.maxlags,
     }
     if len(x) >= 2 * cfg.transfer_window and math.isfinite(fit.estimate):
-        sat = saturation(x, y, window=cfg.transfer_window, alpha=cfg.saturation_alpha, level=cfg.level)
+        alpha = cfg.saturation_alpha / max(n_tests, 1)
+        sat = saturation(x, y, window=cfg.transfer_window, alpha=alpha, level=cfg.level)
         row |= {
             "slope_baseline": sat.baseline.estimate,
             "slope_recent": sat.recent.estimate,
