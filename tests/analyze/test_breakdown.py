@@ -11,6 +11,11 @@ from scipy import stats
 from otel_impact.analyze.breakdown import detect_breakdown
 from otel_impact.analyze.results import DegenerateDataWarning
 
+# autocorrelated cases warn that the windowed comparison is skipped; that is expected here
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:recent window:otel_impact.analyze.results.DegenerateDataWarning"
+)
+
 
 def _series(seed: int, *, brk: bool, n: int = 90, at: int = 60, r: float = 0.95, post: float = -0.95):
     rng = np.random.default_rng(seed)
