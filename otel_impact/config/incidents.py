@@ -91,7 +91,7 @@ class DriftSection(Section):
     bins: int = Field(default=10, ge=2, le=100)  # PSI bins (reference quantiles)
     sample: int = Field(default=5000, ge=100, le=1_000_000)  # scores per bucket (deterministic hash sample)
     psi_alert: float = Field(default=0.25, gt=0)  # PSI at or above → `drift` alert
-    ks_alpha: float = Field(default=0.01, gt=0, lt=1)  # BH-FDR of the per-bucket KS tests (and PSI ≥ psi_warn) → drift
+    ks_alpha: float = Field(default=0.01, gt=0, lt=1)  # BH-FDR of the per-bucket KS tests → drift
     psi_warn: float = Field(default=0.1, gt=0)
     novelty_alert: float = Field(default=0.5, gt=0, le=1)  # share of unseen feature hashes → alert
     min_count: int = Field(default=100, ge=1)  # fewer scores in a bucket → reported, never "drift"

@@ -20,7 +20,11 @@ def stable(engine_client: Any) -> Iterator[Any]:
 
 
 def _drift(result: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [(a["state"], a["severity"], a["at"]) for a in result["alerts"] if a["rule"] in ("drift", "drift_score")]
+    return [
+        (a["state"], a["severity"], a["at"])
+        for a in result["alerts"]
+        if a["rule"] in ("drift", "drift_score")
+    ]
 
 
 def test_a_persistent_shift_is_one_drift_episode(shifted: Any) -> None:
