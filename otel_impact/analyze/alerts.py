@@ -231,12 +231,21 @@ def ewma_baseline(values: ArrayLike, halflife: float, season: int | None = None)
     return out
 
 
-def _lag1(x: FloatArray) -> float:
-    if x.size < 4:
+def _lag1(x: FloatArray, use: np.ndarray | None = None) -> float:
+    """Lag-1 autocorrelation of ``x`` from the adjacent pairs where both are finite (and ``use``)."""
+    ok = np.isfinite(x) if use is None else np.isfinite(x) & use
+    pair = ok[1:] & ok[:-1]
+    if pair.sum() < 4:
         return 0.0
-    d = x - x.mean()
-    den = float(d @ d)
-    return float(d[1:] @ d[:-1]) / den if den > 0 else 0.0
+    d = x - x[ok].mean()
+    den = float(d[ok] @ d[ok]) / ok.sum()
+    return float(d[1:][pair] @ d[:-1][pair]) / pair.sum() / den if den > 0 else 0.0
+
+
+def _winsor_consistency(c: float) -> float:
+    """√E[min(|Z|, c)²] for standard normal Z: a winsorised SD divided by it estimates σ."""
+    tail = float(stats.norm.sf(c))
+    return math.sqrt(1 - 2 * c * float(stats.norm.pdf(c)) - 2 * tail + 2 * c * c * tail)
 
 
 def adaptive_test(
@@ -248,17 +257,27 @@ def adaptive_test(
     season: int | None = None,
     n: ArrayLike | None = None,
     side: Side = "two-sided",
+    clip: float | None = 3.0,
 ) -> AdaptiveTest:
     """Deviation of each bucket from its EWMA baseline with an empirical noise model.
 
     Residual ``r_t = v_t − baseline_t``; with ``n`` (trials per bucket, e.g. labelled
     predictions for an accuracy) it is first divided by the binomial standard error
-    ``√(b(1 − b)/n_t)`` of the baseline ``b``. The scale is ``1.4826 · MAD`` of the last ``window``
+    ``√(b(1 − b)/n_t)`` of the baseline ``b`` (``b(1 − b)`` floored at ``1/n_t``). The scale is estimated from the last ``window``
     (standardised) residuals before ``t`` — the observed dispersion, floored at 1 with ``n`` (a
-    quasi-binomial never assumes less noise than the binomial). ``z_t = r_t / scale_t`` is
-    referred to a t distribution whose degrees of freedom reflect the MAD's efficiency and the
-    residuals' lag-1 autocorrelation ``ρ`` (``df = 0.37 · k · (1 − ρ)/(1 + ρ)``, at least 1), so
-    a scale estimated from few or autocorrelated points gives wider tails.
+    quasi-binomial never assumes less noise than the binomial): with ``clip``, the standard
+    deviation of the residuals winsorised at ``clip`` robust scales (``1.4826 · MAD``), made
+    consistent for normal data; without, ``1.4826 · MAD`` itself. ``z_t = r_t / scale_t`` is
+    referred to a t distribution whose degrees of freedom reflect the estimator's efficiency
+    (``k − 1`` for the winsorised SD, ``0.37 k`` for the MAD) times ``(1 − ρ)/(1 + ρ)`` for the
+    lag-1 autocorrelation ``ρ`` of the unclipped residuals (at least 1), so a scale estimated
+    from few or autocorrelated points gives wider tails.
+
+    With ``clip`` the baseline is a robust (Huberised) EWMA: a value further than ``clip`` scales
+    from the baseline enters it clipped to that distance, so a level shift keeps standing out for
+    several buckets instead of being absorbed by the baseline it is compared with (``None``: the
+    plain EWMA of :func:`ewma_baseline`); the residual enters the scale's memory clipped the same
+    way, so the shift does not inflate the noise it is judged against.
 
     >>> rng = np.random.default_rng(0)
     >>> v = 100 + rng.normal(size=60); v[50] -= 10
@@ -273,33 +292,66 @@ def adaptive_test(
         raise ValueError(f"min_history must be >= 2, got {min_history}")
     if side not in ("two-sided", "less", "greater"):
         raise ValueError(f"side must be two-sided, less or greater, got {side!r}")
-    base = ewma_baseline(v, halflife, season)
-    resid = v - base
+    if not halflife > 0:
+        raise ValueError(f"halflife must be > 0, got {halflife!r}")
+    if season is not None and season < 1:
+        raise ValueError(f"season must be >= 1, got {season}")
+    if clip is not None and not clip > 0:
+        raise ValueError(f"clip must be > 0 or None, got {clip!r}")
+    trials = None
     if n is not None:
         trials = as_float_array(n, "n")
         if trials.size != v.size:
             raise ValueError(f"n must have {v.size} values, got {trials.size}")
-        with np.errstate(invalid="ignore", divide="ignore"):
-            se = np.sqrt(np.clip(base * (1 - base), 1e-12, None) / trials)
-            resid = np.where(trials > 0, resid / se, np.nan)
+    decay = 0.5 ** (1.0 / halflife)
+    period = season or 1
+    level = [math.nan] * period
+    base, resid = np.full(v.size, np.nan), np.full(v.size, np.nan)
+    memory = np.full(v.size, np.nan)  # residuals as remembered for the scale (clipped like the baseline)
+    plain = np.zeros(v.size, dtype=bool)  # not clipped: these pairs estimate the autocorrelation
     z, scale, df = np.full(v.size, np.nan), np.full(v.size, np.nan), np.full(v.size, np.nan)
-    for i in range(v.size):
-        if not math.isfinite(resid[i]):
+    for i, x in enumerate(v):
+        ph = i % period
+        base[i] = b = level[ph]
+        if not math.isfinite(x):
             continue
-        past = resid[max(0, i - window) : i]
+        se = 1.0
+        if trials is not None:
+            # b(1 − b) floored at 1/n: a baseline at 0 or 1 still has one trial's worth of noise
+            ok = trials[i] > 0 and math.isfinite(b)
+            se = math.sqrt(max(b * (1 - b), 1 / trials[i]) / trials[i]) if ok else math.nan
+        resid[i] = (x - b) / se
+        past = memory[max(0, i - window) : i]
         past = past[np.isfinite(past)]
-        if past.size < min_history:
+        s = math.nan
+        if math.isfinite(resid[i]) and past.size >= 3:  # ≥ 3 residuals: a provisional scale for clipping
+            s = MAD_SCALE * float(np.median(np.abs(past - np.median(past))))
+            if s <= 0:
+                s = float(np.std(past, ddof=1))
+            if trials is not None:
+                s = max(s, 1.0)
+        if s > 0 and past.size >= min_history:
+            rho = min(max(_lag1(resid[max(0, i - window) : i], plain[max(0, i - window) : i]), 0.0), 0.95)
+            shrink = (1 - rho) / (1 + rho)
+            if clip is None:  # the MAD scale: worth 0.37 k degrees of freedom
+                scale[i], df[i] = s, max(1.0, MAD_EFFICIENCY * past.size * shrink)
+            else:  # the winsorised standard deviation of the clipped memory: nearly fully efficient
+                w = float(np.std(past, ddof=1)) / _winsor_consistency(clip)
+                scale[i] = max(w, 1.0) if trials is not None else w
+                df[i] = max(1.0, (past.size - 1) * shrink)
+            if scale[i] > 0:
+                z[i] = resid[i] / scale[i]
+        memory[i] = resid[i]
+        if clip is not None and s > 0:
+            memory[i] = max(-clip * s, min(clip * s, resid[i]))
+        plain[i] = memory[i] == resid[i]
+        if math.isnan(b):
+            level[ph] = x
             continue
-        s = MAD_SCALE * float(np.median(np.abs(past - np.median(past))))
-        if s <= 0:
-            s = float(np.std(past, ddof=1))
-        if n is not None:
-            s = max(s, 1.0)
-        if not s > 0:
-            continue
-        rho = min(max(_lag1(past), 0.0), 0.95)
-        scale[i], df[i] = s, max(1.0, MAD_EFFICIENCY * past.size * (1 - rho) / (1 + rho))
-        z[i] = resid[i] / s
+        entered = x
+        if clip is not None and s > 0 and math.isfinite(se):
+            entered = b + max(-clip * s, min(clip * s, resid[i])) * se
+        level[ph] = decay * b + (1 - decay) * entered
     with np.errstate(invalid="ignore"):
         if side == "less":
             p = stats.t.cdf(z, df)
@@ -318,8 +370,10 @@ def robust_z(
     min_history: int = 7,
     season: int | None = None,
 ) -> FloatArray:
-    """Robust z-score of each bucket against its EWMA baseline (:func:`adaptive_test`'s ``z``)."""
-    return adaptive_test(values, halflife=halflife, window=window, min_history=min_history, season=season).z
+    """Robust z-score of each bucket against its plain EWMA baseline (:func:`adaptive_test`'s ``z``)."""
+    return adaptive_test(
+        values, halflife=halflife, window=window, min_history=min_history, season=season, clip=None
+    ).z
 
 
 def dispersion(successes: ArrayLike, trials: ArrayLike) -> float:
