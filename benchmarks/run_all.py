@@ -31,6 +31,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "job_export": ([], ["--series", "20", "--runs", "1", "--repeats", "1"]),
     "dashboards": (["--runs", "1"], ["--series", "20", "--runs", "1", "--repeat", "1"]),
     "demo": ([], ["--users", "2000"]),
+    "alert_calibration": (["--seeds", "20"], ["--quick"]),
+    "breakdown_power": (["--seeds", "200"], ["--seeds", "20"]),
 }
 
 
