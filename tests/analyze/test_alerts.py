@@ -221,3 +221,28 @@ def test_accuracy_noise_uses_the_observed_dispersion() -> None:
     assert hits_quasi <= 3 < hits_binom
     acc[45:] -= 0.10
     assert (adaptive_test(acc, n=n, side="less", min_history=14).pvalue[45:48] < 0.01).all()
+
+
+def test_adaptive_test_validation() -> None:
+    with pytest.raises(ValueError, match="side"):
+        adaptive_test([1.0, 2.0], side="up")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n must have"):
+        adaptive_test([1.0, 2.0], n=[1.0])
+    with pytest.raises(ValueError, match="clip"):
+        adaptive_test([1.0, 2.0], clip=0)
+    with pytest.raises(ValueError, match="halflife"):
+        adaptive_test([1.0, 2.0], halflife=0)
+    with pytest.raises(ValueError, match="successes and trials"):
+        dispersion([1.0], [2.0, 3.0])
+    assert math.isnan(dispersion([1.0], [2.0]))
+
+
+def test_robust_baseline_keeps_a_level_shift_standing_out() -> None:
+    """A 6-sigma drop that persists: with the plain EWMA the baseline follows it and only the
+    first bucket is extreme; the Huberised baseline keeps several buckets significant."""
+    rng = np.random.default_rng(9)
+    v = rng.normal(size=80)
+    v[50:] -= 6
+    robust = adaptive_test(v, side="less", min_history=14).pvalue[50:56]
+    plain = adaptive_test(v, side="less", min_history=14, clip=None).pvalue[50:56]
+    assert (robust < 1e-3).sum() >= 5 > (plain < 1e-3).sum()

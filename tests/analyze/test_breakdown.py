@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from otel_impact.analyze.breakdown import detect_breakdown
+from otel_impact.analyze.alerts import Persistence
+from otel_impact.analyze.breakdown import condition_of, detect_breakdown
 from otel_impact.analyze.results import DegenerateDataWarning
 
 # autocorrelated cases warn that the windowed comparison is skipped; that is expected here
@@ -105,6 +106,13 @@ def test_degenerate_and_validation() -> None:
         detect_breakdown(np.arange(50.0), np.arange(50.0), lag=-1)
     with pytest.raises(ValueError, match="same length"):
         detect_breakdown(np.arange(50.0), np.arange(49.0))
+    with pytest.raises(ValueError, match="prior_alpha"):
+        detect_breakdown(np.arange(50.0), np.arange(50.0), prior_alpha=1.5)
+    with pytest.raises(ValueError, match="monitor_alpha"):
+        detect_breakdown(np.arange(50.0), np.arange(50.0), monitor_alpha=0)
+    b = detect_breakdown(np.arange(50.0), np.arange(50.0) * 2)
+    with pytest.raises(ValueError, match="significant must have"):
+        condition_of(b, np.zeros(3), Persistence())
 
 
 def _related(

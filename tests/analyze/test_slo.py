@@ -108,3 +108,18 @@ def test_argument_validation() -> None:
         freshness_steps([0.0], [1.0], 0)
     with pytest.raises(ValueError, match="steps"):
         trailing_sum([1.0], 0)
+
+
+def test_unknown_steps_before_the_first_event_neither_burn_nor_count() -> None:
+    good = np.r_[np.zeros(30), np.full(90, 10.0)]  # nothing known before step 30 (zeros, not failures)
+    total = np.r_[np.zeros(30), np.full(90, 10.0)]
+    stale = np.r_[np.zeros(30), np.full(90, 1.0)], np.ones(120)  # freshness-style: 0 good = stale
+    res = evaluate_slo(*stale, step=60, objective=0.99, windows=[(600, 60, 2.0, "critical")], first_known=30)
+    assert res.alerts == () and res.estimate == pytest.approx(1.0)
+    naive = evaluate_slo(*stale, step=60, objective=0.99, windows=[(600, 60, 2.0, "critical")])
+    assert naive.alerts and naive.alerts[0].index == 0
+    # a long window is judged only once its whole span is known
+    burn = burn_rate(good, total, step=60, window=600, objective=0.99, first_known=30)
+    assert np.isnan(burn[:39]).all() and np.isfinite(burn[39:]).all()
+    with pytest.raises(ValueError, match="first_known"):
+        evaluate_slo(good, total, step=60, objective=0.99, windows=[], first_known=-1)
