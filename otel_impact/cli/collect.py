@@ -4,6 +4,9 @@ On a signal the listeners close, everything already accepted is written, and the
 0 — no acknowledged data is lost. Exit 3 if the store cannot be opened (e.g. the embedded
 directory is held by another process), 4 if a port cannot be bound.
 
+Listening beyond the loopback interface without a bearer token would accept anyone's data, so
+it is refused (exit 2) unless ``--allow-unauthenticated`` is given, and then warned about loudly.
+
 An embedded chDB directory can be open in one process only, so ``--analyze-config impact.yaml
 --analyze-every 15m`` runs the analyzer job (:func:`otel_impact.job.run_job`) on a schedule in
 this same process, on its own client. A failed run is logged and the next one still happens.
@@ -11,9 +14,11 @@ this same process, on its own client. A failed run is logged and the next one st
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +48,38 @@ def _token(token_file: str | None) -> str | None:
 
 def _address(value: str) -> str | None:
     return None if value.strip().lower() in ("", "off", "none") else value
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` (a name or an address; '' = all interfaces) reaches this machine only.
+
+    A name counts as loopback when every address it resolves to is a loopback address.
+    """
+    host = host.strip().strip("[]")
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
+    )
+
+
+def exposed_without_token(addresses: dict[str, str | None], token: str | None) -> list[str]:
+    """The options (``--http``, ``--grpc``) listening beyond loopback while no token is set."""
+    if token:
+        return []
+    return [
+        option
+        for option, address in addresses.items()
+        if address is not None and not is_loopback(address.rpartition(":")[0])
+    ]
 
 
 class AnalyzerSchedule:
@@ -144,6 +181,11 @@ def _analyzer(config_path: str, every: str, dsn: str | None, database: str) -> A
     type=click.FloatRange(0),
     help="Seconds to gather a batch.",
 )
+@click.option(
+    "--allow-unauthenticated",
+    is_flag=True,
+    help="Listen beyond loopback without a bearer token (anyone who can connect may write).",
+)
 @click.option("--no-create-schema", is_flag=True, help="Do not create missing tables on start.")
 @click.option(
     "--analyze-config",
@@ -168,6 +210,7 @@ def command(
     queue_mib: int,
     batch_items: int,
     flush_interval: float,
+    allow_unauthenticated: bool,
     no_create_schema: bool,
     analyze_config: str | None,
     analyze_every: str,
@@ -179,6 +222,20 @@ def command(
     http_address, grpc_address = _address(http), _address(grpc_)
     if http_address is None and grpc_address is None:
         raise ConfigError("both protocols are off; enable --http or --grpc", path="--http")
+    exposed = exposed_without_token({"--http": http_address, "--grpc": grpc_address}, token)
+    if exposed and not allow_unauthenticated:
+        raise ConfigError(
+            "listens beyond loopback without a bearer token, so anyone who can connect could write "
+            f"telemetry; set --auth-token-file (or ${semconv.ENV_RECEIVER_AUTH_TOKEN}), bind 127.0.0.1, "
+            "or pass --allow-unauthenticated",
+            path=exposed[0],
+        )
+    for option in exposed:
+        click.echo(
+            f"WARNING: {option} listens beyond loopback WITHOUT authentication: anyone who can reach "
+            "this port can write telemetry (--allow-unauthenticated)",
+            err=True,
+        )
 
     from otel_impact.receive import Receiver
     from otel_impact.store import apply_schema, connect

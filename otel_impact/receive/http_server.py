@@ -288,6 +288,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._body_read = True
         lengths = self.headers.get_all("Content-Length") or []
+        if not lengths and not self.headers.get("Transfer-Encoding"):
+            return  # no body
         if self.headers.get("Transfer-Encoding") or len(lengths) != 1:
             self.close_connection = True
             return
