@@ -46,6 +46,25 @@ def _token(token_file: str | None) -> str | None:
     return os.environ.get(semconv.ENV_RECEIVER_AUTH_TOKEN) or None
 
 
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would); True when it took effect.
+
+    Each connection thread otherwise gets its own arena (up to 8 per core), and memory freed
+    after a large request stays resident in that arena: measured under a gzip flood, the
+    receiver's peak RSS halves with two arenas while its byte budget is unchanged.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        return bool(ctypes.CDLL(name).mallopt(-8, arenas))  # -8 = M_ARENA_MAX (malloc.h)
+    except (OSError, AttributeError):  # not glibc
+        return False
+
+
 def _address(value: str) -> str | None:
     return None if value.strip().lower() in ("", "off", "none") else value
 
@@ -237,6 +256,7 @@ def command(
             err=True,
         )
 
+    limit_malloc_arenas()
     from otel_impact.receive import Receiver
     from otel_impact.store import apply_schema, connect
     from otel_impact.store.connect import use_database
