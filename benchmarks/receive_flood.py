@@ -5,8 +5,10 @@ directory and drives it from this process over loopback:
 
 * ``poison`` — four innocent clients post 20-span requests over keep-alive for ``--seconds``;
   once alone, once while a fifth client keeps posting unstorable items (a span starting at
-  2^64-1 ns, a log record after 2262, a metric point after 2106, a request spanning 101 days).
-  Reports the innocent requests acknowledged in that time and any non-200 answers they got.
+  2^64-1 ns, a log record after 2262, a metric point after 2106) and a request spanning 101
+  days (``--no-wide`` leaves that one out: its first 100 days are storable but cost one
+  partition each). Reports the innocent requests acknowledged in that time and any non-200
+  answers they got.
 * ``flood`` — ``--queue-mib`` budget; 32 clients post gzip bodies (~60 KiB) inflating to 60 MiB
   of zeros, while 8 unauthenticated gRPC clients send 60 MiB messages (the receiver has a
   token). Reports the receiver's peak RSS (``VmHWM``) against its RSS after start.
@@ -127,7 +129,7 @@ def spans(name: str, starts: Sequence[int]) -> bytes:
     ).SerializeToString()
 
 
-def poisons() -> list[tuple[str, bytes]]:
+def poisons(wide: bool = True) -> list[tuple[str, bytes]]:
     log = logs_service_pb2.ExportLogsServiceRequest(
         resource_logs=[
             logs_pb2.ResourceLogs(
@@ -142,12 +144,14 @@ def poisons() -> list[tuple[str, bytes]]:
             metrics_pb2.ResourceMetrics(scope_metrics=[metrics_pb2.ScopeMetrics(metrics=[metric])])
         ]
     )
-    return [
+    out = [
         ("/v1/traces", spans("poison", [2**64 - 1])),
-        ("/v1/traces", spans("poison", [T0 + d * DAY for d in range(101)])),
         ("/v1/logs", log.SerializeToString()),
         ("/v1/metrics", metrics.SerializeToString()),
     ]
+    if wide:
+        out.append(("/v1/traces", spans("poison", [T0 + d * DAY for d in range(101)])))
+    return out
 
 
 def post_loop(port: int, items: list[tuple[str, bytes]], stop: threading.Event, out: list[int]) -> None:
@@ -168,7 +172,7 @@ def post_loop(port: int, items: list[tuple[str, bytes]], stop: threading.Event, 
     conn.close()
 
 
-def scenario_poison(code: Path, seconds: float) -> dict[str, Any]:
+def scenario_poison(code: Path, seconds: float, wide: bool = True) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for arm in ("alone", "poisoned"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -189,7 +193,9 @@ def scenario_poison(code: Path, seconds: float) -> dict[str, Any]:
             ]
             bad: list[int] = []
             if arm == "poisoned":
-                threads.append(threading.Thread(target=post_loop, args=(rx.http_port, poisons(), stop, bad)))
+                threads.append(
+                    threading.Thread(target=post_loop, args=(rx.http_port, poisons(wide), stop, bad))
+                )
             for t in threads:
                 t.start()
             time.sleep(seconds)  # the measurement window
@@ -342,6 +348,11 @@ def main() -> None:
         "--code", type=Path, default=REPO, help="checkout whose receiver runs (default: this one)"
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="poison: measurement window")
+    parser.add_argument(
+        "--no-wide",
+        action="store_true",
+        help="poison: leave out the 101-day request (storable, but 100 partitions)",
+    )
     parser.add_argument("--queue-mib", type=int, default=64, help="flood: the receiver's byte budget")
     parser.add_argument("--clients", type=int, default=32, help="flood: HTTP clients (2 gzip posts each)")
     parser.add_argument("--grpc-clients", type=int, default=8, help="flood: unauthenticated gRPC clients")
@@ -350,7 +361,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}", flush=True)
     for name in chosen:
         if name == "poison":
-            result = scenario_poison(args.code, args.seconds)
+            result = scenario_poison(args.code, args.seconds, not args.no_wide)
         elif name == "flood":
             result = scenario_flood(args.code, args.queue_mib, args.clients, args.grpc_clients)
         elif name == "keepalive":

@@ -201,6 +201,13 @@ def _analyzer(config_path: str, every: str, dsn: str | None, database: str) -> A
     help="Seconds to gather a batch.",
 )
 @click.option(
+    "--max-days-per-request",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="Items on more distinct days in one request are rejected (each day is a partition to write).",
+)
+@click.option(
     "--allow-unauthenticated",
     is_flag=True,
     help="Listen beyond loopback without a bearer token (anyone who can connect may write).",
@@ -229,6 +236,7 @@ def command(
     queue_mib: int,
     batch_items: int,
     flush_interval: float,
+    max_days_per_request: int,
     allow_unauthenticated: bool,
     no_create_schema: bool,
     analyze_config: str | None,
@@ -285,6 +293,7 @@ def command(
         max_queue_items=queue_items,
         max_queue_bytes=queue_mib * 1024 * 1024,
         max_batch_items=batch_items,
+        max_days_per_request=max_days_per_request,
         flush_interval=flush_interval,
     )
     try:

@@ -23,6 +23,7 @@ first byte until written (see ``docs/receiver.md``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import ssl
 import threading
@@ -33,7 +34,7 @@ from typing import Any
 
 from otel_impact.errors import ReceiverError
 from otel_impact.receive import protocol
-from otel_impact.receive.admission import Limits
+from otel_impact.receive.admission import DEFAULT_MAX_PARTITIONS, Limits
 from otel_impact.receive.batcher import BatchWriter, Sink
 from otel_impact.receive.ingest import Ingest, store_sink
 from otel_impact.receive.protocol import Signal
@@ -90,6 +91,7 @@ class Receiver:
         max_batch_items: int = 50_000,
         max_queue_bytes: int = 256 * 1024 * 1024,
         max_connections: int = 256,
+        max_days_per_request: int = DEFAULT_MAX_PARTITIONS,
         flush_interval: float = 0.005,
         write_retries: int = 5,
         retry_after: int = 1,
@@ -105,6 +107,10 @@ class Receiver:
             raise ValueError(f"retry_after must be >= 0, got {retry_after}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {max_connections}")
+        if not 1 <= max_days_per_request <= DEFAULT_MAX_PARTITIONS:
+            raise ValueError(
+                f"max_days_per_request must be in 1..{DEFAULT_MAX_PARTITIONS}, got {max_days_per_request}"
+            )
         self.stats = ReceiverStats(meter_provider)
         sink = sink if sink is not None else store_sink(client)
         self._writer = BatchWriter(
@@ -113,12 +119,17 @@ class Receiver:
             max_batch_items=max_batch_items,
             max_queue_bytes=max_queue_bytes,
             flush_interval=flush_interval,
+            max_partitions=max_days_per_request,
             retries=write_retries,
             listener=self._on_written,
         )
         limits = getattr(sink, "limits", None)
+        limits = limits if isinstance(limits, Limits) else Limits()
         self._ingest = Ingest(
-            self._writer, self.stats, auth_token, limits if isinstance(limits, Limits) else None
+            self._writer,
+            self.stats,
+            auth_token,
+            dataclasses.replace(limits, max_partitions=max_days_per_request),
         )
         self._http_address = parse_address(http, "http") if http else None
         self._grpc_address = grpc
