@@ -422,3 +422,20 @@ def test_exposure_check_knows_loopback_and_tokens() -> None:
     assert exposed_without_token({"--http": "127.0.0.1:4318", "--grpc": "[::1]:4317"}, None) == []
     assert exposed_without_token({"--http": "localhost:4318", "--grpc": None}, None) == []
     assert exposed_without_token({"--http": "0.0.0.0:4318"}, "token") == []
+
+
+def test_defect1_metric_time_limit_follows_the_tables_time_type(db_client: Any, store: Any) -> None:
+    """Points after 2106 fit the older layout's DateTime64(9) TimeUnix, not the newest DateTime."""
+    from otel_impact.receive.admission import DATETIME64_MAX_NS, DATETIME_MAX_NS
+
+    assert store_sink(store).limits.max_metric_time_ns == DATETIME_MAX_NS  # type: ignore[attr-defined]
+    db_client.command("DROP TABLE otel_metrics_gauge")
+    db_client.command(
+        "CREATE TABLE otel_metrics_gauge (TimeUnix DateTime64(9)) ENGINE = MergeTree ORDER BY TimeUnix"
+    )
+    import clickhouse_connect
+
+    from tests.conftest import _dsn
+
+    fresh = clickhouse_connect.get_client(dsn=_dsn(), database=db_client.database)  # no cached types
+    assert store_sink(fresh).limits.max_metric_time_ns == DATETIME64_MAX_NS  # type: ignore[attr-defined]
