@@ -1,6 +1,7 @@
 """Embedded OTLP receiver (HTTP + gRPC) writing the Collector's ClickHouse exporter layout."""
 
-from otel_impact.receive.batcher import BatchWriter, Closed, QueueFull, Sink, WriteFailed
+from otel_impact.receive.admission import Limits
+from otel_impact.receive.batcher import BatchWriter, Closed, QueueFull, Sink, Unstorable, WriteFailed
 from otel_impact.receive.protocol import BadRequest, Signal
 from otel_impact.receive.receiver import Endpoints, Receiver
 from otel_impact.receive.telemetry import ReceiverStats
@@ -10,10 +11,12 @@ __all__ = [
     "BatchWriter",
     "Closed",
     "Endpoints",
+    "Limits",
     "QueueFull",
     "Receiver",
     "ReceiverStats",
     "Signal",
     "Sink",
+    "Unstorable",
     "WriteFailed",
 ]

@@ -16,10 +16,21 @@ with fewer (few concurrent clients) the writer waits for the insert and then tak
 queued, as one big batch. A sink without ``prepare`` is written by one thread, as before.
 
 Back-pressure: ``submit`` raises :class:`QueueFull` when the items pending (queued + being
-written) would exceed ``max_queue_items`` or their encoded size ``max_queue_bytes``; the front ends turn that into HTTP 429 / gRPC
-UNAVAILABLE so OTLP clients retry later. A failing write is retried with exponential backoff;
-after ``retries`` attempts the tickets fail (the client gets 503/UNAVAILABLE and retries) — data
-is never acknowledged unless written.
+written) would exceed ``max_queue_items`` or their bytes the :class:`~.budget.MemoryBudget` of
+``max_queue_bytes`` (front ends reserve a request's bytes before reading its body and hand the
+reservation over); the front ends turn that into HTTP 429 / gRPC UNAVAILABLE so OTLP clients
+retry later. A batch never joins requests touching more than ``max_partitions`` distinct days
+(the engine's partitions-per-insert limit).
+
+Failures: one request must never fail its neighbours. A sink may offer ``classify(exc)``
+returning ``"transient"`` (store unreachable: retrying helps, splitting does not), ``"data"``
+(this batch cannot be stored: retrying does not help) or ``"unknown"``; without it every error
+is transient. A transient failure is retried with exponential backoff; after ``retries``
+attempts the tickets fail (the client gets 503/UNAVAILABLE and retries). A data failure of
+several requests is bisected at once — halves that write are acknowledged — down to the single
+request that cannot be stored, which fails with :class:`Unstorable` (400/INVALID_ARGUMENT: the
+client must not resend it). An unknown failure is retried like a transient one and then
+bisected, its single failing request getting 503. Data is never acknowledged unless written.
 
 >>> written = []
 >>> w = BatchWriter(lambda signal, reqs: written.extend(reqs) or len(reqs))
@@ -42,6 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from otel_impact.receive.budget import MemoryBudget, QueueFull, Reservation
 from otel_impact.receive.protocol import Signal
 
 log = logging.getLogger(__name__)
@@ -59,10 +71,9 @@ class Sink(Protocol):
 
 
 Write = Callable[[], int]  # a prepared batch: inserts it (again, on retry); returns rows written
+Classify = Callable[[BaseException], str]  # "transient" | "data" | "unknown"
 
-
-class QueueFull(Exception):
-    """The queue holds its maximum number of items; the client should retry later."""
+__all__ = ["BatchWriter", "Closed", "QueueFull", "Sink", "Ticket", "Unstorable", "WriteFailed"]
 
 
 class Closed(Exception):
@@ -73,6 +84,10 @@ class WriteFailed(Exception):
     """The store rejected the batch holding this request, after all retries."""
 
 
+class Unstorable(Exception):
+    """The store refuses this very request (bisected out of its batch); resending cannot help."""
+
+
 @dataclass(eq=False, slots=True)
 class Ticket:
     """One submitted request; ``wait()`` returns once it is written or raises WriteFailed."""
@@ -80,18 +95,23 @@ class Ticket:
     signal: Signal
     request: Any
     items: int
-    size: int = 0
+    reservation: Reservation | None = None
+    days: frozenset[int] = frozenset()
     _done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
     def wait(self, timeout: float | None = None) -> None:
         if not self._done.wait(timeout):
             raise TimeoutError("request not written yet")
+        if isinstance(self.error, Unstorable):
+            raise self.error
         if self.error is not None:
             raise WriteFailed(str(self.error)) from self.error
 
     def _resolve(self, error: BaseException | None = None) -> None:
         self.error = error
+        if self.reservation is not None:
+            self.reservation.release()
         self._done.set()
 
 
@@ -110,6 +130,7 @@ class BatchWriter:
         max_queue_bytes: int = 256 * 1024 * 1024,
         flush_interval: float = 0.005,
         pipeline_min_items: int = 10_000,
+        max_partitions: int = 100,
         retries: int = 5,
         backoff_initial: float = 0.1,
         backoff_max: float = 2.0,
@@ -127,11 +148,16 @@ class BatchWriter:
             raise ValueError(f"retries must be >= 1, got {retries}")
         if pipeline_min_items < 1:
             raise ValueError(f"pipeline_min_items must be >= 1, got {pipeline_min_items}")
+        if max_partitions < 1:
+            raise ValueError(f"max_partitions must be >= 1, got {max_partitions}")
         self._sink = sink
         self._prepare: Callable[[Signal, Sequence[Any]], Write] | None = getattr(sink, "prepare", None)
+        self._classify: Classify = getattr(sink, "classify", None) or (lambda exc: "transient")
+        self.budget = MemoryBudget(max_queue_bytes)
         self.max_queue_items = max_queue_items
         self.max_batch_items = max_batch_items
         self.max_queue_bytes = max_queue_bytes
+        self.max_partitions = max_partitions
         self.flush_interval = flush_interval
         self.pipeline_min_items = pipeline_min_items
         self.retries = retries
@@ -142,7 +168,6 @@ class BatchWriter:
         self._queue: collections.deque[Ticket] = collections.deque()
         self._queued_items = 0
         self._pending_items = 0  # queued + being written
-        self._pending_bytes = 0
         self._pending_tickets = 0
         self._closing = False
         self._drain = True
@@ -160,31 +185,44 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._run, name="otel-impact-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, signal: Signal, request: Any, items: int, size: int = 0) -> Ticket:
-        """Queue ``request`` (``items`` items, ``size`` bytes encoded); raise QueueFull or Closed.
+    def submit(
+        self,
+        signal: Signal,
+        request: Any,
+        items: int,
+        size: int = 0,
+        *,
+        reservation: Reservation | None = None,
+        days: frozenset[int] = frozenset(),
+    ) -> Ticket:
+        """Queue ``request``; raise QueueFull or Closed.
 
-        A single request larger than the whole queue is admitted when nothing else is pending,
-        so an oversized-but-legal request still makes progress.
+        ``items``: its item count; its bytes are either ``reservation`` (taken over from the
+        front end, released once the request is resolved) or ``size`` reserved here; ``days``:
+        the partitions it touches. A single request larger than the whole queue is admitted
+        when nothing else is pending, so an oversized-but-legal request still makes progress.
+        On any refusal the reservation is released.
         """
-        ticket = Ticket(signal, request, items, size)
-        with self._cond:
-            if self._closing:
-                raise Closed("receiver is shutting down")
-            if self._pending_tickets > 0:
-                if self._pending_items + items > self.max_queue_items:
+        try:
+            if reservation is None:
+                reservation = self.budget.reserve(size)
+            ticket = Ticket(signal, request, items, reservation, days)
+            with self._cond:
+                if self._closing:
+                    raise Closed("receiver is shutting down")
+                if self._pending_tickets > 0 and self._pending_items + items > self.max_queue_items:
                     raise QueueFull(
                         f"queue full ({self._pending_items} of {self.max_queue_items} items pending)"
                     )
-                if self._pending_bytes + size > self.max_queue_bytes:
-                    raise QueueFull(
-                        f"queue full ({self._pending_bytes} of {self.max_queue_bytes} bytes pending)"
-                    )
-            self._queue.append(ticket)
-            self._queued_items += items
-            self._pending_items += items
-            self._pending_bytes += size
-            self._pending_tickets += 1
-            self._cond.notify_all()
+                self._queue.append(ticket)
+                self._queued_items += items
+                self._pending_items += items
+                self._pending_tickets += 1
+                self._cond.notify_all()
+        except BaseException:
+            if reservation is not None:
+                reservation.release()
+            raise
         return ticket
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -232,9 +270,17 @@ class BatchWriter:
                     self._cond.wait(remaining)
             batch: list[Ticket] = []
             size = 0
-            while self._queue and (not batch or size + self._queue[0].items <= self.max_batch_items):
+            days: set[int] = set()
+            while self._queue and (
+                not batch
+                or (
+                    size + self._queue[0].items <= self.max_batch_items
+                    and len(days | self._queue[0].days) <= self.max_partitions
+                )
+            ):
                 ticket = self._queue.popleft()
                 size += ticket.items
+                days |= ticket.days
                 batch.append(ticket)
             self._queued_items -= size
             return batch
@@ -243,8 +289,7 @@ class BatchWriter:
         if self._prepare is None:
             while (batch := self._take_batch()) is not None:
                 for signal, tickets in _by_signal(batch):
-                    write = functools.partial(self._sink, signal, [t.request for t in tickets])
-                    self._finish(signal, tickets, self._write_with_retry(signal, len(tickets), write))
+                    self._write_group(signal, tickets, self._plain(signal, tickets))
         else:
             self._run_pipelined()
         self._fail_queue(Closed("receiver stopped before this request was written"))
@@ -256,7 +301,7 @@ class BatchWriter:
         def write_stage() -> None:
             while (jobs := handoff.get()) is not None:
                 for signal, tickets, write in jobs:
-                    self._finish(signal, tickets, self._write_with_retry(signal, len(tickets), write))
+                    self._write_group(signal, tickets, write)
                 with self._cond:
                     self._inserting -= 1
                     self._cond.notify_all()
@@ -282,30 +327,61 @@ class BatchWriter:
             log.debug("preparing %d %s request(s) failed: %s", len(requests), signal, exc)
             return functools.partial(self._sink, signal, requests)
 
-    def _write_with_retry(self, signal: Signal, n_requests: int, write: Write) -> BaseException | None:
+    def _plain(self, signal: Signal, tickets: list[Ticket]) -> Write:
+        return functools.partial(self._sink, signal, [t.request for t in tickets])
+
+    def _write_group(self, signal: Signal, tickets: list[Ticket], write: Write, retry: bool = True) -> None:
+        """Write ``tickets``; on a data failure bisect so that only unstorable requests fail."""
+        error, kind = self._write_with_retry(signal, len(tickets), write, retry)
+        if error is None or kind == "transient":
+            self._finish(signal, tickets, error)
+            return
+        if len(tickets) == 1:
+            if kind == "data":
+                text = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+                error = Unstorable(f"the store cannot hold this request: {text}")
+            self._finish(signal, tickets, error)
+            return
+        log.warning("bisecting %d %s request(s) to isolate what the store refuses", len(tickets), signal)
+        half = len(tickets) // 2
+        for part in (tickets[:half], tickets[half:]):
+            # a data failure was deterministic: halves get no backoff; unknown ones were retried
+            self._write_group(signal, part, self._plain(signal, part), retry=False)
+
+    def _write_with_retry(
+        self, signal: Signal, n_requests: int, write: Write, retry: bool = True
+    ) -> tuple[BaseException | None, str]:
         delay = self.backoff_initial
         error: BaseException | None = None
-        for attempt in range(1, self.retries + 1):
+        kind = "transient"
+        attempts = self.retries if retry else 1
+        for attempt in range(1, attempts + 1):
             try:
                 write()
-                return None
+                return None, ""
             except Exception as exc:
                 error = exc
+                try:
+                    kind = self._classify(exc)
+                except Exception:
+                    kind = "unknown"
                 log.warning(
                     "writing %d %s request(s) failed (attempt %d of %d): %s",
                     n_requests,
                     signal,
                     attempt,
-                    self.retries,
+                    attempts,
                     exc,
                 )
-            if attempt < self.retries:
+            if kind == "data":
+                break
+            if attempt < attempts:
                 with self._cond:
                     if self._closing and not self._drain:
                         break
                 time.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
-        return error
+        return error, kind
 
     def _finish(self, signal: Signal, tickets: list[Ticket], error: BaseException | None) -> None:
         items = sum(t.items for t in tickets)
@@ -313,7 +389,6 @@ class BatchWriter:
             ticket._resolve(error)
         with self._cond:
             self._pending_items -= items
-            self._pending_bytes -= sum(t.size for t in tickets)
             self._pending_tickets -= len(tickets)
             self._cond.notify_all()
         if self._listener is not None:

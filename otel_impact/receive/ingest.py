@@ -1,35 +1,47 @@
-"""The transport-independent core of the receiver: authenticate, validate, queue, wait.
+"""The transport-independent core of the receiver: authenticate, admit, queue, wait.
 
 Both front ends (OTLP/HTTP and OTLP/gRPC) hand a decoded export request to :meth:`Ingest.export`,
-which removes items that cannot be stored (reported as ``partial_success``), submits the rest to
-the :class:`~otel_impact.receive.batcher.BatchWriter` and blocks until the batch holding it is
-written — so a success response always means "in the store".
+which removes items the store cannot hold (:mod:`.admission`, reported as ``partial_success``),
+submits the rest to the :class:`~otel_impact.receive.batcher.BatchWriter` and blocks until the
+batch holding it is written — so a success response always means "in the store".
 
 :func:`store_sink` adapts the store's writers (``write_traces`` / ``write_metrics`` /
-``write_logs``) to the writer's sink interface. The receive stage depends on the store here and
-only here: received data flows into the store; the store never imports the receiver.
+``write_logs``) to the writer's sink interface, including the failure classification the writer
+uses to bisect a batch the store refuses. The receive stage depends on the store here and only
+here: received data flows into the store; the store never imports the receiver.
 """
 
 from __future__ import annotations
 
 import functools
 import hmac
+import re
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from otel_impact.receive.admission import DATETIME64_MAX_NS, Limits, admit
 from otel_impact.receive.batcher import BatchWriter, Sink
-from otel_impact.receive.protocol import Outcome, Signal, count_items, reject_invalid
+from otel_impact.receive.budget import Reservation
+from otel_impact.receive.protocol import Outcome, Signal, count_items
 from otel_impact.receive.telemetry import ReceiverStats
 
 BEARER = "bearer "
 
 
 class Ingest:
-    """Validate → queue → wait for the write; counts refused items in ``stats``."""
+    """Admit → queue → wait for the write; counts refused items in ``stats``."""
 
-    def __init__(self, writer: BatchWriter, stats: ReceiverStats, auth_token: str | None = None) -> None:
+    def __init__(
+        self,
+        writer: BatchWriter,
+        stats: ReceiverStats,
+        auth_token: str | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.writer = writer
         self.stats = stats
+        self.limits = limits or Limits(max_partitions=writer.max_partitions)
         self._token = auth_token.encode("utf-8") if auth_token else None
 
     @property
@@ -44,19 +56,33 @@ class Ingest:
             return False
         return hmac.compare_digest(header[len(BEARER) :].strip().encode("utf-8"), self._token)
 
-    def export(self, signal: Signal, request: Any) -> Outcome:
-        """Store ``request``; raise QueueFull/Closed (retry later) or WriteFailed (retry)."""
-        rejected, message = reject_invalid(signal, request)
-        self.stats.add("refused", signal, rejected)
-        n = count_items(signal, request)
-        if n:
-            try:
-                ticket = self.writer.submit(signal, request, n, request.ByteSize())
-            except Exception:
-                self.stats.add("refused", signal, n)
-                raise
-            ticket.wait()
-        return Outcome(rejected, message)
+    def export(self, signal: Signal, request: Any, reservation: Reservation | None = None) -> Outcome:
+        """Store ``request``; raise QueueFull/Closed (retry later), WriteFailed or Unstorable.
+
+        ``reservation`` holds the request's bytes from the front end's budget (else its encoded
+        size is reserved here); it is released once the request is written or refused.
+        """
+        try:
+            admitted = admit(signal, request, self.limits)
+            self.stats.add("refused", signal, admitted.rejected)
+            n = count_items(signal, request)
+        except BaseException:
+            if reservation is not None:
+                reservation.release()
+            raise
+        if not n:
+            if reservation is not None:
+                reservation.release()
+            return Outcome(admitted.rejected, admitted.message)
+        try:
+            ticket = self.writer.submit(
+                signal, request, n, request.ByteSize(), reservation=reservation, days=admitted.days
+            )
+        except Exception:
+            self.stats.add("refused", signal, n)
+            raise
+        ticket.wait()
+        return Outcome(admitted.rejected, admitted.message)
 
 
 def store_sink(client: Any) -> Sink:
@@ -69,12 +95,51 @@ def store_sink(client: Any) -> Sink:
     return _StoreSink(client)
 
 
+# Engine error codes (ClickHouse ErrorCodes.cpp) that say the store, not the data, is the problem.
+_TRANSIENT_CODES = frozenset({159, 202, 209, 210, 236, 242, 243, 252, 394, 425, 999})
+# ... and those that say this data cannot be stored however often it is sent.
+_DATA_CODES = frozenset({6, 27, 41, 43, 53, 69, 70, 72, 117, 131, 190, 321, 407})
+_CODE = re.compile(r"Code: (\d+)\.")
+
+
+def classify_store_error(exc: BaseException) -> str:
+    """``"transient"``, ``"data"`` or ``"unknown"`` for a failed insert (see the batch writer).
+
+    >>> classify_store_error(ConnectionRefusedError())
+    'transient'
+    >>> classify_store_error(RuntimeError("Code: 252. DB::Exception: Too many partitions for single INSERT block"))
+    'data'
+    """
+    from clickhouse_connect.driver.exceptions import DataError, OperationalError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError | OperationalError):
+            return "transient"
+        if isinstance(seen, DataError | struct.error | OverflowError):
+            return "data"
+        match = _CODE.search(str(seen))
+        if match:
+            code = int(match.group(1))
+            if code == 252 and "partitions" in str(seen):  # 252 is also "too many parts" (merges)
+                return "data"
+            if code in _TRANSIENT_CODES:
+                return "transient"
+            if code in _DATA_CODES:
+                return "data"
+            return "unknown"
+        seen = seen.__cause__
+    return "unknown"
+
+
 class _StoreSink:
     def __init__(self, client: Any) -> None:
         from otel_impact.store.writers import write_logs, write_metrics, write_traces
 
         self._client = client
         self._writers = {Signal.TRACES: write_traces, Signal.METRICS: write_metrics, Signal.LOGS: write_logs}
+        self.limits = _limits(client)
+        self.classify = classify_store_error
 
     def __call__(self, signal: Signal, requests: Sequence[Any]) -> int:
         result = self._writers[signal](self._client, requests)
@@ -91,3 +156,15 @@ class _StoreSink:
             prepared = prepare_traces(requests)
             return functools.partial(prepared.insert, self._client)
         return functools.partial(self, signal, requests)
+
+
+def _limits(client: Any) -> Limits:
+    """Limits for the metric tables found (``DateTime64(9)`` times on the older layout)."""
+    from otel_impact import semconv
+    from otel_impact.store.writers import table_types
+
+    try:
+        time_type = table_types(client, semconv.TABLE_METRICS_GAUGE).get("TimeUnix", "")
+    except Exception:  # no schema yet: the newest layout's limits
+        return Limits()
+    return Limits(max_metric_time_ns=DATETIME64_MAX_NS) if time_type.startswith("DateTime64") else Limits()

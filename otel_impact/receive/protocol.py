@@ -7,7 +7,8 @@ implementation of the OTLP rules:
   are hex strings, not base64; enums may be integers; unknown fields are ignored);
 * ``Content-Encoding`` ``gzip`` / ``deflate`` is undone incrementally with a hard cap, so a
   compression bomb costs at most ``limit`` bytes of memory;
-* items whose ids have the wrong length are rejected individually and reported back through
+* items the store cannot hold (ids of the wrong length, malformed hex ids in OTLP/JSON, times
+  out of range) are rejected individually by :mod:`.admission` and reported back through
   ``partial_success`` instead of failing the whole request.
 
 >>> req = parse_body(Signal.TRACES, b"{}", "application/json")
@@ -155,12 +156,12 @@ def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
     return b"".join(out)
 
 
-def parse_body(signal: Signal, body: bytes, content_type: str) -> Message:
+def parse_body(signal: Signal, body: bytes | bytearray, content_type: str) -> Message:
     """Decode an (already decompressed) export request body of ``content_type``."""
     message = signal.request_type()
     if content_type == PROTOBUF:
         try:
-            message.ParseFromString(body)
+            message.ParseFromString(body)  # type: ignore[arg-type]  # any buffer works
         except DecodeError as exc:
             raise BadRequest(f"malformed protobuf {message.DESCRIPTOR.name}: {exc}") from exc
         return message
@@ -171,30 +172,43 @@ def parse_body(signal: Signal, body: bytes, content_type: str) -> Message:
 
 # OTLP/JSON spells these bytes fields as hex (protobuf JSON would be base64).
 _HEX_ID_FIELDS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
+# A malformed hex id becomes this 1-byte id, which no id field accepts: admission then rejects
+# just the span / log record / data point holding it, and its siblings are stored.
+_BAD_ID = base64.b64encode(b"\xff").decode("ascii")
+# Deepest JSON nesting accepted: OTLP needs ~12 levels plus ~4 per nested AnyValue (kvlist or
+# array), so this allows ~35 nested values, about what the protobuf decoder's recursion limit allows.
+MAX_JSON_DEPTH = 160
 
 
-def _hex_ids_to_base64(node: Any) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in _HEX_ID_FIELDS and isinstance(value, str):
-                try:
-                    node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
-                except ValueError as exc:
-                    raise BadRequest(f"{key} {value!r} is not hex") from exc
-            elif isinstance(value, dict | list):
-                _hex_ids_to_base64(value)
-    elif isinstance(node, list):
-        for item in node:
-            if isinstance(item, dict | list):
-                _hex_ids_to_base64(item)
+def _hex_ids_to_base64(tree: Any) -> None:
+    """Rewrite hex ids to base64 in place, iteratively, refusing nesting over MAX_JSON_DEPTH."""
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"invalid OTLP/JSON: nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _HEX_ID_FIELDS and isinstance(value, str):
+                    try:
+                        node[key] = base64.b64encode(bytes.fromhex(value)).decode("ascii")
+                    except ValueError:
+                        node[key] = _BAD_ID
+                elif isinstance(value, dict | list):
+                    stack.append((value, depth + 1))
+        else:
+            stack.extend((item, depth + 1) for item in node if isinstance(item, dict | list))
 
 
-def parse_json(signal: Signal, body: bytes) -> Message:
-    """Decode an OTLP/JSON export request (hex ids, integer enums, unknown fields ignored)."""
+def parse_json(signal: Signal, body: bytes | bytearray) -> Message:
+    """Decode an OTLP/JSON export request (hex ids, integer enums, unknown fields ignored).
+
+    An id that is not hex is decoded as a 1-byte id, so admission rejects only its item.
+    """
     try:
         tree = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"invalid JSON: {exc}") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"invalid JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(tree, dict):
         raise BadRequest("invalid OTLP/JSON: the body must be a JSON object")
     _hex_ids_to_base64(tree)
@@ -202,7 +216,7 @@ def parse_json(signal: Signal, body: bytes) -> Message:
     try:
         json_format.ParseDict(tree, message, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        raise BadRequest(f"invalid OTLP/JSON {message.DESCRIPTOR.name}: {exc}") from exc
+        raise BadRequest(f"invalid OTLP/JSON {message.DESCRIPTOR.name}: {str(exc)[:300]}") from None
     return message
 
 
@@ -228,42 +242,6 @@ def count_items(signal: Signal, request: Any) -> int:
                     if kind is not None:
                         n += len(getattr(metric, kind).data_points)
     return n
-
-
-def _bad_ids(trace_id: bytes, span_id: bytes, required: bool) -> bool:
-    if required:
-        return len(trace_id) != 16 or len(span_id) != 8
-    return len(trace_id) not in (0, 16) or len(span_id) not in (0, 8)
-
-
-def _drop_bad_ids(items: Any, required: bool) -> int:
-    """Delete the spans / log records of one repeated field whose ids cannot be stored; how many."""
-    bad = [i for i, x in enumerate(items) if _bad_ids(x.trace_id, x.span_id, required)]
-    for i in reversed(bad):
-        del items[i]
-    return len(bad)
-
-
-def reject_invalid(signal: Signal, request: Any) -> tuple[int, str]:
-    """Remove items that cannot be stored; return (how many, why).
-
-    Spans need a 16-byte trace id and an 8-byte span id (all-zero ids are stored as ``''`` like
-    the Collector does); log records may omit them but must not carry ids of another length.
-    Metrics are stored as sent.
-    """
-    if signal is Signal.METRICS:
-        return 0, ""
-    if signal is Signal.TRACES:
-        rejected = sum(
-            _drop_bad_ids(ss.spans, True) for rs in request.resource_spans for ss in rs.scope_spans
-        )
-        why = "spans need a 16-byte traceId and an 8-byte spanId"
-    else:
-        rejected = sum(
-            _drop_bad_ids(sl.log_records, False) for rl in request.resource_logs for sl in rl.scope_logs
-        )
-        why = "log records' traceId must be empty or 16 bytes and spanId empty or 8 bytes"
-    return rejected, (f"{rejected} item(s) rejected: {why}" if rejected else "")
 
 
 # --- responses -------------------------------------------------------------------------------

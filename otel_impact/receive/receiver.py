@@ -13,12 +13,17 @@ Use it in-process (the demo does) or through ``otel-impact collect``::
         rx.flush()                                     # everything accepted is now written
 
 Guarantee: a request is acknowledged (HTTP 200 / gRPC OK) only after its rows are written; a
-full queue answers 429 / UNAVAILABLE with a retry delay; ``stop(drain=True)`` (and leaving the
-``with`` block) stops listening, writes everything already accepted, then returns.
+full queue answers 429 / UNAVAILABLE with a retry delay; items the store cannot hold are
+rejected one by one through ``partial_success`` and never fail their neighbours;
+``stop(drain=True)`` (and leaving the ``with`` block) stops listening, cuts connections that
+are idle or still sending, writes everything already accepted, answers it, then returns.
+Memory: request bodies, inflated and parsed, are held within ``max_queue_bytes`` from their
+first byte until written (see ``docs/receiver.md``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import ssl
 import threading
@@ -29,6 +34,7 @@ from typing import Any
 
 from otel_impact.errors import ReceiverError
 from otel_impact.receive import protocol
+from otel_impact.receive.admission import DEFAULT_MAX_PARTITIONS, Limits
 from otel_impact.receive.batcher import BatchWriter, Sink
 from otel_impact.receive.ingest import Ingest, store_sink
 from otel_impact.receive.protocol import Signal
@@ -84,6 +90,8 @@ class Receiver:
         max_queue_items: int = 200_000,
         max_batch_items: int = 50_000,
         max_queue_bytes: int = 256 * 1024 * 1024,
+        max_connections: int = 256,
+        max_days_per_request: int = DEFAULT_MAX_PARTITIONS,
         flush_interval: float = 0.005,
         write_retries: int = 5,
         retry_after: int = 1,
@@ -97,27 +105,44 @@ class Receiver:
             raise ValueError(f"max_body must be >= 1, got {max_body}")
         if retry_after < 0:
             raise ValueError(f"retry_after must be >= 0, got {retry_after}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, got {max_connections}")
+        if not 1 <= max_days_per_request <= DEFAULT_MAX_PARTITIONS:
+            raise ValueError(
+                f"max_days_per_request must be in 1..{DEFAULT_MAX_PARTITIONS}, got {max_days_per_request}"
+            )
         self.stats = ReceiverStats(meter_provider)
+        sink = sink if sink is not None else store_sink(client)
         self._writer = BatchWriter(
-            sink if sink is not None else store_sink(client),
+            sink,
             max_queue_items=max_queue_items,
             max_batch_items=max_batch_items,
             max_queue_bytes=max_queue_bytes,
             flush_interval=flush_interval,
+            max_partitions=max_days_per_request,
             retries=write_retries,
             listener=self._on_written,
         )
-        self._ingest = Ingest(self._writer, self.stats, auth_token)
+        limits = getattr(sink, "limits", None)
+        limits = limits if isinstance(limits, Limits) else Limits()
+        self._ingest = Ingest(
+            self._writer,
+            self.stats,
+            auth_token,
+            dataclasses.replace(limits, max_partitions=max_days_per_request),
+        )
         self._http_address = parse_address(http, "http") if http else None
         self._grpc_address = grpc
         if grpc:
             parse_address(grpc, "grpc")
         self._tls = (Path(tls_cert), Path(tls_key)) if tls_cert and tls_key else None
         self._max_body = max_body
+        self._max_connections = max_connections
         self._retry_after = retry_after
         self._http_server: Any = None
         self._http_thread: threading.Thread | None = None
         self._grpc_server: Any = None
+        self._grpc_calls: Any = None
         self._endpoints: Endpoints | None = None
         self._lock = threading.Lock()
 
@@ -203,6 +228,7 @@ class Receiver:
                 max_body=self._max_body,
                 retry_after=self._retry_after,
                 ssl_context=self._ssl_context(),
+                max_connections=self._max_connections,
             )
         except OSError as exc:
             raise ReceiverError(f"cannot listen for OTLP/HTTP on {self._http_address}: {exc}") from exc
@@ -221,7 +247,7 @@ class Receiver:
             return None, None
         import grpc
 
-        from otel_impact.receive.grpc_server import build_server
+        from otel_impact.receive.grpc_server import Calls, build_server
 
         credentials = None
         if self._tls is not None:
@@ -231,6 +257,7 @@ class Receiver:
                 )
             except OSError as exc:
                 raise ReceiverError(f"cannot read TLS certificate/key: {exc}") from exc
+        self._grpc_calls = Calls()
         try:
             server, port = build_server(
                 self._ingest,
@@ -238,6 +265,7 @@ class Receiver:
                 max_message=self._max_body,
                 retry_after=float(self._retry_after),
                 credentials=credentials,
+                calls=self._grpc_calls,
             )
         except (OSError, RuntimeError) as exc:
             raise ReceiverError(f"cannot listen for OTLP/gRPC on {self._grpc_address}: {exc}") from exc
@@ -247,11 +275,14 @@ class Receiver:
         return f"{host}:{port}", port
 
     def _shutdown_listeners(self, grace: float = 0.0) -> threading.Event | None:
+        """Stop accepting; cut connections and calls still sending a request (not taken yet)."""
         done = None
         if self._grpc_server is not None:
             done = self._grpc_server.stop(grace)
             self._grpc_server = None
+            self._grpc_calls.interrupt()
         if self._http_server is not None:
+            self._http_server.interrupt()
             self._http_server.shutdown()
             self._http_server.server_close()
             if self._http_thread is not None:

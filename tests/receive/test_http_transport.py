@@ -312,7 +312,7 @@ def test_grpc_malformed_message_is_refused_and_server_keeps_serving(rx: Receiver
         raw = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
         with pytest.raises(grpc.RpcError) as err:
             raw(b"\x0a\xff\xff\xff", timeout=10)  # length prefix beyond the message
-        assert err.value.code() == grpc.StatusCode.INTERNAL  # grpc's own answer to an undecodable message
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # not grpc's own INTERNAL
         trace_service_pb2_grpc.TraceServiceStub(channel).Export(traces_request(2), timeout=10)
     assert sink.spans() == 2
 

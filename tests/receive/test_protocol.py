@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import json
 import zlib
+from dataclasses import astuple
 
 import pytest
 from google.protobuf import json_format
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from otel_impact.receive import protocol
+from otel_impact.receive.admission import admit
 from otel_impact.receive.protocol import BadRequest, Outcome, Signal
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -137,8 +139,8 @@ def test_json_log_and_exemplar_ids() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"[1, 2]", b'{"resourceSpans": 5}', json.dumps(_json_traces(traceId="zz")).encode()],
-    ids=["syntax", "array", "wrong-type", "bad-hex"],
+    [b"{not json", b"[1, 2]", b'{"resourceSpans": 5}', b'{"a":' + b"[" * 5000 + b"]" * 5000 + b"}"],
+    ids=["syntax", "array", "wrong-type", "deep"],
 )
 def test_invalid_json_is_bad_request(body: bytes) -> None:
     with pytest.raises(BadRequest) as err:
@@ -156,23 +158,23 @@ def test_truncated_protobuf_is_bad_request() -> None:
     assert err.value.http_status == 415
 
 
-def test_reject_invalid_removes_only_bad_spans() -> None:
+def test_admission_removes_only_bad_spans() -> None:
     tree = _json_traces()
     spans = tree["resourceSpans"][0]["scopeSpans"][0]["spans"]
     spans.append(dict(spans[0], traceId="abcd"))  # 2-byte trace id
     spans.append(dict(spans[0], spanId="00" * 8))  # all-zero: stored as '' like the Collector
     request = protocol.parse_body(Signal.TRACES, json.dumps(tree).encode(), protocol.JSON)
     assert protocol.count_items(Signal.TRACES, request) == 3
-    rejected, message = protocol.reject_invalid(Signal.TRACES, request)
+    rejected, message = astuple(admit(Signal.TRACES, request))[:2]
     assert rejected == 1
     assert "16-byte" in message
     assert protocol.count_items(Signal.TRACES, request) == 2
 
 
-def test_reject_invalid_logs_allows_missing_ids() -> None:
+def test_admission_logs_allows_missing_ids() -> None:
     logs = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{}, {"traceId": "ab"}, {"spanId": SPAN}]}]}]}
     request = protocol.parse_body(Signal.LOGS, json.dumps(logs).encode(), protocol.JSON)
-    assert protocol.reject_invalid(Signal.LOGS, request)[0] == 1
+    assert admit(Signal.LOGS, request).rejected == 1
     assert protocol.count_items(Signal.LOGS, request) == 2
 
 
@@ -202,7 +204,7 @@ def test_arbitrary_protobuf_bytes_never_escape_as_other_errors(body: bytes, sign
         request = protocol.parse_body(signal, body, protocol.PROTOBUF)
     except BadRequest:
         return
-    protocol.reject_invalid(signal, request)
+    admit(signal, request)
     assert protocol.count_items(signal, request) >= 0
 
 
