@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from otel_impact import semconv as sc
 from otel_impact.config.model import ImpactConfig
+from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError, StoreError
 from otel_impact.joblock import JobLock
 from otel_impact.pipeline import Window, iso_utc
@@ -196,8 +197,10 @@ def _offline_values(client: Any, config: ImpactConfig) -> dict[str, float | None
     for i, feature in enumerate(config.evaluation.features):
         if feature.offline.sql is None:
             continue
+        path = f"evaluation.features[{i}].offline.sql"
+        sql = "SELECT * FROM (" + source_sql(feature.offline.sql, path) + ")"
         try:
-            rows = client.query(feature.offline.sql).result_rows
+            rows = client.query(sql, settings=READ_ONLY_SETTINGS).result_rows
         except Exception as exc:
             raise StoreError(f"evaluation.features[{i}].offline.sql failed: {exc}") from exc
         out[feature.name] = float(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else None

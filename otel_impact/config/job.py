@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from otel_impact.config.base import Duration, Section, positive_duration
+from otel_impact.config.sqlsource import checked_sql
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -89,6 +90,8 @@ class TreeSource(Section):
     sql: str | None = None
     agg: Literal["sum", "count", "mean"] = "sum"
 
+    _sql = field_validator("sql")(checked_sql)
+
     @model_validator(mode="after")
     def _one(self) -> TreeSource:
         given = [k for k in ("event", "model", "metric", "sql") if getattr(self, k) is not None]
@@ -150,6 +153,8 @@ class OfflineMetric(Section):
     value: float | None = None
     sql: str | None = None
     higher_is_better: bool = True
+
+    _sql = field_validator("sql")(checked_sql)
 
     @model_validator(mode="after")
     def _one(self) -> OfflineMetric:

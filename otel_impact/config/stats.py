@@ -20,6 +20,7 @@ from typing import Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from otel_impact.config.base import Duration, Section, plain_name, positive_duration
+from otel_impact.config.sqlsource import checked_sql
 
 ModelMetric = Literal[
     "ctr",
@@ -50,6 +51,7 @@ class CustomMetric(Section):
     kind: Literal["model", "business"] = "business"
 
     _valid_name = field_validator("name")(plain_name)
+    _sql = field_validator("sql")(checked_sql)
 
 
 class SeriesSection(Section):

@@ -71,7 +71,7 @@ def test_config_is_frozen() -> None:
         ),
         ("business_metrics: [{name: p, source: {}}]", "business_metrics[0].source", "exactly one"),
         (
-            "business_metrics: [{name: p, source: {sql: s, columns: {tss: t}}}]",
+            "business_metrics: [{name: p, source: {sql: SELECT 1, columns: {tss: t}}}]",
             "business_metrics[0].source.columns.tss",
             "unknown key",
         ),
