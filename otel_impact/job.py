@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from otel_impact import semconv as sc
+from otel_impact.config.base import check_bucket_count
 from otel_impact.config.model import ImpactConfig
 from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError, StoreError
@@ -270,6 +271,11 @@ def run_job(
         previous = read_watermark(client, job)
         window = plan_window(config, since, until, now or started, previous)
         planned = window
+        too_many = check_bucket_count(
+            (window.end - window.start).total_seconds(), config.series.bucket, "the window"
+        )
+        if too_many:  # bounds the run's memory before any stage allocates per-bucket arrays
+            raise ConfigError(too_many, path="series.bucket")
         say(f"run {run_id}: window {iso_utc(window.start)} .. {iso_utc(window.end)}")
         if analyze_fn is None:
             from otel_impact.pipeline import analyze

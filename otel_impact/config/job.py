@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, positive_duration
+from otel_impact.config.base import Duration, Section, bucket_duration, positive_duration
 from otel_impact.config.sqlsource import checked_sql
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -127,6 +127,7 @@ class TreeSection(Section):
     lookback: Duration = 30 * 86400.0
 
     _pos = field_validator("live_within", "bucket", "lookback")(positive_duration)
+    _bucket = field_validator("bucket")(bucket_duration)
 
     @model_validator(mode="after")
     def _unique_names(self) -> TreeSection:

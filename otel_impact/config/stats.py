@@ -19,7 +19,7 @@ from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, plain_name, positive_duration
+from otel_impact.config.base import Duration, Section, bucket_duration, plain_name, positive_duration
 from otel_impact.config.sqlsource import checked_sql
 
 ModelMetric = Literal[
@@ -63,7 +63,7 @@ class SeriesSection(Section):
     score_threshold: float = Field(default=0.5, ge=0, le=1)  # score ≥ threshold predicts 1
     custom: tuple[CustomMetric, ...] = ()
 
-    _bucket = field_validator("bucket")(positive_duration)
+    _bucket = field_validator("bucket")(bucket_duration)
 
     @field_validator("model_metrics")
     @classmethod
@@ -187,6 +187,14 @@ class AlertsSection(Section):
     season: int | None = Field(default=None, ge=1)  # buckets per season (7 for weekly on daily buckets)
     trigger_after: int = Field(default=1, ge=1)
     clear_after: int = Field(default=2, ge=1)
+
+    @field_validator("adaptive_metrics", mode="before")
+    @classmethod
+    def _series_names(cls, v: object) -> object:
+        # incidents.metrics spells latency without its unit; the series carry it (latency_p95_ms)
+        if isinstance(v, list | tuple):
+            return type(v)(f"{m}_ms" if m in ("latency_p50", "latency_p95") else m for m in v)
+        return v
 
 
 __all__ = [

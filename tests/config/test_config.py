@@ -102,7 +102,8 @@ def test_yaml_syntax_and_top_level_errors() -> None:
         load_config_text("a: [1, 2")
     with pytest.raises(ConfigError, match="mapping at the top level"):
         load_config_text("- 1\n- 2")
-    assert load_config_text("").business_metrics == ()
+    with pytest.raises(ConfigError, match="is empty"):
+        load_config_text("# nothing here\n")
 
 
 def test_missing_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
