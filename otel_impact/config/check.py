@@ -28,9 +28,26 @@ if TYPE_CHECKING:
 
 Problem = tuple[str, str]
 
-# Series every run builds besides the configured model metrics (see otel_impact/stages/series.py).
-BUILT_SERIES: tuple[str, ...] = ("volume", "mean_score", "error_rate", "latency_p50_ms", "latency_p95_ms")
-BUSINESS_MEASURES: tuple[str, ...] = ("value", "events", "conversion_rate", "value_per_user", "active_keys")
+# Series every run builds besides the configured model metrics (see otel_impact/stages/series.py):
+# per model, and per business metric ``<name>`` plus ``<name><suffix>``.
+BUILT_SERIES: tuple[str, ...] = (
+    "volume",
+    "mean_score",
+    "error_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "labeled",
+)
+BUSINESS_SUFFIXES: tuple[str, ...] = ("", ".events", ".conversion_rate", ".value_per_user", ".active_users")
+
+
+def series_names(cfg: ImpactConfig, *, model_only: bool = False) -> set[str]:
+    """Names of the series a run of ``cfg`` can build (only per-model ones with ``model_only``)."""
+    out = set(MODEL_METRICS) | set(BUILT_SERIES)
+    out |= {c.name for c in cfg.series.custom if c.kind == "model" or not model_only}
+    if not model_only:
+        out |= {m.name + suffix for m in cfg.business_metrics for suffix in BUSINESS_SUFFIXES}
+    return out
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
@@ -86,6 +103,10 @@ def lint(cfg: ImpactConfig) -> list[Problem]:
         if lift is not None and lift not in names:
             path = f"evaluation.features[{i}].online.lift"
             out.append((path, f"unknown business metric {lift!r}{_suggest(lift, names)}"))
+        series = feature.online.series
+        if series is not None and series not in series_names(cfg):
+            path = f"evaluation.features[{i}].online.series"
+            out.append((path, f"no series is named {series!r}{_suggest(series, series_names(cfg))}"))
     events = {m.source.event for m in cfg.business_metrics if m.source.event}
     planned = set(cfg.tracking_plan.events)
     for path, node in _tree_nodes(cfg.tree.root, "tree.root"):
@@ -97,14 +118,12 @@ def lint(cfg: ImpactConfig) -> list[Problem]:
                     f"{event!r} is not the event of any business metric{_suggest(event, events)}",
                 )
             )
-    series = set(MODEL_METRICS) | set(BUILT_SERIES) | set(BUSINESS_MEASURES) | set(names)
-    series |= {c.name for c in cfg.series.custom}
+    model_series = series_names(cfg, model_only=True)
     for i, name in enumerate(cfg.alerts.adaptive_metrics):
-        if name not in series:
-            out.append(
-                (f"alerts.adaptive_metrics[{i}]", f"no series is named {name!r}{_suggest(name, series)}")
-            )
+        if name not in model_series:
+            msg = f"no per-model series is named {name!r}{_suggest(name, model_series)}"
+            out.append((f"alerts.adaptive_metrics[{i}]", msg))
     return out
 
 
-__all__ = ["BUILT_SERIES", "Problem", "cross_problems", "lint"]
+__all__ = ["BUILT_SERIES", "BUSINESS_SUFFIXES", "Problem", "cross_problems", "lint", "series_names"]

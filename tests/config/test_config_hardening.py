@@ -161,7 +161,8 @@ def test_config_check_catches_what_a_run_would_warn_about(tmp_path: Path) -> Non
     text = GOOD + (
         "lift: {metrics: [purchse]}\n"
         "evaluation: {features: [{name: f, offline: {name: auc, value: 0.8, threshold: 0.7},"
-        " online: {lift: revenue, threshold: 0.01}}]}\n"
+        " online: {lift: revenue, threshold: 0.01}}, {name: g, offline: {name: auc, value: 0.8, threshold: 0.7},"
+        " online: {series: purchase.value_per_usr, threshold: 0.01}}]}\n"
         "tree: {root: {name: r, source: {event: business.purchases}}}\n"
         "alerts: {adaptive_metrics: [volume, latency_p99_ms]}\n"
     )
@@ -172,8 +173,10 @@ def test_config_check_catches_what_a_run_would_warn_about(tmp_path: Path) -> Non
         "error: evaluation.features[0].online.lift: unknown business metric 'revenue'",
         "error: tree.root.source.event: 'business.purchases' is not the event of any business metric "
         "(did you mean 'business.purchase'?)",
-        "error: alerts.adaptive_metrics[1]: no series is named 'latency_p99_ms' (did you mean 'latency_p95_ms'?)",
-        "4 problem(s)",
+        "error: alerts.adaptive_metrics[1]: no per-model series is named 'latency_p99_ms' (did you mean 'latency_p95_ms'?)",
+        "error: evaluation.features[1].online.series: no series is named 'purchase.value_per_usr' "
+        "(did you mean 'purchase.value_per_user'?)",
+        "5 problem(s)",
     )
 
 
