@@ -2,9 +2,9 @@
 
 ``run_job`` is what cron (or ``otel-impact analyze``) calls:
 
-1. **Lock.** A claim row goes into ``impact_job_lock`` (owner, host, pid, expiry), then a
-   verification read picks the earliest live claim; anyone else gets :class:`LockedError`
-   (exit 7) naming the holder. A crashed run's claim expires after ``job.lock_ttl``.
+1. **Lock** (:mod:`otel_impact.joblock`): one holder per job; anyone else gets
+   :class:`LockedError` (exit 7) naming the holder. The lock is renewed between stages while the
+   run is alive; a killed run's claim is taken over ``job.lock_ttl`` after its last renewal.
 2. **Window.** Without ``since``/``until`` the window runs from the watermark (window end of the
    last successful run, kept in ``impact_job_state``) minus ``job.lookback`` (late data is
    re-analysed) to now; the first run covers ``job.first_run``.
@@ -25,11 +25,7 @@
 
 from __future__ import annotations
 
-import getpass
 import logging
-import os
-import socket
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,8 +34,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from otel_impact import semconv as sc
+from otel_impact.config.base import check_bucket_count
 from otel_impact.config.model import ImpactConfig
-from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError, LockedError, StoreError
+from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
+from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError, StoreError
+from otel_impact.joblock import JobLock
 from otel_impact.pipeline import Window, iso_utc
 from otel_impact.store.incidents import incident_annotations, write_annotations
 
@@ -127,77 +126,6 @@ def plan_window(
     return Window(start, end)
 
 
-class JobLock:
-    """The job lock in ``impact_job_lock`` (insert a claim, verify by reading, release by row)."""
-
-    def __init__(self, client: Any, job: str, ttl: float, clock: Callable[[], float] = time.time) -> None:
-        self.client = client
-        self.job = job
-        self.ttl = ttl
-        self.clock = clock
-        self.token = uuid.uuid4().hex
-        self.held = False
-
-    def _claims(self) -> list[tuple[Any, ...]]:
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        return list(
-            self.client.query(_sql("job_lock_claims"), parameters={"job": self.job, "now": now}).result_rows
-        )
-
-    def _insert(self, released: int, acquired: float) -> None:
-        self.client.insert(
-            sc.TABLE_JOB_LOCK,
-            [
-                [
-                    self.job,
-                    self.token,
-                    _owner(),
-                    socket.gethostname(),
-                    os.getpid(),
-                    datetime.fromtimestamp(acquired, UTC),
-                    datetime.fromtimestamp(acquired + self.ttl, UTC),
-                    released,
-                ]
-            ],
-            column_names=["job", "token", "owner", "host", "pid", "acquired_at", "expires_at", "released"],
-        )
-
-    @staticmethod
-    def _refuse(job: str, holder: tuple[Any, ...]) -> LockedError:
-        _, owner, host, pid, acquired, expires = holder
-        return LockedError(
-            f"another analyzer run holds the lock of job {job!r}: {owner}@{host} pid {pid} since "
-            f"{acquired:%Y-%m-%d %H:%M:%S} UTC (expires {expires:%Y-%m-%d %H:%M:%S} UTC); "
-            "wait for it to finish, or let the claim expire (job.lock_ttl)"
-        )
-
-    def acquire(self) -> None:
-        _require_tables(self.client, sc.TABLE_JOB_LOCK)
-        claims = self._claims()
-        if claims:
-            raise self._refuse(self.job, claims[0])
-        self._insert(0, self.clock())
-        claims = self._claims()  # verification read: the earliest live claim wins
-        if not claims or claims[0][0] != self.token:
-            self._insert(1, self.clock())
-            if claims:
-                raise self._refuse(self.job, claims[0])
-            raise LockedError(f"could not verify the lock claim of job {self.job!r}; try again")
-        self.held = True
-
-    def release(self) -> None:
-        if self.held:
-            self._insert(1, self.clock())
-            self.held = False
-
-
-def _owner() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return "unknown"
-
-
 def _record_run(
     client: Any,
     job: str,
@@ -270,8 +198,10 @@ def _offline_values(client: Any, config: ImpactConfig) -> dict[str, float | None
     for i, feature in enumerate(config.evaluation.features):
         if feature.offline.sql is None:
             continue
+        path = f"evaluation.features[{i}].offline.sql"
+        sql = "SELECT * FROM (" + source_sql(feature.offline.sql, path) + ")"
         try:
-            rows = client.query(feature.offline.sql).result_rows
+            rows = client.query(sql, settings=READ_ONLY_SETTINGS).result_rows
         except Exception as exc:
             raise StoreError(f"evaluation.features[{i}].offline.sql failed: {exc}") from exc
         out[feature.name] = float(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else None
@@ -323,7 +253,12 @@ def run_job(
     from otel_impact.evaluation import evaluate
     from otel_impact.export.points import result_events, result_points
 
-    say = progress or (lambda _msg: None)
+    report = progress or (lambda _msg: None)
+
+    def say(msg: str) -> None:
+        lock.renew_if_due()  # the heartbeat: every progress tick renews the lock when due
+        report(msg)
+
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     job = config.job.name
@@ -336,6 +271,11 @@ def run_job(
         previous = read_watermark(client, job)
         window = plan_window(config, since, until, now or started, previous)
         planned = window
+        too_many = check_bucket_count(
+            (window.end - window.start).total_seconds(), config.series.bucket, "the window"
+        )
+        if too_many:  # bounds the run's memory before any stage allocates per-bucket arrays
+            raise ConfigError(too_many, path="series.bucket")
         say(f"run {run_id}: window {iso_utc(window.start)} .. {iso_utc(window.end)}")
         if analyze_fn is None:
             from otel_impact.pipeline import analyze
@@ -359,6 +299,7 @@ def run_job(
         points = result_points(result, run_id=run_id)
         events = result_events(result, run_id=run_id)
         exporter = _exporter(config, export)
+        lock.check()  # never publish a run whose lock lapsed
         if exporter is not None:
             say(f"export {len(points)} point(s), {len(events)} event(s)")
             try:

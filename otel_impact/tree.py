@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_impact.config.job import TreeNode, TreeSection
+from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.errors import StoreError
 from otel_impact.store.failures import first_line
 
@@ -121,12 +122,15 @@ def read_source(
     kind = src.kind
     text = (_SQL / f"tree_{kind}.sql").read_text(encoding="utf-8")
     params: dict[str, Any] = {"bucket": max(1, int(bucket)), "since": since, "until": until}
+    settings: dict[str, Any] = {}
     if kind == "sql":
-        text = text.replace("{source}", str(src.sql).strip().rstrip(";"))
+        path = f"tree node {node.name!r} source.sql"
+        text = text.replace("/*SOURCE_SQL*/", source_sql(str(src.sql), path))
+        settings = dict(READ_ONLY_SETTINGS)
     else:
         params["name"] = getattr(src, kind)
     try:
-        return list(client.query(text, parameters=params).result_rows)
+        return list(client.query(text, parameters=params, settings=settings or None).result_rows)
     except Exception as exc:
         raise StoreError(f"tree node {node.name!r} ({_source_label(node)}): {first_line(exc)}") from exc
 

@@ -1,7 +1,7 @@
 """The production job end to end: chDB → run_job → OTLP → embedded receiver → chDB.
 
 Covers: window-end / bucket-end timestamps in the metrics table, idempotent re-runs through the
-deduplicated views, the lock (concurrent run refused, verification read, expiry), export failure
+deduplicated views, the lock (concurrent run refused; the protocol itself is in test_joblock.py), export failure
 (retries, ExportError, watermark kept) and catch-up, incremental windows, --fail-on-alert, and
 missing tables named in the error.
 """
@@ -20,7 +20,7 @@ import pytest
 from otel_impact import semconv as sc
 from otel_impact.config import config_from_dict
 from otel_impact.errors import EXIT_ALERTS, ExportError, LockedError, StoreError
-from otel_impact.job import JobLock, plan_window, read_watermark, run_job
+from otel_impact.job import plan_window, read_watermark, run_job
 from otel_impact.pipeline import Window, parse_iso
 
 sys.path.insert(0, str(Path(__file__).parent / "export"))
@@ -141,27 +141,6 @@ def test_second_concurrent_run_is_refused(store: Any) -> None:
     assert LockedError.exit_code == 7
     # the lock was released: a later run proceeds
     assert run_job(store, config, since=T0, until=T1, export=False, analyze_fn=fake_analyze()).watermark == T1
-
-
-def test_lock_verification_read_earliest_claim_wins_and_expiry(store: Any) -> None:
-    now = time.time()
-    early = JobLock(store, "j", ttl=60, clock=lambda: now)
-    late = JobLock(store, "j", ttl=60, clock=lambda: now + 1)
-    late._insert(0, now + 1)  # a racing claim that was inserted first but is later
-    early._insert(0, now)
-    with pytest.raises(LockedError):
-        late.acquire()
-    early.release()
-    late2 = JobLock(store, "j", ttl=60, clock=lambda: now + 2)
-    with pytest.raises(LockedError):  # 'late' claim still live
-        late2.acquire()
-    after_expiry = JobLock(store, "j", ttl=60, clock=lambda: now + 120)
-    after_expiry.acquire()
-    assert after_expiry.held
-    after_expiry.release()
-    other_job = JobLock(store, "other", ttl=60, clock=lambda: now + 2)
-    other_job.acquire()  # locks are per job name
-    assert other_job.held
 
 
 def test_export_down_keeps_watermark_then_catches_up(store: Any) -> None:

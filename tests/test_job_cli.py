@@ -72,6 +72,17 @@ def test_locked_exit_7(store: Any, tmp_path: Path, fake_pipeline: None) -> None:
     assert "holds the lock" in res.stderr
 
 
+def test_defect7_stale_lock_of_a_killed_run_is_taken_over(
+    store: Any, tmp_path: Path, fake_pipeline: None
+) -> None:
+    import time
+
+    killed = JobLock(store, "impact", ttl=3600, clock=lambda: time.time() - 7200)
+    killed.acquire()  # the run was killed: never released, never renewed; its ttl ran out an hour ago
+    res = invoke(store, write_config(tmp_path), "--no-export")
+    assert res.exit_code == 0, res.output
+
+
 def test_config_error_exit_2_names_dotted_key(store: Any, tmp_path: Path) -> None:
     res = invoke(store, write_config(tmp_path, "job: {lookback: soon}\n"), "--no-export")
     assert res.exit_code == 2

@@ -101,6 +101,7 @@ FROM (
     parseDateTimeBestEffortOrZero(${{rollout:singlequote}}) AS rollout
   FROM {METRICS}
   WHERE MetricName = 'impact.series' AND {ALL_USERS} AND Attributes['ml.model.version'] = ''
+    AND Attributes['impact.business_metric'] IN ('', ${{business_metric:singlequote}})
     AND (Attributes['impact.series.kind'] = 'model' OR Attributes['impact.series.name'] = ${{business_metric:singlequote}}
          OR Attributes['impact.series.name'] LIKE concat(${{business_metric:singlequote}}, '.%'))
     AND $__timeFilter(TimeUnix)

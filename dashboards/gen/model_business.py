@@ -27,6 +27,7 @@ LAGS = [
 _MODEL = f"""
 SELECT TimeUnix AS t, Value AS x FROM {METRICS}
 WHERE MetricName = 'impact.series' AND Attributes['impact.series.name'] = ${{model_metric:singlequote}}
+  AND Attributes['impact.business_metric'] IN ('', ${{business_metric:singlequote}})
   AND Attributes['ml.model.version'] = '' AND {SEGMENT} AND $__timeFilter(TimeUnix)
 """
 

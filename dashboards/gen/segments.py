@@ -199,7 +199,10 @@ def board() -> Board:
     b.panel(
         "timeseries",
         "${model_metric} by segment (version ${model_version})",
-        SERIES.replace("{name}", "${model_metric:singlequote}").replace("{version}", VERSION),
+        SERIES.replace("{name}", "${model_metric:singlequote}").replace(
+            "{version}",
+            VERSION + " AND Attributes['impact.business_metric'] IN ('', ${business_metric:singlequote})",
+        ),
         description="impact.series buckets of the model metric per segment value (version 'all' = every version).",
         custom={"showPoints": "auto"},
     )

@@ -89,10 +89,14 @@ def command(
     import time
 
     from otel_impact.config import load_config
+    from otel_impact.errors import ConfigError
     from otel_impact.export.summary import summary_lines
     from otel_impact.job import run_job
     from otel_impact.store import connect
 
+    for report in reports:  # refused before anything runs, not after the analysis
+        if Path(report).suffix.lower() not in (".html", ".htm", ".md", ".markdown"):
+            raise ConfigError(f"report {report} must end in .html or .md", path="--report")
     cfg = load_config(config_path)
     explicit = since is not None or until is not None or days is not None
     window = parse_window(since, until, 30.0 if days is None else days) if explicit else None

@@ -10,6 +10,7 @@ seconds.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
@@ -17,6 +18,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+
+MAX_DURATION = 100 * 365 * 86400.0
+"""Longest duration accepted anywhere (100 years): longer ones overflow date arithmetic."""
+MIN_BUCKET = 1.0
+"""Shortest time bucket (seconds): the store buckets by whole seconds."""
+MAX_BUCKETS = 100_000
+"""Most buckets one series may have in one run (window / bucket); bounds the run's memory."""
 
 
 def parse_duration(value: Any) -> float:
@@ -36,8 +44,12 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
         raise ValueError(f"expected a duration like '3d' or '15m', got {value!r}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"duration must be a finite number, got {value!r}")
     if seconds < 0:
         raise ValueError(f"duration must not be negative, got {value!r}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"duration {value!r} is longer than 100 years")
     return seconds
 
 
@@ -71,6 +83,25 @@ def positive_duration(v: float) -> float:
     if v <= 0:
         raise ValueError("must be a positive duration")
     return v
+
+
+def bucket_duration(v: float) -> float:
+    """Field validator for a time bucket: at least :data:`MIN_BUCKET` (one second)."""
+    if v < MIN_BUCKET:
+        raise ValueError(f"a bucket must be at least {MIN_BUCKET:g}s, got {format_duration(v)}")
+    return v
+
+
+def check_bucket_count(span: float, bucket: float, what: str) -> str | None:
+    """A message when ``span / bucket`` exceeds :data:`MAX_BUCKETS`, else None."""
+    if bucket > 0 and span / bucket > MAX_BUCKETS:
+        smallest = format_duration(float(math.ceil(span / MAX_BUCKETS)))
+        return (
+            f"{format_duration(bucket)} buckets over {what} of {format_duration(span)} make "
+            f"{span / bucket:,.0f} buckets per series (at most {MAX_BUCKETS:,}); use a bucket of at "
+            f"least {smallest}"
+        )
+    return None
 
 
 class Section(BaseModel):

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, positive_duration
+from otel_impact.config.base import Duration, Section, bucket_duration, positive_duration
 
 AttrType = Literal["string", "int", "double", "bool", "enum"]
 EntryStatus = Literal["planned", "live", "deprecated"]
@@ -89,6 +89,8 @@ class VolumeCheck(Section):
     min_count: int = Field(default=20, ge=1)
     min_buckets: int = Field(default=4, ge=2)
 
+    _bucket = field_validator("bucket")(bucket_duration)
+
 
 class Tolerances(Section):
     """Violations allowed per check before ``plan check`` fails (rows for the row checks,
@@ -142,6 +144,7 @@ class DeploymentsSection(Section):
     kpi_boundary: Literal["rollout_start", "majority", "complete"] = "rollout_start"
 
     _positive = field_validator("bucket")(positive_duration)
+    _bucket = field_validator("bucket")(bucket_duration)
 
 
 class BurnWindow(Section):

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, positive_duration
+from otel_impact.config.base import Duration, Section, bucket_duration, positive_duration
 
 WatchedMetric = Literal["auc", "accuracy", "mean_score", "volume", "error_rate", "latency_p95"]
 
@@ -116,6 +116,15 @@ class IncidentsSection(Section):
     drift: DriftSection = DriftSection()
 
     _positive = field_validator("bucket", "link_window", "history")(positive_duration)
+    _bucket = field_validator("bucket")(bucket_duration)
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _same_names_as_series(cls, v: object) -> object:
+        # the series and alerts sections spell latency with its unit; accept that spelling here too
+        if isinstance(v, list | tuple):
+            return type(v)("latency_p95" if m == "latency_p95_ms" else m for m in v)
+        return v
 
     @field_validator("metrics")
     @classmethod

@@ -16,7 +16,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, positive_duration
+from otel_impact.config.base import Duration, Section, bucket_duration, positive_duration
+from otel_impact.config.sqlsource import checked_sql
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -89,6 +90,8 @@ class TreeSource(Section):
     sql: str | None = None
     agg: Literal["sum", "count", "mean"] = "sum"
 
+    _sql = field_validator("sql")(checked_sql)
+
     @model_validator(mode="after")
     def _one(self) -> TreeSource:
         given = [k for k in ("event", "model", "metric", "sql") if getattr(self, k) is not None]
@@ -124,6 +127,7 @@ class TreeSection(Section):
     lookback: Duration = 30 * 86400.0
 
     _pos = field_validator("live_within", "bucket", "lookback")(positive_duration)
+    _bucket = field_validator("bucket")(bucket_duration)
 
     @model_validator(mode="after")
     def _unique_names(self) -> TreeSection:
@@ -150,6 +154,8 @@ class OfflineMetric(Section):
     value: float | None = None
     sql: str | None = None
     higher_is_better: bool = True
+
+    _sql = field_validator("sql")(checked_sql)
 
     @model_validator(mode="after")
     def _one(self) -> OfflineMetric:

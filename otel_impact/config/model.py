@@ -14,6 +14,7 @@ from otel_impact.config.base import PLAIN_NAME, Duration, Section, plain_name, p
 from otel_impact.config.contract import DeploymentsSection, ResourcesSection, SlosSection, TrackingPlan
 from otel_impact.config.incidents import IncidentsSection, Lineage, PipelineSchedule
 from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
+from otel_impact.config.sqlsource import checked_sql
 from otel_impact.config.stats import (
     AlertsSection,
     CorrelationSection,
@@ -49,6 +50,8 @@ class Source(Section):
     event: str | None = None
     sql: str | None = None
     columns: SqlColumns | None = None
+
+    _sql = field_validator("sql")(checked_sql)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Source:
@@ -87,6 +90,8 @@ class Identity(Section):
 
     sql: str
     columns: IdentityColumns = IdentityColumns()
+
+    _sql = field_validator("sql")(checked_sql)
 
 
 class PositionBased(Section):

@@ -19,7 +19,8 @@ from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from otel_impact.config.base import Duration, Section, plain_name, positive_duration
+from otel_impact.config.base import Duration, Section, bucket_duration, plain_name, positive_duration
+from otel_impact.config.sqlsource import checked_sql
 
 ModelMetric = Literal[
     "ctr",
@@ -50,6 +51,7 @@ class CustomMetric(Section):
     kind: Literal["model", "business"] = "business"
 
     _valid_name = field_validator("name")(plain_name)
+    _sql = field_validator("sql")(checked_sql)
 
 
 class SeriesSection(Section):
@@ -61,7 +63,7 @@ class SeriesSection(Section):
     score_threshold: float = Field(default=0.5, ge=0, le=1)  # score ≥ threshold predicts 1
     custom: tuple[CustomMetric, ...] = ()
 
-    _bucket = field_validator("bucket")(positive_duration)
+    _bucket = field_validator("bucket")(bucket_duration)
 
     @field_validator("model_metrics")
     @classmethod
@@ -214,6 +216,14 @@ class AlertsSection(Section):
         period = 7 * 86400.0 if bucket_s >= 86400.0 else 86400.0
         k = period / bucket_s
         return round(k) if k >= 2 and abs(k - round(k)) < 1e-9 else None
+
+    @field_validator("adaptive_metrics", mode="before")
+    @classmethod
+    def _series_names(cls, v: object) -> object:
+        # incidents.metrics spells latency without its unit; the series carry it (latency_p95_ms)
+        if isinstance(v, list | tuple):
+            return type(v)(f"{m}_ms" if m in ("latency_p50", "latency_p95") else m for m in v)
+        return v
 
 
 __all__ = [

@@ -120,7 +120,15 @@ def segment_attrs(segment: Mapping[str, Any] | None) -> Attrs:
     return out
 
 
-def _kv(mapping: Mapping[str, Any] | None) -> str:
+def _model_attrs(row: Mapping[str, Any], *, version: bool = False) -> Attrs:
+    """``ml.model.name`` (and ``ml.model.version``) of a row, when it names them."""
+    keys = (sc.ML_MODEL_NAME, sc.ML_MODEL_VERSION) if version else (sc.ML_MODEL_NAME,)
+    return {k: str(row[k]) for k in keys if row.get(k) is not None}
+
+
+def _kv(mapping: Any) -> str:
+    if mapping is not None and not isinstance(mapping, Mapping):
+        return str(mapping)
     return ",".join(f"{k}={v}" for k, v in sorted((mapping or {}).items()))
 
 
@@ -166,6 +174,7 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
             sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
             sc.IMPACT_METHOD: str(row.get("method", "")),
             sc.IMPACT_LAG_S: float(_num(row.get("lag_s")) or 0.0),
+            **_model_attrs(row),
             **seg,
         }
         add(sc.METRIC_IMPACT_CORRELATION, row.get("estimate"), attrs)
@@ -173,15 +182,21 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
         add(sc.METRIC_IMPACT_CORRELATION_CI_LOW, lo, attrs)
         add(sc.METRIC_IMPACT_CORRELATION_CI_HIGH, hi, attrs)
         add(sc.METRIC_IMPACT_CORRELATION_PVALUE, row.get("pvalue"), attrs)
-        key = (attrs[sc.IMPACT_MODEL_METRIC], attrs[sc.IMPACT_BUSINESS_METRIC], _kv(row.get("segment")))
+        key = (
+            attrs[sc.IMPACT_MODEL_METRIC],
+            attrs[sc.IMPACT_BUSINESS_METRIC],
+            str(row.get(sc.ML_MODEL_NAME, "")),
+            _kv(row.get("segment")),
+        )
         est = _num(row.get("estimate"))
         prev = best.get(key)
         if est is not None and (prev is None or abs(est) > abs(_num(prev.get("estimate")) or 0.0)):
             best[key] = row
-    for (mm, bm, _), row in best.items():
+    for (mm, bm, _, _), row in best.items():
         attrs = {
             sc.IMPACT_MODEL_METRIC: mm,
             sc.IMPACT_BUSINESS_METRIC: bm,
+            **_model_attrs(row),
             **segment_attrs(row.get("segment")),
         }
         add(sc.METRIC_IMPACT_BEST_LAG, row.get("lag_s"), attrs)
@@ -191,6 +206,8 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
             sc.IMPACT_MODEL_METRIC: str(row.get("model_metric", "")),
             sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
             sc.IMPACT_METHOD: str(row.get("method", "")),
+            sc.IMPACT_LAG_S: float(_num(row.get("lag_s")) or 0.0),
+            **_model_attrs(row),
             **segment_attrs(row.get("segment")),
         }
         add(sc.METRIC_IMPACT_TRANSFER_SLOPE, row.get("estimate"), attrs)
@@ -224,6 +241,9 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
         attrs = {
             sc.ML_MODEL_NAME: str(row.get(sc.ML_MODEL_NAME, "")),
             sc.ML_MODEL_VERSION: str(row.get(sc.ML_MODEL_VERSION, "")),
+            sc.IMPACT_BUSINESS_METRIC: str(row.get("metric", "")),
+            sc.IMPACT_TREATMENT: _kv(row.get("treatment")),
+            sc.IMPACT_METHOD: str(row.get("method", "")),
         }
         add(sc.METRIC_IMPACT_ROI, row.get("roi_pct"), attrs)
         add(sc.METRIC_IMPACT_NET_BENEFIT, row.get("net_benefit"), attrs)
@@ -232,10 +252,11 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
         attrs = {
             sc.IMPACT_SERIES_NAME: str(row.get("name", "")),
             sc.IMPACT_SERIES_KIND: str(row.get("kind", "")),
+            **_model_attrs(row, version=True),
             **segment_attrs(row.get("segment")),
         }
-        if row.get(sc.ML_MODEL_VERSION) is not None:
-            attrs[sc.ML_MODEL_VERSION] = str(row[sc.ML_MODEL_VERSION])
+        if row.get("business_metric") is not None:
+            attrs[sc.IMPACT_BUSINESS_METRIC] = str(row["business_metric"])
         for ts, value in zip(
             bucket_ends(row.get("buckets") or [], end_ns), row.get("values") or [], strict=False
         ):

@@ -29,6 +29,7 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.config.model import BusinessMetric, ImpactConfig
+from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.config.stats import CustomMetric
 from otel_impact.errors import ConfigError, StoreError
 from otel_impact.store.sqltext import load_sql
@@ -57,8 +58,8 @@ def _sql(name: str) -> str:
 
 
 def _run(client: Any, sql: str, params: dict[str, Any], what: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    try:
-        res = client.query(sql, parameters=params)
+    try:  # business series splice the configured SQL sources in: read-only
+        res = client.query(sql, parameters=params, settings=READ_ONLY_SETTINGS)
     except Exception as exc:
         raise StoreError(f"{what} failed: {exc}") from exc
     return list(res.column_names), list(res.result_rows)
@@ -166,15 +167,13 @@ def custom_series(
     client: Any, config: ImpactConfig, window: Window, bucket_s: float, metric: CustomMetric, index: int
 ) -> dict[str, np.ndarray]:
     """A custom SQL metric per bucket (all users only)."""
-    body = metric.sql.strip().rstrip(";").strip()
     path = f"series.custom[{index}].sql"
-    if not body:
-        raise ConfigError("custom metric SQL is empty", path=path)
+    body = source_sql(metric.sql, path)
     params = _base_params(config, window, bucket_s)
     params |= {"ts_col": metric.ts, "value_col": metric.value, "agg": metric.agg}
     sql = _sql("custom").replace("/*CUSTOM_SQL*/", body)
     try:
-        res = client.query(sql, parameters=params)
+        res = client.query(sql, parameters=params, settings=READ_ONLY_SETTINGS)
     except Exception as exc:
         raise ConfigError(f"custom metric {metric.name!r} does not run: {exc}", path=path) from exc
     rows = list(res.result_rows)

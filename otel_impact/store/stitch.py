@@ -41,6 +41,7 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.config.model import BusinessMetric, ImpactConfig
+from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
@@ -74,15 +75,12 @@ def _ns(value: datetime) -> int:
 
 
 def _strip_sql(text: str, path: str) -> str:
-    body = text.strip().rstrip(";").strip()
-    if not body:
-        raise ConfigError("SQL source is empty", path=path)
-    return body
+    return source_sql(text, path)
 
 
 def _query(client: Any, sql: str, params: dict[str, Any], what: str) -> Any:
-    try:
-        return client.query(sql, parameters=params)
+    try:  # the text may hold a configured SQL source: read-only
+        return client.query(sql, parameters=params, settings=READ_ONLY_SETTINGS)
     except Exception as exc:
         raise StoreError(f"{what} failed: {exc}") from exc
 
@@ -90,7 +88,7 @@ def _query(client: Any, sql: str, params: dict[str, Any], what: str) -> Any:
 def result_columns(client: Any, sql: str, path: str) -> list[str]:
     """Names of the columns ``sql`` returns, via ``DESCRIBE (subquery)``; errors name ``path``."""
     try:
-        described = client.query(f"DESCRIBE ({sql})")
+        described = client.query(f"DESCRIBE ({sql})", settings=READ_ONLY_SETTINGS)
     except Exception as exc:
         raise ConfigError(f"SQL source does not run: {exc}", path=path) from exc
     return [str(row[0]) for row in described.result_rows]

@@ -71,7 +71,7 @@ def test_config_is_frozen() -> None:
         ),
         ("business_metrics: [{name: p, source: {}}]", "business_metrics[0].source", "exactly one"),
         (
-            "business_metrics: [{name: p, source: {sql: s, columns: {tss: t}}}]",
+            "business_metrics: [{name: p, source: {sql: SELECT 1, columns: {tss: t}}}]",
             "business_metrics[0].source.columns.tss",
             "unknown key",
         ),
@@ -102,7 +102,8 @@ def test_yaml_syntax_and_top_level_errors() -> None:
         load_config_text("a: [1, 2")
     with pytest.raises(ConfigError, match="mapping at the top level"):
         load_config_text("- 1\n- 2")
-    assert load_config_text("").business_metrics == ()
+    with pytest.raises(ConfigError, match="is empty"):
+        load_config_text("# nothing here\n")
 
 
 def test_missing_file(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ import json
 import math
 import os
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -200,3 +201,27 @@ def test_configured_slos_are_measured(demo):
     crm = slos["crm-sync-success"]
     assert crm["estimate"] == pytest.approx(1 - 1 / outcome.params.days)
     assert 0 < crm["budget_remaining"] < 1
+
+
+def test_defect4_exported_points_are_unique_by_name_attributes_and_time(demo):
+    """Every impact.* point of the demo's export carries every dimension that tells it apart."""
+    from otel_impact.export.points import result_points
+
+    outcome, client, _ = demo
+    points = result_points(outcome.result, run_id="check")
+    keys = [(p.name, tuple(sorted(p.attributes.items())), p.time_unix_nano) for p in points]
+    dupes = [k for k, n in Counter(keys).items() if n > 1]
+    assert len(points) > 1000 and dupes == []
+    # the same in the store, per exporting run (two points never differ only in value)
+    stored = client.query(
+        "SELECT count() FROM (SELECT MetricName, Attributes, TimeUnix, count() AS n FROM otel_metrics_gauge "
+        "WHERE startsWith(MetricName, 'impact.') GROUP BY ALL HAVING n > 1)"
+    ).result_rows
+    assert stored == [(0,)]
+    series = [p for p in points if p.name == semconv.METRIC_IMPACT_SERIES]
+    assert {p.attributes.get(semconv.IMPACT_BUSINESS_METRIC) for p in series} >= {"purchase", "subscription"}
+    assert all(
+        semconv.ML_MODEL_NAME in p.attributes
+        for p in series
+        if p.attributes[semconv.IMPACT_SERIES_KIND] == "model"
+    )

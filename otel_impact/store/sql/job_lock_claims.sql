@@ -1,8 +1,16 @@
--- Live lock claims of one analyzer job, winner first: not expired, not released.
-SELECT token, owner, host, pid, acquired_at, expires_at
+-- Live tokens of one analyzer job's lock (otel_impact/joblock.py): no release row, latest expiry
+-- in the future. A token with more than one unreleased row (claim + confirmation/renewals) holds
+-- the lock; confirmed tokens come first.
+SELECT
+    token,
+    any(owner) AS owner,
+    any(host) AS host,
+    any(pid) AS pid,
+    min(acquired_at) AS acquired,
+    max(expires_at) AS expires,
+    countIf(released = 0) > 1 AS confirmed
 FROM impact_job_lock
 WHERE job = {job:String}
-  AND released = 0
-  AND expires_at > {now:DateTime64(6, 'UTC')}
-  AND token NOT IN (SELECT token FROM impact_job_lock WHERE job = {job:String} AND released = 1)
-ORDER BY acquired_at, token
+GROUP BY token
+HAVING max(released) = 0 AND expires > {now:DateTime64(6, 'UTC')}
+ORDER BY confirmed DESC, acquired, token

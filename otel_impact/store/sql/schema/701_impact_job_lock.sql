@@ -1,5 +1,5 @@
--- Analyzer job lock claims. A claim is held while not expired and no release row exists for its
--- token; among live claims the earliest (acquired_at, token) wins (insert + verification read).
+-- Analyzer job lock rows (claim, renewals, release) of otel_impact/joblock.py. A token is live while
+-- it has no release row and its latest expires_at is in the future; see the module for the protocol.
 -- Claims are dropped 30 days after they expired (TTL).
 CREATE TABLE IF NOT EXISTS {{db}}.impact_job_lock {{on_cluster}} (
     job LowCardinality(String),
