@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+# top-level modules of the `analyzer` extra (pyproject.toml)
+_ANALYZER_MODULES = frozenset({"chdb", "clickhouse_connect", "numpy", "scipy", "grpc"})
 
 
 def handle_errors(fn: F) -> F:
@@ -47,6 +49,15 @@ def handle_errors(fn: F) -> F:
         except OtelImpactError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in _ANALYZER_MODULES:
+                raise
+            click.echo(
+                f"error: this command needs the analyzer extra ({exc.name} is not installed): "
+                "pip install 'otel-impact[analyzer]'",
+                err=True,
+            )
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from otel_impact.config.base import Duration, Section, positive_duration
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+STORE_ENDPOINT = "store"  # export.endpoint value: write results straight into the analysed store
 
 
 class JobSection(Section):
@@ -46,11 +47,15 @@ class JobSection(Section):
 
 
 class ExportSection(Section):
-    """Where ``impact.*`` metrics and events go (OTLP).
+    """Where ``impact.*`` metrics and events go: the store itself, or an OTLP endpoint.
 
-    ``endpoint``/``protocol``/``headers``/``timeout`` left unset use the standard
-    ``OTEL_EXPORTER_OTLP_*`` environment variables (default ``http/protobuf`` to
-    ``http://localhost:4318``). ``retries`` is our own bounded retry on top of the exporter's.
+    ``endpoint: store`` writes them straight into the analysed store's exporter-layout tables
+    (the rows a Collector would have written from the OTLP export). An ``http(s)://`` endpoint
+    exports over OTLP. Left unset, results go over OTLP when an ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    (or ``_METRICS_ENDPOINT`` / ``_LOGS_ENDPOINT``) variable is set, else into the store.
+    ``protocol``/``headers``/``timeout`` left unset use the standard ``OTEL_EXPORTER_OTLP_*``
+    variables (default ``http/protobuf``). ``retries`` is our own bounded retry on top of the
+    exporter's. ``enabled: false`` exports nothing (the job's watermark then stays put).
     """
 
     enabled: bool = True
@@ -66,8 +71,8 @@ class ExportSection(Section):
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"must be an http(s):// URL, got {v!r}")
+        if v is not None and v != STORE_ENDPOINT and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"must be an http(s):// URL or {STORE_ENDPOINT!r}, got {v!r}")
         return v
 
 
