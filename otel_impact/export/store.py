@@ -80,7 +80,9 @@ class StoreResultExporter:
         batches = 0
         try:
             for i in range(0, len(points), _BATCH):
-                write_metrics(self.client, [encode_metrics(build_metrics_data(points[i : i + _BATCH], service))])
+                write_metrics(
+                    self.client, [encode_metrics(build_metrics_data(points[i : i + _BATCH], service))]
+                )
                 batches += 1
             for i in range(0, len(events), _BATCH):
                 write_logs(self.client, [encode_logs(build_log_records(events[i : i + _BATCH], service))])

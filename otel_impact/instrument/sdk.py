@@ -141,7 +141,9 @@ def _build(
         from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
         logger_provider = LoggerProvider(resource=resource)
-        logger_provider.add_log_record_processor(BatchLogRecordProcessor(_exporter("logs", proto)(**args("logs"))))
+        logger_provider.add_log_record_processor(
+            BatchLogRecordProcessor(_exporter("logs", proto)(**args("logs")))
+        )
         _logs.set_logger_provider(logger_provider)
     return Providers(name, proto, tracer_provider, meter_provider, logger_provider)
 
