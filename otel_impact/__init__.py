@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from otel_impact.instrument import (
-        configure,
         Instrumentation,
+        configure,
         instrument_model,
         record_business_event,
         record_outcome,

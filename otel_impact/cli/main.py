@@ -4,7 +4,7 @@ Subcommands live in sibling modules and are imported only when invoked, so ``ote
 stays fast and a command's heavy dependencies never load for another command. Each module exposes
 a click command named ``command``.
 
-Exit codes (documented in the README): 0 ok, 1 unexpected error, 2 config error, 3 store error,
+Exit codes (documented in docs/operations.md): 0 ok, 1 unexpected error, 2 config error, 3 store error,
 4 receiver error, 5 analysis error, 6 export error, 7 another run holds the lock,
 8 alerts fired with ``--fail-on-alert``.
 """

@@ -28,6 +28,7 @@ Usage, first thing in the service's entry point::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -223,10 +224,8 @@ def warn_if_no_sdk(provider: object, kind: str) -> bool:
         _warned = True
         from otel_impact.instrument._safe import logger
 
-        try:
+        with contextlib.suppress(Exception):  # logging broken: never hurt the host
             logger.warning(NO_SDK_WARNING)
-        except Exception:  # logging broken: never hurt the host
-            pass
     return False
 
 
