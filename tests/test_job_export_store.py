@@ -12,7 +12,7 @@ import socket
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import pytest
 from otel_impact.config import config_from_dict
 from otel_impact.config.job import ExportSection
 from otel_impact.errors import ConfigError, ExportError
+from otel_impact.export.digest import build_digest
 from otel_impact.export.otlp import OtlpResultExporter
 from otel_impact.export.points import result_events, result_points
 from otel_impact.export.store import StoreResultExporter, destination
@@ -156,6 +157,8 @@ def test_no_export_keeps_the_watermark_so_a_later_export_covers_the_period(store
     assert disabled.watermark == T1 and read_watermark(store, "impact") == T1
     status = store.query("SELECT status FROM impact_job_state ORDER BY finished_at").result_rows
     assert [s[0] for s in status] == ["ok", "not_exported", "not_exported"]
+    digest = build_digest(store, cfg(), "daily", datetime.now(UTC))
+    assert "1 ok, 0 failed, 2 not exported" in digest  # skipping the export is not a failure
     # the next exporting run starts from the last *exported* window end (minus the lookback)
     final = run_job(store, cfg(endpoint="store"), now=T1 + timedelta(days=2), analyze_fn=fake_analyze(calls))
     assert calls[-1] == Window(T1 - timedelta(hours=6), T1 + timedelta(days=2))
