@@ -1,8 +1,8 @@
 """Config sections of the production job: ``job``, ``export``, ``tree`` and ``evaluation``.
 
 ``job`` controls incremental runs (watermark, trailing re-analysis for late data, lock expiry);
-``export`` where the ``impact.*`` results go over OTLP (empty fields fall back to the standard
-``OTEL_EXPORTER_OTLP_*`` variables); ``tree`` the metric tree shown by ``otel-impact tree``;
+``export`` where the ``impact.*`` results go (the store itself, or OTLP; empty fields fall back to
+the standard ``OTEL_EXPORTER_OTLP_*`` variables); ``tree`` the metric tree shown by ``otel-impact tree``;
 ``evaluation`` the offline/online decision matrix per AI feature.
 
 >>> JobSection().lookback, JobSection().first_run
