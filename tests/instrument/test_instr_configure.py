@@ -94,8 +94,12 @@ def test_configure_is_idempotent_and_keeps_installed_providers(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
 
 
-@pytest.mark.parametrize("protocol", ["thrift"])
-def test_configure_rejects_an_unknown_protocol(protocol: str, tmp_path: Path) -> None:
-    code = f"import otel_impact\notel_impact.configure(protocol={protocol!r})\n"
-    done = run_script(code, tmp_path, "http://127.0.0.1:9")
-    assert done.returncode != 0 and "protocol" in done.stderr
+def test_configure_rejects_an_unknown_protocol_before_installing_anything() -> None:
+    from opentelemetry import trace
+
+    from otel_impact.instrument.sdk import configure
+
+    before = trace.get_tracer_provider()
+    with pytest.raises(ValueError, match="protocol"):
+        configure(protocol="thrift")
+    assert trace.get_tracer_provider() is before
