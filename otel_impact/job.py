@@ -6,7 +6,7 @@
    verification read picks the earliest live claim; anyone else gets :class:`LockedError`
    (exit 7) naming the holder. A crashed run's claim expires after ``job.lock_ttl``.
 2. **Window.** Without ``since``/``until`` the window runs from the watermark (window end of the
-   last successful run, kept in ``impact_job_state``) minus ``job.lookback`` (late data is
+   last run whose results were exported, kept in ``impact_job_state``) minus ``job.lookback`` (late data is
    re-analysed) to now; the first run covers ``job.first_run``.
 3. **Analyse** (:func:`otel_impact.pipeline.analyze`), then the evaluation matrix.
 4. **Reports** (``.html`` / ``.md`` paths), then **export** — into the store itself
