@@ -8,6 +8,7 @@ alone, so a later exporting run still covers its period.
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import uuid
@@ -163,3 +164,27 @@ def test_no_export_keeps_the_watermark_so_a_later_export_covers_the_period(store
     final = run_job(store, cfg(endpoint="store"), now=T1 + timedelta(days=2), analyze_fn=fake_analyze(calls))
     assert calls[-1] == Window(T1 - timedelta(hours=6), T1 + timedelta(days=2))
     assert final.previous_watermark == T1 and read_watermark(store, "impact") == T1 + timedelta(days=2)
+
+
+def test_cli_export_endpoint_store_and_no_export(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from otel_impact import pipeline
+    from otel_impact.cli.main import cli
+
+    monkeypatch.setattr(pipeline, "analyze", lambda c, cfg, w, **kw: full_result(w.to_json()))
+    config = tmp_path / "impact.yaml"
+    config.write_text("export: {endpoint: 'http://127.0.0.1:9', retries: 0}\n", encoding="utf-8")
+    base = ["analyze", "--config", str(config), "--dsn", "chdb://memory", "--database", store.database]
+    window = ["--since", WINDOW["start"], "--until", WINDOW["end"]]
+    skipped = CliRunner().invoke(cli, [*base, *window, "--no-export"])
+    assert skipped.exit_code == 0, skipped.output
+    assert "results not exported; the job's watermark was not advanced" in skipped.stdout
+    assert read_watermark(store, "impact") is None
+    stored = CliRunner().invoke(cli, [*base, *window, "--export-endpoint", "store"])
+    assert stored.exit_code == 0, stored.output
+    assert re.search(r"exported [1-9]\d* point\(s\), 2 event\(s\)", stored.stdout), stored.stdout
+    assert store.query("SELECT count() FROM impact_events_latest").result_rows == [(2,)]
+    assert read_watermark(store, "impact") == T1
