@@ -1,34 +1,47 @@
 # Every target creates/uses .venv by itself: a fresh clone needs only python3 >= 3.11.
+# `make demo` installs only what the product needs (`pip install -e '.[analyzer]'`); the linters,
+# type checker, test suite and benchmarks install the development extras (`pip install -e '.[dev]'`).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench docs clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[analyzer]'
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(DEV_STAMP)
+
+demo: $(RUNTIME_STAMP)
 	$(BIN)/otel-impact demo --out demo-out
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check otel_impact tests benchmarks examples
 	$(BIN)/ruff format --check otel_impact tests benchmarks examples
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+# regenerate docs/configuration.md from the config models (a test checks it is up to date)
+docs: $(DEV_STAMP)
+	$(BIN)/python -m otel_impact.config.reference docs/configuration.md
 
 clean:
 	rm -rf $(VENV) .otel-impact demo-out .pytest_cache .mypy_cache .ruff_cache

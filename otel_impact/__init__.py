@@ -4,6 +4,9 @@ The package root re-exports the instrumentation API used inside ML services. The
 lazily (PEP 562) so ``import otel_impact.semconv`` or the analyzer do not pay for OpenTelemetry
 imports, and nothing here imports numpy, scipy, chdb or clickhouse_connect.
 
+A service that does not run under ``opentelemetry-instrument`` calls :func:`configure` once at
+start-up (OTLP tracer/meter/logger providers from the standard ``OTEL_*`` variables).
+
 >>> from otel_impact import track_prediction
 >>> with track_prediction("ranker", "v2", user_id="u1") as p:
 ...     p.record(score=0.87, label="click")
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from otel_impact.instrument import (
         Instrumentation,
+        configure,
         instrument_model,
         record_business_event,
         record_outcome,
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Instrumentation",
+    "configure",
     "instrument_model",
     "record_business_event",
     "record_outcome",

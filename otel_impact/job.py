@@ -6,15 +6,20 @@
    :class:`LockedError` (exit 7) naming the holder. The lock is renewed between stages while the
    run is alive; a killed run's claim is taken over ``job.lock_ttl`` after its last renewal.
 2. **Window.** Without ``since``/``until`` the window runs from the watermark (window end of the
-   last successful run, kept in ``impact_job_state``) minus ``job.lookback`` (late data is
+   last run whose results were exported, kept in ``impact_job_state``) minus ``job.lookback`` (late data is
    re-analysed) to now; the first run covers ``job.first_run``.
 3. **Analyse** (:func:`otel_impact.pipeline.analyze`), then the evaluation matrix.
-4. **Reports** (``.html`` / ``.md`` paths), then **export** over OTLP: every point carries
-   ``impact.run.id`` and the window; the views ``impact_metrics_latest`` / ``impact_events_latest``
-   keep one row per point from the latest run, so re-running a window never shows duplicates.
+4. **Reports** (``.html`` / ``.md`` paths), then **export** — into the store itself
+   (``export.endpoint: store``, the default without an OTLP endpoint) or over OTLP: every point
+   carries ``impact.run.id`` and the window; the views ``impact_metrics_latest`` /
+   ``impact_events_latest`` keep one row per point from the latest run, so re-running a window
+   never shows duplicates.
 5. Only after the export succeeded is the run recorded with its new watermark. An export that
    still fails after retries raises :class:`ExportError` (exit 6) and leaves the watermark where
-   it was, so the next run re-covers the window.
+   it was, so the next run re-covers the window. A run that exports nothing (``--no-export``,
+   ``export.enabled: false``) is logged as ``not_exported`` and does not move the watermark
+   either: the watermark marks what has been *exported*, so a later exporting run still covers
+   the period.
 
 >>> from otel_impact.config import config_from_dict
 >>> from datetime import UTC, datetime
@@ -246,8 +251,8 @@ def run_job(
     """Run one locked, incremental analysis + export (see the module docstring).
 
     ``now`` (default: the wall clock) ends an incremental window; lock expiry always uses the wall
-    clock. ``export``: True = OTLP per the ``export`` config section, False = skip, or an exporter
-    object.
+    clock. ``export``: True = per the ``export`` config section (the store, or OTLP), False = skip
+    (the watermark then stays put), or an exporter object.
     ``analyze_fn`` defaults to :func:`otel_impact.pipeline.analyze` (same signature).
     """
     from otel_impact.evaluation import evaluate
@@ -298,7 +303,7 @@ def run_job(
             say(f"report {path}")
         points = result_points(result, run_id=run_id)
         events = result_events(result, run_id=run_id)
-        exporter = _exporter(config, export)
+        exporter = _exporter(client, config, export)
         lock.check()  # never publish a run whose lock lapsed
         if exporter is not None:
             say(f"export {len(points)} point(s), {len(events)} event(s)")
@@ -306,20 +311,24 @@ def run_job(
                 exporter.export(points, events)
             finally:
                 exporter.shutdown()
-        # Annotations for the dashboards (deduplicated there by latest run id), written only once
-        # the export succeeded so a failed run never shows.
-        annotations = write_annotations(client, incident_annotations(result, run_id))
-        if annotations:
-            say(f"annotations: {annotations} row(s)")
-        watermark = max(previous, window.end) if previous else window.end
         exported = exporter is not None
+        if exported:
+            # Annotations for the dashboards (deduplicated there by latest run id), written only
+            # once the export succeeded so a failed or unexported run never shows.
+            annotations = write_annotations(client, incident_annotations(result, run_id))
+            if annotations:
+                say(f"annotations: {annotations} row(s)")
+        else:
+            say("results not exported: the export watermark stays where it was")
+        # the watermark marks exported results: a run that exported nothing leaves it alone
+        watermark = (max(previous, window.end) if previous else window.end) if exported else previous
         _record_run(
             client,
             job,
             run_id,
-            "ok",
+            "ok" if exported else "not_exported",
             window,
-            watermark,
+            watermark if exported else window.end,
             started,
             len(points) if exported else 0,
             len(events) if exported else 0,
@@ -345,10 +354,16 @@ def run_job(
     )
 
 
-def _exporter(config: ImpactConfig, export: bool | ResultExporter) -> ResultExporter | None:
+def _exporter(client: Any, config: ImpactConfig, export: bool | ResultExporter) -> ResultExporter | None:
+    """The exporter for this run: ``export.endpoint: store`` (the default without an OTLP endpoint)
+    writes into ``client``'s store, an OTLP endpoint exports over OTLP."""
     if export is False or (export is True and not config.export.enabled):
         return None
     if export is True:
+        from otel_impact.export.store import StoreResultExporter, destination
+
+        if destination(config.export) == "store":
+            return StoreResultExporter(client, config.export)
         from otel_impact.export.otlp import OtlpResultExporter
 
         return OtlpResultExporter(config.export)

@@ -48,8 +48,7 @@ def cfg(endpoint: str | None = None, timeout: str = "30s", **job: Any) -> Any:
     """Config with a generous export timeout (a loaded machine must not fail a reachable export);
     tests against an unreachable endpoint pass a short one."""
     export: dict[str, Any] = {"timeout": timeout, "retries": 1, "retry_backoff": "10ms"}
-    if endpoint:
-        export["endpoint"] = endpoint
+    export["endpoint"] = endpoint or "store"  # results into the test's store unless told otherwise
     return config_from_dict({"export": export, "job": {"lookback": "6h", "first_run": "4d", **job}})
 
 
@@ -140,14 +139,14 @@ def test_second_concurrent_run_is_refused(store: Any) -> None:
     assert seen and "holds the lock" in seen[0] and "pid" in seen[0]
     assert LockedError.exit_code == 7
     # the lock was released: a later run proceeds
-    assert run_job(store, config, since=T0, until=T1, export=False, analyze_fn=fake_analyze()).watermark == T1
+    assert run_job(store, config, since=T0, until=T1, analyze_fn=fake_analyze()).watermark == T1
 
 
 def test_export_down_keeps_watermark_then_catches_up(store: Any) -> None:
     down = f"http://127.0.0.1:{free_port()}"
     calls: list[Window] = []
     t_first = T1
-    run_job(store, cfg(), until=t_first, now=t_first, export=False, analyze_fn=fake_analyze(calls))
+    run_job(store, cfg(), until=t_first, now=t_first, analyze_fn=fake_analyze(calls))
     assert read_watermark(store, "impact") == t_first
     started = time.monotonic()
     with pytest.raises(ExportError) as err:
@@ -159,8 +158,8 @@ def test_export_down_keeps_watermark_then_catches_up(store: Any) -> None:
     assert read_watermark(store, "impact") == t_first  # nothing marked done
     status = store.query("SELECT status FROM impact_job_state ORDER BY finished_at").result_rows
     assert [s[0] for s in status] == ["ok", "export_failed"]
-    # a run whose export failed leaves no annotations behind (the first run did not export, but
-    # it succeeded, so its incident is annotated)
+    # a run whose export failed leaves no annotations behind (the first run exported into the
+    # store, so its incident is annotated)
     assert store.query("SELECT count(DISTINCT run_id) FROM impact_annotations").result_rows == [(1,)]
     with receiver(store) as rx:
         out = run_job(
@@ -176,14 +175,12 @@ def test_export_down_keeps_watermark_then_catches_up(store: Any) -> None:
 def test_incremental_windows_first_run_then_lookback(store: Any) -> None:
     calls: list[Window] = []
     config = cfg()
-    run_job(store, config, now=T1, export=False, analyze_fn=fake_analyze(calls))
-    run_job(store, config, now=T1 + timedelta(hours=1), export=False, analyze_fn=fake_analyze(calls))
+    run_job(store, config, now=T1, analyze_fn=fake_analyze(calls))
+    run_job(store, config, now=T1 + timedelta(hours=1), analyze_fn=fake_analyze(calls))
     assert calls[0] == Window(T1 - timedelta(days=4), T1)
     assert calls[1] == Window(T1 - timedelta(hours=6), T1 + timedelta(hours=1))
     # a backfill of an older window never moves the watermark back
-    run_job(
-        store, config, since=T0, until=T0 + timedelta(days=1), export=False, analyze_fn=fake_analyze(calls)
-    )
+    run_job(store, config, since=T0, until=T0 + timedelta(days=1), analyze_fn=fake_analyze(calls))
     assert read_watermark(store, "impact") == T1 + timedelta(hours=1)
 
 
@@ -254,4 +251,5 @@ def test_failed_analysis_is_logged_and_releases_the_lock(store: Any) -> None:
     assert read_watermark(store, "impact") is None
     disabled = config_from_dict({"export": {"enabled": False, "endpoint": "http://127.0.0.1:9"}})
     out = run_job(store, disabled, since=T0, until=T1, analyze_fn=fake_analyze())  # lock was released
-    assert out.exported_points == 0 and out.watermark == T1  # export disabled in config: nothing sent
+    # export disabled in config: nothing sent, and the watermark (of exported results) stays put
+    assert out.exported_points == 0 and out.watermark is None and read_watermark(store, "impact") is None

@@ -68,13 +68,13 @@ def test_duplicate_feature_names() -> None:
     assert err.value.path == "evaluation"
 
 
-def test_readme_operations_examples_are_valid_config() -> None:
+def test_operations_guide_examples_are_valid_config() -> None:
     import re
     from pathlib import Path
 
     import yaml
 
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parent.parent / "docs" / "operations.md").read_text(encoding="utf-8")
     start = text.index("## Running the analyzer")
     end = text.index("\n## ", start + 1)  # the section ends at the next top-level heading
     blocks = re.findall(r"```yaml\n(.*?)```", text[start:end], re.S)

@@ -7,7 +7,7 @@ now; without ``--since`` it starts ``--days`` (default 30) before its end.
 The run goes through :func:`otel_impact.job.run_job` (lock, watermark, OTLP export, reports):
 with none of ``--since``/``--until``/``--days`` it analyses incrementally from the job's
 watermark. ``--report`` (repeatable, ``.html``/``.md``), ``--fail-on-alert`` (exit 8),
-``--no-export``, ``--export-endpoint``, ``--export-protocol``.
+``--no-export``, ``--export-endpoint`` (``store`` or an OTLP URL), ``--export-protocol``.
 """
 
 from __future__ import annotations
@@ -62,9 +62,16 @@ def _summary(result: dict[str, Any]) -> list[str]:
     help="Write a report (.html self-contained, or .md); repeatable.",
 )
 @click.option("--fail-on-alert", is_flag=True, help="Exit 8 when alerts fired (after exporting).")
-@click.option("--no-export", is_flag=True, help="Do not export impact.* results over OTLP.")
 @click.option(
-    "--export-endpoint", default=None, help="OTLP endpoint (default: config export / OTEL_EXPORTER_OTLP_*)."
+    "--no-export",
+    is_flag=True,
+    help="Do not export the impact.* results (the job's watermark then stays where it was).",
+)
+@click.option(
+    "--export-endpoint",
+    default=None,
+    help="'store' (write results into the store) or an OTLP endpoint URL "
+    "(default: config export.endpoint, else OTEL_EXPORTER_OTLP_*, else the store).",
 )
 @click.option(
     "--export-protocol", type=click.Choice(["http/protobuf", "grpc"]), default=None, help="OTLP protocol."
@@ -104,8 +111,12 @@ def command(
     export: Any = not no_export
     if export and (export_endpoint or export_protocol):
         from otel_impact.export.otlp import OtlpResultExporter
+        from otel_impact.export.store import StoreResultExporter, destination
 
-        export = OtlpResultExporter(cfg.export, endpoint=export_endpoint, protocol=export_protocol)
+        if export_endpoint == "store" or (export_endpoint is None and destination(cfg.export) == "store"):
+            export = StoreResultExporter(client, cfg.export)
+        else:
+            export = OtlpResultExporter(cfg.export, endpoint=export_endpoint, protocol=export_protocol)
     t0 = time.monotonic()
     outcome = run_job(
         client,
@@ -129,11 +140,14 @@ def command(
         Path(json_path).write_text(text + "\n", encoding="utf-8")
     for line in _summary(result) + [x for x in summary_lines(result)[1:] if not x.startswith("warning:")]:
         click.echo(line)
-    click.echo(
-        f"run {outcome.run_id}: exported {outcome.exported_points} point(s), "
-        f"{outcome.exported_events} event(s); watermark {outcome.watermark:%Y-%m-%dT%H:%M:%SZ}"
-        if outcome.watermark
-        else f"run {outcome.run_id}"
-    )
+    if no_export or not cfg.export.enabled:
+        click.echo(f"run {outcome.run_id}: results not exported; the job's watermark was not advanced")
+    else:
+        click.echo(
+            f"run {outcome.run_id}: exported {outcome.exported_points} point(s), "
+            f"{outcome.exported_events} event(s); watermark {outcome.watermark:%Y-%m-%dT%H:%M:%SZ}"
+            if outcome.watermark
+            else f"run {outcome.run_id}"
+        )
     if outcome.exit_code:
         sys.exit(outcome.exit_code)

@@ -4,7 +4,7 @@ Subcommands live in sibling modules and are imported only when invoked, so ``ote
 stays fast and a command's heavy dependencies never load for another command. Each module exposes
 a click command named ``command``.
 
-Exit codes (documented in the README): 0 ok, 1 unexpected error, 2 config error, 3 store error,
+Exit codes (documented in docs/operations.md): 0 ok, 1 unexpected error, 2 config error, 3 store error,
 4 receiver error, 5 analysis error, 6 export error, 7 another run holds the lock,
 8 alerts fired with ``--fail-on-alert``.
 """
@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+# top-level modules of the `analyzer` extra (pyproject.toml)
+_ANALYZER_MODULES = frozenset({"chdb", "clickhouse_connect", "numpy", "scipy", "grpc"})
 
 
 def handle_errors(fn: F) -> F:
@@ -47,6 +49,15 @@ def handle_errors(fn: F) -> F:
         except OtelImpactError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] not in _ANALYZER_MODULES:
+                raise
+            click.echo(
+                f"error: this command needs the analyzer extra ({exc.name} is not installed): "
+                "pip install 'otel-impact[analyzer]'",
+                err=True,
+            )
+            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
 

@@ -1,8 +1,8 @@
 """Config sections of the production job: ``job``, ``export``, ``tree`` and ``evaluation``.
 
 ``job`` controls incremental runs (watermark, trailing re-analysis for late data, lock expiry);
-``export`` where the ``impact.*`` results go over OTLP (empty fields fall back to the standard
-``OTEL_EXPORTER_OTLP_*`` variables); ``tree`` the metric tree shown by ``otel-impact tree``;
+``export`` where the ``impact.*`` results go (the store itself, or OTLP; empty fields fall back to
+the standard ``OTEL_EXPORTER_OTLP_*`` variables); ``tree`` the metric tree shown by ``otel-impact tree``;
 ``evaluation`` the offline/online decision matrix per AI feature.
 
 >>> JobSection().lookback, JobSection().first_run
@@ -20,6 +20,7 @@ from otel_impact.config.base import Duration, Section, bucket_duration, positive
 from otel_impact.config.sqlsource import checked_sql
 
 _JOB_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+STORE_ENDPOINT = "store"  # export.endpoint value: write results straight into the analysed store
 
 
 class JobSection(Section):
@@ -47,11 +48,15 @@ class JobSection(Section):
 
 
 class ExportSection(Section):
-    """Where ``impact.*`` metrics and events go (OTLP).
+    """Where ``impact.*`` metrics and events go: the store itself, or an OTLP endpoint.
 
-    ``endpoint``/``protocol``/``headers``/``timeout`` left unset use the standard
-    ``OTEL_EXPORTER_OTLP_*`` environment variables (default ``http/protobuf`` to
-    ``http://localhost:4318``). ``retries`` is our own bounded retry on top of the exporter's.
+    ``endpoint: store`` writes them straight into the analysed store's exporter-layout tables
+    (the rows a Collector would have written from the OTLP export). An ``http(s)://`` endpoint
+    exports over OTLP. Left unset, results go over OTLP when an ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    (or ``_METRICS_ENDPOINT`` / ``_LOGS_ENDPOINT``) variable is set, else into the store.
+    ``protocol``/``headers``/``timeout`` left unset use the standard ``OTEL_EXPORTER_OTLP_*``
+    variables (default ``http/protobuf``). ``retries`` is our own bounded retry on top of the
+    exporter's. ``enabled: false`` exports nothing (the job's watermark then stays put).
     """
 
     enabled: bool = True
@@ -67,8 +72,8 @@ class ExportSection(Section):
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"must be an http(s):// URL, got {v!r}")
+        if v is not None and v != STORE_ENDPOINT and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"must be an http(s):// URL or {STORE_ENDPOINT!r}, got {v!r}")
         return v
 
 

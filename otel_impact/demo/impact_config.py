@@ -3,8 +3,8 @@
 :func:`demo_config_data` builds the configuration a data team would write for the simulated
 services — business metrics with their join windows, segments, daily series, the lag scan, the
 v2-vs-v1 lift per segment, ROI costs, the rollout time for the KPI table, the lineage of the
-ranker's features down to the feature pipeline, and the export endpoint (the demo's own
-receiver), the tracking plan of everything the services emit, and SLOs of the recommender
+ranker's features down to the feature pipeline, where results go (the store itself, so the
+file works again after the demo's receiver is gone), the tracking plan of everything the services emit, and SLOs of the recommender
 endpoint and the pipelines. :func:`validated_config` checks it with the real config model. A
 section this build of the config model does not know yet is left out (and reported), so the demo
 still runs the stages that exist.
@@ -24,13 +24,17 @@ import yaml
 
 from otel_impact import semconv
 from otel_impact.config import ImpactConfig, config_from_dict
+from otel_impact.config.job import STORE_ENDPOINT
 from otel_impact.demo.emit import CURRENCY, SUBSCRIPTION_PRICE
 from otel_impact.demo.world import VERSIONS, WorldParams
 from otel_impact.errors import ConfigError
 
 HEADER = """\
 # impact.yaml written by `otel-impact demo` for its simulated services.
-# Reuse it: otel-impact analyze --config {path} --dsn <dsn> --database {database}
+# Reuse it (same store as the demo; add --dsn if the demo was given one):
+#   otel-impact analyze --config {path} --database {database}
+# job.lookback spans the simulated period, so that incremental run re-analyses all of it;
+# results go into the store itself (export.endpoint: store), no collector needed.
 """
 
 
@@ -106,7 +110,9 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
         },
         # the simulated traffic has no weekly pattern: no seasonal baseline
         "incidents": {"metrics": ["auc"], "link_window": "3d", "bucket": "1d", "season": None},
-        "job": {"name": "demo", "first_run": f"{params.days}d"},
+        # an incremental run after the demo re-analyses the whole simulated period: the demo's
+        # own run ends the job's watermark at the period's end
+        "job": {"name": "demo", "first_run": f"{params.days}d", "lookback": f"{params.days}d"},
         "tracking_plan": _tracking_plan(params),
         "slos": _slos(params),
     }
@@ -118,7 +124,7 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
             "retry_backoff": "1s",
         }
     else:
-        data["export"] = {"enabled": False}
+        data["export"] = {"endpoint": STORE_ENDPOINT}
     return data
 
 

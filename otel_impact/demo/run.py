@@ -10,8 +10,9 @@ process that opens it, so the receiver, the store and the analyzer share this on
 3. start the embedded OTLP receiver on free loopback ports;
 4. replay the world through the instrumentation API with per-service SDK providers and OTLP/HTTP
    exporters (:mod:`otel_impact.demo.emit`), then check every emitted item is stored;
-5. write ``impact.yaml`` and run the analyzer job over the simulated window, exporting its
-   ``impact.*`` results back through OTLP to the same receiver;
+5. write ``impact.yaml`` and run the analyzer job over the simulated window, writing its
+   ``impact.*`` results into the store (``export.endpoint: store``: the rows an OTLP export
+   through a Collector would write, and a config that still works once the receiver is gone);
 6. write ``results.json``, ``report.md`` and ``report.html`` and return the planted vs
    recovered table.
 
@@ -257,7 +258,7 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
         if not reconciliation.ok:
             raise StoreError("stored telemetry does not reconcile with what the services emitted (see above)")
 
-        data = demo_config_data(params, database=options.database, endpoint=endpoint)
+        data = demo_config_data(params, database=options.database, endpoint=None)
         config, used, notes = validated_config(data)
         config_path = out / "impact.yaml"
         config_path.write_text(

@@ -77,8 +77,13 @@ def _operational(client: Any, config: ImpactConfig, since: datetime, now: dateti
     lines = ["## Operational", ""]
     runs = _query(client, "job_runs", {"job": config.job.name, "since": since, "limit": 1000})
     ok = [r for r in runs if r[1] == "ok"]
-    failed = [r for r in runs if r[1] != "ok"]
-    lines.append(f"- analyzer runs: {len(ok)} ok, {len(failed)} failed (job `{config.job.name}`)")
+    unexported = [r for r in runs if r[1] == "not_exported"]  # --no-export: not a failure
+    failed = [r for r in runs if r[1] not in ("ok", "not_exported")]
+    lines.append(
+        f"- analyzer runs: {len(ok)} ok, {len(failed)} failed"
+        + (f", {len(unexported)} not exported" if unexported else "")
+        + f" (job `{config.job.name}`)"
+    )
     if ok:
         wm = ok[0][3].replace(tzinfo=UTC) if ok[0][3].tzinfo is None else ok[0][3]
         lag_h = (now - wm).total_seconds() / 3600

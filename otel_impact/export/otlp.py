@@ -5,7 +5,8 @@ window it describes, so this module builds ``MetricsData`` (gauges with ``time_u
 ``ReadableLogRecord`` events (``timestamp`` + ``event_name``) directly and hands them to the
 standard ``OTLPMetricExporter`` / ``OTLPLogExporter`` (HTTP/protobuf or gRPC). Endpoint, protocol,
 headers and timeout come from the ``export`` config section or, when unset, from the standard
-``OTEL_EXPORTER_OTLP_*`` variables. The exporter retries within its timeout; on top of that each
+``OTEL_EXPORTER_OTLP_*`` variables (without any endpoint, results go into the store instead:
+:mod:`otel_impact.export.store`). The exporter retries within its timeout; on top of that each
 batch gets ``export.retries`` more attempts with exponential backoff, then :class:`ExportError`.
 
 >>> from otel_impact.config.job import ExportSection
@@ -31,6 +32,12 @@ from otel_impact.export.points import ImpactEvent, ImpactPoint
 log = logging.getLogger(__name__)
 
 _BATCH = 2000
+EXPORT_FIXES = (
+    "Is the collector running? Without one: write the results into the store "
+    "(`export.endpoint: store` in impact.yaml, or --export-endpoint store), run this analysis inside "
+    "the receiver's process (`otel-impact collect --analyze-config impact.yaml`), or skip the export "
+    "(--no-export)."
+)
 _SEVERITY_NUMBER = {"DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21}
 
 
@@ -205,7 +212,7 @@ class OtlpResultExporter:
                 raise ExportError(
                     f"OTLP {what} export to {self.endpoint or 'the OTEL_EXPORTER_OTLP_* endpoint'} "
                     f"({self.protocol}) failed after {attempts} attempt(s); the job's watermark was "
-                    "not advanced, the next run will re-export this window"
+                    f"not advanced, the next run will re-export this window. {EXPORT_FIXES}"
                 )
             log.warning("OTLP %s export failed (attempt %d), retrying in %.2fs", what, attempts, delay)
             self._sleep(delay)

@@ -10,6 +10,8 @@ Usage (all names come from :mod:`otel_impact.semconv`)::
     record_business_event("purchase", value=42.0, currency="EUR", user_id="u1")
     record_outcome(p.id, label="1")
 
+Outside ``opentelemetry-instrument``, call :func:`configure` once at start-up to install OTLP
+providers (otherwise the global providers are no-ops and a warning says so once).
 Use :class:`Instrumentation` for explicit tracer/meter/logger providers; see
 :mod:`otel_impact.instrument.auto` for zero-code instrumentation under ``opentelemetry-instrument``.
 """
@@ -26,12 +28,15 @@ from otel_impact.instrument.api import (
 from otel_impact.instrument.core import Instrumentation
 from otel_impact.instrument.features import feature_hash
 from otel_impact.instrument.prediction import Prediction
+from otel_impact.instrument.sdk import Providers, configure
 from otel_impact.instrument.settings import Settings
 
 __all__ = [
     "Instrumentation",
     "Prediction",
+    "Providers",
     "Settings",
+    "configure",
     "feature_hash",
     "get_instrumentation",
     "instrument_model",

@@ -31,6 +31,7 @@ from otel_impact.instrument.features import FeatureSummaries
 from otel_impact.instrument.metrics import PredictionMetrics
 from otel_impact.instrument.prediction import Prediction
 from otel_impact.instrument.sampling import adjusted_count_for_sampler, has_threshold
+from otel_impact.instrument.sdk import warn_if_no_sdk
 from otel_impact.instrument.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,6 +83,10 @@ class Instrumentation(EventsMixin):
     ) -> None:
         self.settings = settings or Settings.from_env()
         self._tracer_provider = tracer_provider
+        self._logger_provider = logger_provider
+        # set once a real (SDK) provider is seen; until then each record checks for a no-op one
+        self._tracer_real = False
+        self._logger_real = False
         self.tracer = trace.get_tracer(
             semconv.INSTRUMENTATION_SCOPE, _VERSION, tracer_provider=tracer_provider
         )
@@ -157,6 +162,19 @@ class Instrumentation(EventsMixin):
             self._sampler_adjusted = adjusted_count_for_sampler(sampler)
             self._sampler = sampler
         return self._sampler_adjusted
+
+    def check_sdk(self, kind: str) -> None:
+        """Warn once per process when predictions (``kind="tracer"``) or events (``"logger"``) go to
+        a no-op provider: nothing installed an SDK (see :func:`otel_impact.configure`)."""
+        try:
+            if kind == "tracer":
+                provider: object = self._tracer_provider or trace.get_tracer_provider()
+                self._tracer_real = warn_if_no_sdk(provider, kind)
+            else:
+                provider = self._logger_provider or _logs.get_logger_provider()
+                self._logger_real = warn_if_no_sdk(provider, kind)
+        except Exception as exc:
+            log_once("SDK check", exc)
 
     # --- predictions ---------------------------------------------------------------------------
     track_prediction = _prediction_method(Prediction)

@@ -55,9 +55,14 @@ class EventsMixin:
     """The ``record_*`` event functions; the host class provides ``logger``."""
 
     logger: Logger
+    _logger_real: bool
+
+    def check_sdk(self, kind: str) -> None: ...
 
     def _emit(self, event_name: str, attrs: _Attrs, extra: Mapping[str, AttributeValue] | None,
               timestamp: int | None) -> None:  # fmt: skip
+        if not self._logger_real:
+            self.check_sdk("logger")
         if extra:
             attrs = {**extra, **attrs}
         self.logger.emit(

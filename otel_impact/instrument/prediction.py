@@ -134,6 +134,8 @@ class Prediction:
     def __enter__(self) -> Prediction:
         try:  # the start, inline: this runs once per prediction on the request path
             instr = self._instr
+            if not instr._tracer_real:
+                instr.check_sdk("tracer")
             # only model and version go in at start (what a sampler may key on); everything else is
             # added in one batch when a recording span ends, so unsampled predictions skip that work
             name, attrs = instr.span_start(self.model, self.version)

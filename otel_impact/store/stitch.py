@@ -9,7 +9,7 @@ outcomes, and
 each outcome is attributed within that array with array functions. Only aggregated rows (per
 model version × segment values, optionally per time bucket) come back to Python.
 
-Rules (see the README's "Attribution and stitching rules"):
+Rules (see "Attribution and stitching rules" in docs/statistics.md):
 
 * the join window is closed: a prediction exactly ``window`` before the outcome, or at the same
   instant, is eligible; a prediction after the outcome (clock skew, late spans) never is;

@@ -38,7 +38,8 @@ def test_lineage_and_experiment_name_the_planted_objects():
     data = demo_config_data(PARAMS, database="demo", endpoint=None)
     assert data["lineage"]["datasets"][t.dataset]["pipelines"] == [t.pipeline]
     assert t.feature in data["lineage"]["models"][t.model]["features"]
-    assert data["export"] == {"enabled": False}
+    assert data["export"] == {"endpoint": "store"}  # reusable without the demo's receiver
+    assert data["job"]["lookback"] == "30d"  # an incremental re-run covers the simulated period
     rollout = PARAMS.start + timedelta(days=t.rollout_day)
     assert data["kpi"]["rollout"] == rollout.isoformat().replace("+00:00", "Z")
 

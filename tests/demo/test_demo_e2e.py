@@ -136,13 +136,32 @@ def test_each_simulated_service_has_its_own_resource(demo):
     assert services == {"recommender"}
 
 
-def test_results_are_exported_back_through_otlp(demo):
+def test_results_land_in_the_store_exporter_tables(demo):
     _, client, _ = demo
     points = client.query(
         "SELECT count() FROM otel_metrics_gauge WHERE startsWith(MetricName, {p:String})",
         parameters={"p": semconv.IMPACT_PREFIX},
     ).result_rows[0][0]
     assert points > 0
+
+
+def test_written_config_is_reusable_and_covers_the_simulated_period(demo):
+    """What the README documents after `make demo`: an incremental run with demo-out/impact.yaml
+    (no receiver running any more) analyses the demo's whole period and writes its results."""
+    from otel_impact.job import run_job
+
+    outcome, client, _ = demo
+    path = outcome.paths["config"]
+    text = path.read_text()
+    assert f"otel-impact analyze --config {path} --database {client.database}" in text
+    assert "127.0.0.1" not in text and "endpoint: store" in text  # no ephemeral receiver port
+    later = END + timedelta(hours=5)
+    rerun = run_job(client, load_config(path), now=later)  # no --since/--until: from the watermark
+    assert rerun.exit_code == 0 and rerun.previous_watermark == END
+    assert (rerun.window.start, rerun.window.end) == (outcome.params.start, later)
+    stitched = {r["business_metric"]: r for r in rerun.result["stitching"]}
+    assert stitched["purchase"]["outcomes"] == outcome.counts.purchases
+    assert rerun.exported_points > 0 and rerun.watermark == later
 
 
 def test_outputs_are_written_and_reusable(demo):

@@ -16,6 +16,7 @@ from otel_impact.instrument import Settings
 def test_package_exports_exactly_the_public_api() -> None:
     assert sorted(otel_impact.__all__) == [
         "Instrumentation",
+        "configure",
         "instrument_model",
         "record_business_event",
         "record_outcome",
