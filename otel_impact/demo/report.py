@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otel_impact.demo.recover import table_lines, table_markdown
+from otel_impact.export.headline import build_headline
 from otel_impact.export.report_base import fmt_num
 
 if TYPE_CHECKING:
@@ -33,10 +34,19 @@ def summary_lines(outcome: DemoOutcome) -> list[str]:
         f"{c.pipeline_events} pipeline events — "
         + ("all reconciled in the store" if outcome.reconciliation.ok else "NOT reconciled"),
         "",
+        *build_headline(outcome.result).lines(evidence=False),
+        "",
         "planted vs recovered:",
         *("  " + line for line in table_lines(outcome.rows)),
         "",
     ]
+    outside = [r.effect for r in outcome.rows if not r.planted_here]
+    if outside:
+        lines += [
+            f"not in this {p.days}-day window: {', '.join(outside)} (the demo plants them later or needs "
+            "more days; run with --days 30 to see every effect)",
+            "",
+        ]
     for note in outcome.notes:
         lines.append(f"note: {note}")
     for name, path in sorted(outcome.paths.items()):

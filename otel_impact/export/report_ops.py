@@ -74,7 +74,7 @@ def timeline_section(result: Mapping[str, Any]) -> Section:
     alerts, incidents = rows_of(result, "alerts"), rows_of(result, "incidents")
     window = result.get("window") or {}
     marks: list[tuple[float, str, str, str]] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for a in sort_alerts(alerts):
         t = epoch(a.get("at"))
         if t is None:
@@ -82,8 +82,9 @@ def timeline_section(result: Mapping[str, Any]) -> Section:
         lane = _lane(a)
         label = _short_alert(a)
         # the same alert again (another bucket, another burn window): a dot without a label
-        marks.append((t, lane, "" if (lane, label) in seen else label, _LANE_COLOR[lane]))
-        seen.add((lane, label))
+        shown = "" if lane == "resolved" or label in seen else label  # each label once per chart
+        marks.append((t, lane, shown, _LANE_COLOR[lane]))
+        seen.add(label)
     for inc in incidents:
         anomaly = inc.get("anomaly") or {}
         t = epoch(anomaly.get("start") or anomaly.get("end"))
