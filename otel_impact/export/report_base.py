@@ -59,7 +59,7 @@ def fmt_num(value: Any) -> str:
     if a >= 1000:
         return f"{v:,.0f}"
     if a >= 100:
-        return f"{v:.1f}"
+        return f"{v:.1f}".removesuffix(".0")
     if a >= 0.001:
         return f"{v:.3g}" if a < 1 else f"{v:.4g}"
     return f"{v:.2g}"

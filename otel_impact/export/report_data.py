@@ -278,7 +278,8 @@ def _attribution(result: Mapping[str, Any]) -> Section:
         overall = [r for r in rs if not r.get("segment")]
         versions = list(dict.fromkeys(version_label(r.get(sc.ML_MODEL_VERSION)) for r in overall))
         names = {str(r.get(sc.ML_MODEL_NAME)) for r in overall}
-        colors = {v: svg.PALETTE[i % len(svg.PALETTE)] for i, v in enumerate(versions)}
+        version_colors = (svg.PALETTE[0], svg.PALETTE[3], svg.PALETTE[2], svg.PALETTE[4], svg.PALETTE[5])
+        colors = {v: version_colors[i % len(version_colors)] for i, v in enumerate(versions)}
         labels = [
             (f"{r.get(sc.ML_MODEL_NAME)} " if len(names) > 1 else "")
             + f"{version_label(r.get(sc.ML_MODEL_VERSION))} · {str(r.get('model')).replace('_', ' ')}"

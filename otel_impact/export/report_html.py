@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from html import escape
 from typing import Any
@@ -31,7 +32,7 @@ svg.chart text{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;fi
 .nodata{color:#888;font-style:italic}.note{color:#444;font-size:.9rem;margin:.3rem 0}
 nav{font-size:.82rem;margin:.4rem 0}nav a{margin-right:.7rem}
 details{margin:.4rem 0}summary{cursor:pointer;color:#1a4d8f;font-size:.9rem}
-.caption{font-size:.88rem;font-weight:600;margin:.6rem 0 .1rem}
+.caption,figcaption{font-size:.88rem;font-weight:600;margin:.6rem 0 .1rem}figure{margin:.8rem 0}
 #sec-headline{border:1px solid #cfd8e3;background:#f7fafd;border-radius:6px;padding:.2rem 1rem .6rem}
 #sec-headline h2{margin-top:.6rem;border:0}
 .finding{margin:.35rem 0}.verdict{font-weight:700}.v-moved{color:#1a7f37}.v-moves-with{color:#0b5cad}
@@ -87,6 +88,13 @@ def _headline(h: Headline) -> str:
     return "".join(parts)
 
 
+def _figure(chart: str) -> str:
+    """A chart (escaped SVG) with its title as a visible caption."""
+    found = re.search(r'aria-label="([^"]*)"', chart)
+    caption = f"<figcaption>{found.group(1)}</figcaption>" if found else ""  # already escaped
+    return f'<figure class="figure">{caption}{chart}</figure>'
+
+
 def _section(sec: Section) -> str:
     parts = [f'<section id="sec-{sec.id}"><h2 id="{sec.id}">{escape(sec.title)}</h2>']
     if sec.headline is not None:
@@ -94,7 +102,7 @@ def _section(sec: Section) -> str:
     elif sec.empty:
         parts.append('<p class="nodata">no data</p>')
     parts += [f'<p class="note">{escape(n)}</p>' for n in sec.notes]
-    parts += [f'<figure class="figure">{chart}</figure>' for chart in sec.charts]  # charts are escaped SVG
+    parts += [_figure(chart) for chart in sec.charts]
     parts += [_table(t) for t in sec.tables]
     parts.append("</section>")
     return "".join(parts)

@@ -52,5 +52,6 @@ def render_markdown(result: Mapping[str, Any], title: str = "otel-impact report"
         "",
         f"Window {fmt_time(window.get('start'))} .. {fmt_time(window.get('end'))} UTC",
         "",
+        "",
     ]
     return "\n".join(head) + "\n".join(md_section(s) for s in build_sections(result))

@@ -96,10 +96,8 @@ def timeline_section(result: Mapping[str, Any]) -> Section:
                 else ""
             )
             label = f"{anomaly.get('metric')} {anomaly.get('direction', 'change')}{cause}"
-            marks.append(
-                (t, "incident", "" if ("incident", label) in seen else label, _LANE_COLOR["incident"])
-            )
-            seen.add(("incident", label))
+            marks.append((t, "incident", "" if label in seen else label, _LANE_COLOR["incident"]))
+            seen.add(label)
     final = marks
     if final:
         start = epoch(window.get("start")) or min(m[0] for m in final)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from otel_impact import semconv as sc
 from otel_impact.export.headline import build_headline, lift_model, method_name, p_is
 from otel_impact.export.report_base import (
     fmt_ci,
@@ -45,7 +46,7 @@ def summary_lines(result: Mapping[str, Any]) -> list[str]:
     )
     for r in corr:
         key = (
-            str(r.get(sc_model := "ml.model.name")),
+            str(r.get(sc.ML_MODEL_NAME)),
             str(r.get("model_metric")),
             str(r.get("business_metric")),
             str(r.get("method")),
@@ -56,7 +57,7 @@ def summary_lines(result: Mapping[str, Any]) -> list[str]:
         rows.append(
             (
                 "correlation",
-                f"{model_label(r.get(sc_model))} {r.get('model_metric')} → {r.get('business_metric')}",
+                f"{model_label(r.get(sc.ML_MODEL_NAME))} {r.get('model_metric')} → {r.get('business_metric')}",
                 f"r = {fmt_r(r.get('estimate'))} {method_name(r.get('method'))}, CI {fmt_ci(r, fmt_r)}, "
                 f"lag {fmt_duration(r.get('lag_s'))}, {p_is(r.get('pvalue'))} (corrected)",
             )
@@ -75,7 +76,7 @@ def summary_lines(result: Mapping[str, Any]) -> list[str]:
         rows.append(
             (
                 "roi",
-                f"{model_label(r.get('ml.model.name'), r.get('ml.model.version'))} {r.get('metric', '')}".strip(),
+                f"{model_label(r.get(sc.ML_MODEL_NAME), r.get(sc.ML_MODEL_VERSION))} {r.get('metric', '')}".strip(),
                 f"{fmt_pct(pct, scale=1)} (net benefit {fmt_num(r.get('net_benefit'))})"
                 if pct is not None
                 else "not claimed (lift not significant)",

@@ -42,6 +42,18 @@ def tick_fmt(v: float, step: float = 0.0) -> str:
     return f"{v:.{min(decimals, 6)}f}"
 
 
+def value_fmt(v: float) -> str:
+    """A bar's value label: ``123`` / ``79`` / ``97.5`` / ``0.636`` / ``14,645``."""
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v):,}"
+    a = abs(v)
+    if a >= 100:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}"
+
+
 def pct_fmt(v: float, step: float = 0.0) -> str:
     """Tick spelling of a fraction as a percentage."""
     decimals = max(0, -math.floor(math.log10(step * 100))) if step > 0 else 0
@@ -288,7 +300,7 @@ def bar_chart(
                 f'<line x1="{b:.1f}" y1="{mid - 4}" x2="{b:.1f}" y2="{mid + 4}" stroke="#222"/>'
             )
             right_edge = max(right_edge, b)
-        shown = f"{v * 100:+.1f}%" if percent else tick_fmt(v, abs(v) / 100 if v else 0.01)
+        shown = f"{v * 100:+.1f}%" if percent else value_fmt(v)
         out.append(_text(min(right_edge + 4, width - value_room + 4), y + 15, shown, "value", "start", 10))
     if legend:
         out.append(_legend(legend, label_w, height - 6))
