@@ -126,14 +126,22 @@ def _arm(arm: Any) -> tuple[str, str]:
     return "", str(arm or "")
 
 
+def roi_for(result: Mapping[str, Any], metric: str, treat: str) -> Mapping[str, Any] | None:
+    """The ROI row of the treatment arm ``treat`` on ``metric`` (by arm value or model version)."""
+    for r in rows_of(result, "roi"):
+        same_arm = _arm(r.get("treatment"))[1] == treat if r.get("treatment") else False
+        same_version = version_label(r.get(sc.ML_MODEL_VERSION)) == version_label(treat)
+        if str(r.get("metric", metric)) == metric and (same_arm or same_version):
+            return r
+    return None
+
+
 def lift_model(result: Mapping[str, Any], row: Mapping[str, Any]) -> str:
     """Who the lift row is about: ``ranker v2 vs v1`` (model from ROI/attribution when known)."""
     attr, treat = _arm(row.get("treatment"))
     _, ctrl = _arm(row.get("control"))
-    name = ""
-    for r in rows_of(result, "roi"):
-        if r.get("metric") == row.get("metric") and _arm(r.get("treatment"))[1] == treat:
-            name = str(r.get(sc.ML_MODEL_NAME) or "")
+    roi = roi_for(result, str(row.get("metric")), treat)
+    name = str(roi.get(sc.ML_MODEL_NAME) or "") if roi else ""
     models = _models(result)
     if not name and len(models) == 1:
         name = models[0]
@@ -192,12 +200,9 @@ def _lift_evidence(result: Mapping[str, Any], model: str, metric: str) -> list[E
                 + ("" if significant_lift(r) else " n.s.")
             )
         out.append(Evidence("lift by segment", "; ".join(parts) + " (n.s. = not significant)", None))
-    for r in rows_of(result, "roi"):
-        if (
-            r.get("metric") == metric
-            and lift_model(result, {**overall, "treatment": r.get("treatment")}) == model
-        ):
-            out.append(Evidence("ROI", roi_sentence(r, overall), None))
+    roi = roi_for(result, metric, _arm(overall.get("treatment"))[1])
+    if roi is not None:
+        out.append(Evidence("ROI", roi_sentence(roi, overall), None))
     return out
 
 
@@ -226,19 +231,23 @@ def best_correlation(rows: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
 
 
 def correlation_text(r: Mapping[str, Any]) -> str:
-    """``r = 0.64 (Pearson, CI 0.34 to 0.82, p < 0.001 unadjusted; p = 0.0023 after Šidák over 6 lags; n = 28)``."""
+    """The estimate with its method, CI and p-values, saying which are corrected for the lag scan.
+
+    >>> correlation_text({"estimate": 0.64, "method": "pearson", "ci": [0.34, 0.82], "n": 28,
+    ...     "pvalue_unadjusted": 0.0004, "pvalue": 0.0023, "correction": "sidak over 6 lags"})
+    'r = 0.64 (Pearson, n = 28 buckets; CI 0.34 to 0.82 and p < 0.001 from the same test, uncorrected; p = 0.0023 after Šidák correction over 6 lags)'
+    """
     lo, hi = ci_of(r)
     raw = r.get("pvalue_unadjusted")
     corr = str(r.get("correction") or "")
+    n = f", n = {fmt_int(r.get('n'))} buckets" if num(r.get("n")) is not None else ""
+    head = f"r = {fmt_r(r.get('estimate'))} ({method_name(r.get('method'))}{n}; CI {fmt_r(lo)} to {fmt_r(hi)}"
     if raw is not None:
         lags = corr.split(" over ", 1)[-1] if " over " in corr else "the lags scanned"
-        ps = f"{p_is(raw)} unadjusted, {p_is(r.get('pvalue'))} after Šidák correction over {lags}"
-        same = ", same procedure as the unadjusted p"
-    else:
-        ps = p_is(r.get("pvalue")) + (" corrected for the lags scanned (the CI is not)" if corr else "")
-        same = ""
-    n = f"; n = {fmt_int(r.get('n'))} buckets" if num(r.get("n")) is not None else ""
-    return f"r = {fmt_r(r.get('estimate'))} ({method_name(r.get('method'))}; CI {fmt_r(lo)} to {fmt_r(hi)}{same}; {ps}{n})"
+        return f"{head} and {p_is(raw)} from the same test, uncorrected; {p_is(r.get('pvalue'))} after Šidák correction over {lags})"
+    if corr:
+        return f"{head}, uncorrected; {p_is(r.get('pvalue'))} corrected for the lags scanned)"
+    return f"{head}, {p_is(r.get('pvalue'))})"
 
 
 def _correlation_evidence(result: Mapping[str, Any], model: str, metric: str) -> list[Evidence]:
@@ -254,7 +263,10 @@ def _correlation_evidence(result: Mapping[str, Any], model: str, metric: str) ->
     p = num(best.get("pvalue"))
     sig = p is not None and p < ALPHA
     lag = fmt_duration(best.get("lag_s"))
-    text = f"{metric} follows {best.get('model_metric')} {lag} later: {correlation_text(best)}"
+    if num(best.get("lag_s")):
+        text = f"{metric} follows {best.get('model_metric')} {lag} later: {correlation_text(best)}"
+    else:
+        text = f"{metric} moves with {best.get('model_metric')} in the same bucket: {correlation_text(best)}"
     if not sig:
         text += " — not significant after the correction"
     ranking = [

@@ -218,8 +218,10 @@ def test_headline_answers_with_the_planted_effects(demo):
         lines[1],
     ), lines[1]
     # the planted 2-day lag and the most sensitive segment, with the method and both p-values
-    assert "purchase follows mean_score 2 days later: r = " in text and "(Pearson; CI " in text
-    assert "unadjusted, p = " in text and "after Šidák correction over 6 lags" in text
+    assert (
+        "purchase follows mean_score 2 days later: r = " in text and "(Pearson, n = 28 buckets; CI " in text
+    )
+    assert "from the same test, uncorrected; p = " in text and "after Šidák correction over 6 lags" in text
     assert "strongest in tenure=power" in text
     # the casual segment's ~0 plant reads as not significant; ROI rests on the significant lift
     assert re.search(r"tenure=casual [-+][0-9.]+% \[[-+][0-9.]+%, [-+][0-9.]+%\] n\.s\.", text)
