@@ -27,6 +27,7 @@ CHECK_JS = r"""
   const err = (m) => { if (out.errors.length < 40) out.errors.push(m); };
   const doc = document.documentElement, vw = doc.clientWidth;
   out.width = vw;
+  out.height = doc.scrollHeight;
   if (doc.scrollWidth > vw + 1) err('page is ' + doc.scrollWidth + ' px wide in a ' + vw + ' px window');
   for (const el of document.body.querySelectorAll('*')) {
     const r = el.getBoundingClientRect();
