@@ -190,7 +190,13 @@ def _lift_evidence(result: Mapping[str, Any], model: str, metric: str) -> list[E
         + ("" if sig else " — not significant")
     )
     out = [Evidence("lift", text, sig)]
-    segs = sorted((r for r in rows if r.get("segment")), key=lambda r: -(num(r.get("estimate")) or 0.0))
+    keyed = [r for r in rows if r.get("segment")]
+    keys = list(
+        dict.fromkeys(",".join(sorted(r["segment"])) for r in keyed)
+    )  # segment keys, first seen first
+    segs = sorted(
+        keyed, key=lambda r: (keys.index(",".join(sorted(r["segment"]))), -(num(r.get("estimate")) or 0.0))
+    )
     if segs:
         parts = []
         for r in segs:
