@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "demo"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from report_browser import screenshot  # noqa: E402
 

@@ -294,10 +294,12 @@ def _attribution_evidence(result: Mapping[str, Any], model: str, metric: str) ->
         if r.get("business_metric") == metric
         and not r.get("segment")
         and str(r.get(sc.ML_MODEL_NAME)) == name
+        and num(r.get("value")) is not None
     ]
     if not rows:
         return []
-    how = str(rows[0].get("model"))
+    models = [str(r.get("model")) for r in rows]
+    how = "last_touch" if "last_touch" in models else models[0]
     parts = [
         f"{version_label(r.get(sc.ML_MODEL_VERSION)) or 'all'} {fmt_num(r.get('value'))}"
         for r in rows

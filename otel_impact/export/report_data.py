@@ -141,6 +141,10 @@ def _correlation(result: Mapping[str, Any]) -> Section:
             + (f" ({r.get('model_metric')})" if len({x.get("model_metric") for x in rs}) > 1 else "")
             for r in rs
         ]
+        if len(set(labels)) < len(labels):  # several lags of one pair: say which
+            labels = [
+                f"{lab} · lag {fmt_duration(r.get('lag_s'))}" for lab, r in zip(labels, rs, strict=True)
+            ]
         sec.charts.append(
             svg.bar_chart(
                 labels,

@@ -93,6 +93,16 @@ def time_ticks(t0: float, t1: float, n: int = 7) -> list[tuple[float, str]]:
     return out
 
 
+def unique(labels: Sequence[str]) -> list[str]:
+    """``labels`` with repeats numbered (``a``, ``a (2)``) so no two bars read alike."""
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
+    return out
+
+
 def _open(width: float, height: float, title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width:.0f}" height="{height:.0f}" '
@@ -234,6 +244,7 @@ def bar_chart(
     ``percent``: values are fractions shown as percentages. ``colors``: one per bar (default:
     blue for positive, red for negative). ``legend``: (label, color) items shown under the axis.
     """
+    labels = unique(labels)
     rows = [
         (lab, float(v), (ci[i] if ci else (None, None)), (colors[i] if colors else None))  # type: ignore[arg-type]
         for i, (lab, v) in enumerate(zip(labels, values, strict=False))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_browser import check_layout
 from results import full_result
 
 from otel_impact.export.report_data import CHART_SECTIONS, build_sections
@@ -149,6 +150,15 @@ def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> 
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert console == []
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
+@pytest.mark.parametrize("doc", [full_result(), {}], ids=["full", "empty"])
+def test_layout_of_full_and_empty_reports(doc: dict[str, Any], tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(render_html(doc), encoding="utf-8")
+    found = check_layout(page, tmp_path)
+    assert found["errors"] == [] and found["first_section"] == "sec-headline"
 
 
 def test_repeated_warnings_are_collapsed_and_capped() -> None:
