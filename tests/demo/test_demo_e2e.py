@@ -23,7 +23,7 @@ from otel_impact import semconv
 from otel_impact.config import load_config
 from otel_impact.demo.recover import RECOVERED, recover
 from otel_impact.demo.run import DemoOptions, DemoOutcome, run_demo
-from otel_impact.export.headline import build_headline
+from otel_impact.export.headline import build_headline, significant_lift
 
 pytestmark = pytest.mark.slow
 
@@ -258,15 +258,26 @@ def test_null_week_says_no_evidence_and_which_plants_fall_outside(engine_client,
     finally:
         engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
     lines = build_headline(outcome.result).lines()
-    assert lines[1] == (
-        "- No evidence that ranker v2 vs v1 moved purchase: no significant lift or correlation in this window."
-    )
-    assert (
-        "- No evidence that ranker moved subscription: no significant lift or correlation in this window."
-        in lines
-    )
+    # 7 days are too few buckets for a correlation, so only the A/B lift can speak; under the null
+    # it is significant in ~5% of runs (trace-id sampling varies the exposed users): then, and only
+    # then, the headline may claim it, and ROI with it
+    overall = next(r for r in outcome.result["lift"] if r["metric"] == "purchase" and not r["segment"])
     roi = outcome.result["roi"][0]
-    assert roi["claimed"] is False and (roi["roi_pct"] is None or math.isnan(roi["roi_pct"]))
+    if not significant_lift(overall):
+        assert lines[1] == (
+            "- No evidence that ranker v2 vs v1 moved purchase: no significant lift or correlation in this window."
+        )
+        assert roi["claimed"] is False and (roi["roi_pct"] is None or math.isnan(roi["roi_pct"]))
+        assert any(
+            x.startswith("  - ROI: not claimed: the lift it rests on is not significant (p = ") for x in lines
+        )
+    else:  # pragma: no cover - the rare false positive of a 5% test
+        assert lines[1].startswith("- ranker v2 vs v1 ") and roi["claimed"] is True
+    # no subscription in the first week: nothing to estimate, said as such
+    assert (
+        "- No evidence that any model moved subscription: no lift, correlation or attribution result in "
+        "this window." in lines
+    )
     text = "\n".join(summary_lines(outcome))
     assert (
         "not in this 7-day window: CTR → purchase lag, segments by CTR sensitivity, model↔business breakdown"
