@@ -400,10 +400,11 @@ def _attention(result: Mapping[str, Any]) -> list[Attention]:
     for a in alerts:
         if str(a.get("severity", "")).lower() == "warning" and a.get("state", "firing") == "firing":
             groups.setdefault(str(a.get("rule")), []).append(a)
-    for rule, items in groups.items():
+    for items in groups.values():  # all users first among alerts of the same time
         items.sort(
             key=lambda a: (str(a.get("at")), bool((a.get("attributes") or {}).get(sc.IMPACT_SEGMENT_KEY)))
         )
+    for rule, items in sorted(groups.items(), key=lambda kv: str(kv[1][0].get("at"))):  # by time
         first = items[0]
         more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
         out.append(
