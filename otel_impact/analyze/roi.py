@@ -6,6 +6,9 @@
   + compute_cost`` (the fixed monthly cost is pro-rated to the analysed period).
 * ``net_benefit = incremental_value − cost``; ``roi_pct = 100 × net_benefit / cost`` (NaN with a
   warning when the cost is 0).
+* ROI rests on the lift: when the caller says the lift is not significant
+  (``lift_significant=False``), no effect is claimed — ``net_benefit`` and ``roi_pct`` are NaN and
+  ``claimed`` is False; the incremental value's point estimate and CI stay for transparency.
 
 The KPI table compares each per-bucket KPI (conversion, latency, cost …) before and after a
 rollout time: means of the buckets before and from the rollout, the change, the relative change
@@ -44,6 +47,7 @@ class Roi:
     units: float
     predictions: float
     method: str = "lift-x-volume"
+    claimed: bool = True  # False: the lift is not significant, so no ROI is claimed
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ def roi(
     compute_cost: float = 0.0,
     period_s: float = MONTH_S,
     lift_ci: ConfidenceInterval | None = None,
+    lift_significant: bool = True,
 ) -> Roi:
     """Incremental value against costs → net benefit and ROI % (see module doc)."""
     units = _non_negative("units", units)
@@ -92,6 +97,8 @@ def roi(
     else:
         ci = nan_ci(lift_ci.level if lift_ci is not None else 0.95)
     net = value - cost
+    if not lift_significant:
+        return Roi(value, ci, cost, math.nan, math.nan, units, predictions, claimed=False)
     if cost <= 0:
         warn_degenerate("ROI is undefined without costs (configure roi.cost_per_1k_predictions etc.)")
         pct = math.nan

@@ -24,15 +24,15 @@ from otel_impact.cli.options import parse_window, store_options, window_options
 
 
 def _summary(result: dict[str, Any]) -> list[str]:
+    from otel_impact.export.report_base import fmt_num
+
     lines = [f"window {result['window']['start']} .. {result['window']['end']}"]
     for row in result.get("stitching") or []:
         lines.append(
             f"  {row['business_metric']:<20} outcomes {row['outcomes']:>9}  attributed "
             f"{row['attributed_outcomes']:>9}  unattributed {row['unattributed_outcomes']:>9}  "
-            f"value {row['value_total'] if row['value_total'] is not None else 'n/a'}"
+            f"value {fmt_num(row['value_total'])}"
         )
-    for warning in result.get("warnings") or []:
-        lines.append(f"warning: {warning}")
     return lines
 
 
@@ -97,7 +97,7 @@ def command(
 
     from otel_impact.config import load_config
     from otel_impact.errors import ConfigError
-    from otel_impact.export.summary import summary_lines
+    from otel_impact.export.summary import summary_lines, warning_lines
     from otel_impact.job import run_job
     from otel_impact.store import connect
 
@@ -138,8 +138,10 @@ def command(
         return
     if json_path:
         Path(json_path).write_text(text + "\n", encoding="utf-8")
-    for line in _summary(result) + [x for x in summary_lines(result)[1:] if not x.startswith("warning:")]:
+    for line in _summary(result) + summary_lines(result)[1:]:
         click.echo(line)
+    for line in warning_lines(result):
+        click.echo(line, err=True)
     if no_export or not cfg.export.enabled:
         click.echo(f"run {outcome.run_id}: results not exported; the job's watermark was not advanced")
     else:

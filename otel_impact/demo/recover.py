@@ -23,6 +23,8 @@ RECOVERED = "recovered"
 MISSED = "not recovered"
 UNAVAILABLE = "not recovered (stage unavailable)"
 SIGN_ONLY = "sign recovered, size off"
+OUTSIDE = "not planted in this window"
+MIN_POINTS = 8  # the analyzer's default correlation.min_points (buckets after the lag)
 MODEL_METRIC = "mean_score"  # the recommender's calibrated scores: its predicted CTR
 BUSINESS_METRIC = "purchase"
 
@@ -73,6 +75,11 @@ class Row:
     @property
     def ok(self) -> bool:
         return self.verdict == RECOVERED
+
+    @property
+    def planted_here(self) -> bool:
+        """False when the window is too short for this effect (it was not planted in it)."""
+        return self.verdict != OUTSIDE
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -243,7 +250,12 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
     rows: list[Row] = []
     has = recovery.available.__contains__
 
-    if not has("correlations"):
+    days = params.days
+    needs = MIN_POINTS + t.lag_days
+    if days < needs:
+        why = f"needs ≥ {needs} days, window has {days}"
+        rows.append(Row("CTR → purchase lag", f"{t.lag_days} days", why, OUTSIDE))
+    elif not has("correlations"):
         rows.append(Row("CTR → purchase lag", f"{t.lag_days} days", "-", UNAVAILABLE))
     else:
         lag = recovery.lag_days
@@ -252,7 +264,9 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
         rows.append(Row("CTR → purchase lag", f"{t.lag_days} days", got, RECOVERED if ok else MISSED))
 
     planted_order = " > ".join(t.expected_tenure_order())
-    if not has("segment_ranking"):
+    if days < needs:
+        rows.append(Row("segments by CTR sensitivity", planted_order, f"needs ≥ {needs} days", OUTSIDE))
+    elif not has("segment_ranking"):
         rows.append(Row("segments by CTR sensitivity", planted_order, "-", UNAVAILABLE))
     else:
         got_order = recovery.tenure_order
@@ -280,7 +294,11 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
         rows.append(Row(effect, planted, got, _lift_verdict(t.lift_for(tenure), lift)))
 
     planted_break = params.start + timedelta(days=t.breakdown_day)
-    if not has("alerts") or not has("correlations"):
+    if t.breakdown_day >= days:
+        rows.append(
+            Row("model↔business breakdown", f"day {t.breakdown_day}", f"after day {days - 1}", OUTSIDE)
+        )
+    elif not has("alerts") or not has("correlations"):
         rows.append(Row("model↔business breakdown", _day(params, planted_break), "-", UNAVAILABLE))
     else:
         at = recovery.breakdown_at
@@ -296,7 +314,10 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
 
     planted_drop = params.start + timedelta(days=t.degradation_day)
     planted_cause = f"{t.pipeline} {t.schema_change_kind} (day {t.schema_change_day})"
-    if not has("incidents"):
+    if t.degradation_day >= days:
+        rows.append(Row("AUC drop (incident)", f"day {t.degradation_day}", f"after day {days - 1}", OUTSIDE))
+        rows.append(Row("incident linked cause", planted_cause, f"after day {days - 1}", OUTSIDE))
+    elif not has("incidents"):
         rows.append(Row("AUC drop (incident)", _day(params, planted_drop), "-", UNAVAILABLE))
         rows.append(Row("incident linked cause", planted_cause, "-", UNAVAILABLE))
     else:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otel_impact.demo.recover import table_lines, table_markdown
+from otel_impact.export.headline import build_headline
+from otel_impact.export.report_base import fmt_num
 
 if TYPE_CHECKING:
     from otel_impact.demo.run import DemoOutcome
@@ -32,10 +34,19 @@ def summary_lines(outcome: DemoOutcome) -> list[str]:
         f"{c.pipeline_events} pipeline events — "
         + ("all reconciled in the store" if outcome.reconciliation.ok else "NOT reconciled"),
         "",
+        *build_headline(outcome.result).lines(evidence=False),
+        "",
         "planted vs recovered:",
         *("  " + line for line in table_lines(outcome.rows)),
         "",
     ]
+    outside = [r.effect for r in outcome.rows if not r.planted_here]
+    if outside:
+        lines += [
+            f"not in this {p.days}-day window: {', '.join(outside)} (the demo plants them later or needs "
+            "more days; run with --days 30 to see every effect)",
+            "",
+        ]
     for note in outcome.notes:
         lines.append(f"note: {note}")
     for name, path in sorted(outcome.paths.items()):
@@ -58,7 +69,7 @@ def _markdown_section(outcome: DemoOutcome) -> list[str]:
         "| what | emitted | stored | ok |",
         "|---|---|---|---|",
         *[
-            f"| {c.what} | {c.emitted:,.2f} | {c.stored:,.2f} | {'yes' if c.ok else 'NO'} |"
+            f"| {c.what} | {fmt_num(c.emitted)} | {fmt_num(c.stored)} | {'yes' if c.ok else 'NO'} |"
             for c in outcome.reconciliation.checks
         ],
         "",
@@ -75,7 +86,7 @@ def _html_section(outcome: DemoOutcome) -> str:
         for r in outcome.rows
     )
     checks = "".join(
-        f"<tr><td>{e(c.what)}</td><td>{c.emitted:,.2f}</td><td>{c.stored:,.2f}</td>"
+        f"<tr><td>{e(c.what)}</td><td>{fmt_num(c.emitted)}</td><td>{fmt_num(c.stored)}</td>"
         f"<td>{'yes' if c.ok else 'NO'}</td></tr>"
         for c in outcome.reconciliation.checks
     )
@@ -120,6 +131,10 @@ def _own_html(outcome: DemoOutcome) -> str:
 
 def _inject_markdown(text: str, outcome: DemoOutcome) -> str:
     section = "\n".join(_markdown_section(outcome)) + "\n"
+    first = text.find("\n## ")
+    second = text.find("\n## ", first + 1) if first >= 0 else -1
+    if second >= 0:  # after the headline, which stays the first section
+        return text[: second + 1] + section + "\n" + text[second + 1 :]
     lines = text.splitlines(keepends=True)
     # after the title line when there is one, else at the top
     if lines and lines[0].startswith("# "):
@@ -130,6 +145,10 @@ def _inject_markdown(text: str, outcome: DemoOutcome) -> str:
 def _inject_html(text: str, outcome: DemoOutcome) -> str:
     section = _html_section(outcome)
     lower = text.lower()
+    head = lower.find('<section id="sec-headline"')
+    if head >= 0:  # after the headline, which stays the first section
+        at = lower.find("</section>", head) + len("</section>")
+        return text[:at] + section + text[at:]
     at = lower.find("</h1>")
     if at >= 0:
         at += len("</h1>")
@@ -140,7 +159,7 @@ def _inject_html(text: str, outcome: DemoOutcome) -> str:
 
 
 def write_outputs(outcome: DemoOutcome, out: Path) -> dict[str, Path]:
-    """Write results.json and the reports (adding the demo section to the job's); return paths."""
+    """Write results.json and the reports (the demo section right after the headline); return paths."""
     from otel_impact.demo.run import dumps, results_document
 
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,15 @@
 """Building blocks of the reports: :class:`Section`, :class:`Table` and value formatting.
 
->>> fmt(27210.5), fmt(0.0621), fmt(None), seg_label({})
-('27,210.5', '0.0621', '–', 'all users')
+One spelling for every number in every output (HTML, Markdown, terminal, digest): thousands
+separators above 1,000, no scientific notation for ordinary values, integers for counts, lags
+and durations in hours or days, p-values as ``< 0.001`` below that, lifts as signed percentages.
+
+>>> fmt(27210.5), fmt(0.0621), fmt(None), fmt(89150.0), seg_label({})
+('27,210', '0.0621', '–', '89,150', 'all users')
+>>> fmt_p(3.9e-99), fmt_p(0.1082), fmt_pct(0.2486), fmt_duration(172800), fmt_duration(43200)
+('< 0.001', '0.11', '+24.9%', '2 days', '12 h')
+>>> model_label("ranker", "v2"), model_label("recommender", "2"), model_label("ranker", None)
+('ranker v2', 'recommender v2', 'ranker')
 """
 
 from __future__ import annotations
@@ -13,11 +21,17 @@ from typing import Any
 
 from otel_impact.export.points import parse_time
 
+# tables longer than this are collapsed (HTML <details>) behind a one-line summary
+COLLAPSE_ROWS = 12
+MAX_CELL = 160  # characters; longer text is shortened at a word boundary
+
 
 @dataclass
 class Table:
     headers: list[str]
     rows: list[list[str]]
+    caption: str = ""  # shown above the table (and as the <details> summary when collapsed)
+    collapse: bool | None = None  # None = collapse when longer than COLLAPSE_ROWS
 
 
 @dataclass
@@ -27,29 +41,114 @@ class Section:
     tables: list[Table] = field(default_factory=list)
     charts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    headline: Any = None  # a headline.Headline for the first section (rendered by each renderer)
 
     @property
     def empty(self) -> bool:
-        return not (self.tables or self.charts or self.notes)
+        return not (self.tables or self.charts or self.notes or self.headline)
+
+
+def fmt_num(value: Any) -> str:
+    """A number for a reader: ``1,617,927`` / ``312.5`` / ``0.0621`` / ``3.1e-16``; None/NaN → "–"."""
+    v = num(value)
+    if v is None:
+        return "–"
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v):,}"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.1f}".removesuffix(".0")
+    if a >= 0.001:
+        return f"{v:.3g}" if a < 1 else f"{v:.4g}"
+    return f"{v:.2g}"
+
+
+def fmt_int(value: Any) -> str:
+    v = num(value)
+    return "–" if v is None else f"{round(v):,}"
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value: two significant digits, ``< 0.001`` below that."""
+    v = num(value)
+    if v is None:
+        return "–"
+    return "< 0.001" if v < 0.001 else f"{v:.2g}"
+
+
+def fmt_pct(value: Any, *, signed: bool = True, scale: float = 100.0) -> str:
+    """A fraction as a percentage (``0.2486`` → ``+24.9%``); ``scale=1`` for values already in %."""
+    v = num(value)
+    if v is None:
+        return "–"
+    p = v * scale
+    body = f"{p:,.0f}" if abs(p) >= 1000 else f"{p:.1f}"
+    return ("+" if signed and p > 0 else "") + body + "%"
+
+
+def fmt_r(value: Any) -> str:
+    v = num(value)
+    return "–" if v is None else f"{v:.2f}"
+
+
+def fmt_ci(row: Mapping[str, Any], spell: Any = None) -> str:
+    """``[low, high]`` of a row's ``ci`` spelled by ``spell`` (default :func:`fmt_num`)."""
+    lo, hi = ci_of(row)
+    f = spell or fmt_num
+    return "–" if lo is None or hi is None else f"[{f(lo)}, {f(hi)}]"
+
+
+def fmt_duration(seconds: Any) -> str:
+    """Seconds as days or hours (``172800`` → ``2 days``, ``43200`` → ``12 h``)."""
+    v = num(seconds)
+    if v is None:
+        return "–"
+    if v == 0:
+        return "0 h"
+    if v % 86400 == 0:
+        d = int(v // 86400)
+        return f"{d} day" + ("s" if d != 1 else "")
+    if v >= 3600:
+        return f"{v / 3600:g} h"
+    return f"{v / 60:g} min"
+
+
+def fmt_time(value: Any) -> str:
+    """An ISO time as ``2026-11-25`` (midnight) or ``2026-11-25 14:30`` (UTC)."""
+    try:
+        t = parse_time(value)
+    except (ValueError, TypeError):
+        return fmt(value)
+    return (
+        t.strftime("%Y-%m-%d") if (t.hour, t.minute, t.second) == (0, 0, 0) else t.strftime("%Y-%m-%d %H:%M")
+    )
+
+
+def short(text: str, limit: int = MAX_CELL) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters (with "…")."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
 
 
 def fmt(value: Any) -> str:
-    """Human spelling of a result value (None/NaN → "–")."""
+    """Human spelling of a result value (None/NaN → "–"); never a raw array or dict."""
     if value is None:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "–"
-        if abs(value) >= 1000:
-            return f"{value:,.2f}".rstrip("0").rstrip(".")
-        return f"{value:.4g}"
+    if isinstance(value, int | float):
+        return fmt_num(value)
     if isinstance(value, Mapping):
-        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items()) or "all"
+        return short(", ".join(f"{k}={fmt(v)}" for k, v in value.items()) or "all")
     if isinstance(value, list | tuple):
+        if len(value) > 4:
+            return f"{len(value)} values"
         return "[" + ", ".join(fmt(v) for v in value) + "]"
-    return str(value)
+    return short(str(value))
 
 
 def fmt_fields(row: Mapping[str, Any], *keys: str) -> list[str]:
@@ -58,7 +157,29 @@ def fmt_fields(row: Mapping[str, Any], *keys: str) -> list[str]:
 
 
 def seg_label(segment: Any) -> str:
-    return fmt(segment) if isinstance(segment, Mapping) and segment else "all users"
+    if isinstance(segment, Mapping) and segment:
+        return ", ".join(f"{k}={v}" for k, v in segment.items())
+    return "all users"
+
+
+def version_label(version: Any) -> str:
+    """``2`` → ``v2``; ``v2`` / ``canary`` unchanged; missing → ``""``."""
+    v = "" if version is None else str(version)
+    return "v" + v if v[:1].isdigit() else v
+
+
+def model_label(name: Any, version: Any = None) -> str:
+    return " ".join(x for x in (str(name or "").strip(), version_label(version)) if x) or "–"
+
+
+def humanize(key: str) -> str:
+    """A column header from a result key (``attributed_outcomes`` → ``attributed outcomes``)."""
+    return (
+        key.replace("ml.model.", "model ")
+        .replace("pipeline.", "pipeline ")
+        .replace("_", " ")
+        .replace(".", " ")
+    )
 
 
 def rows_of(result: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
@@ -76,8 +197,8 @@ def num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def ci_of(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    ci = row.get("ci")
+def ci_of(row: Mapping[str, Any], key: str = "ci") -> tuple[float | None, float | None]:
+    ci = row.get(key)
     if isinstance(ci, list | tuple) and len(ci) >= 2:
         return num(ci[0]), num(ci[1])
     if isinstance(ci, Mapping):
@@ -85,14 +206,14 @@ def ci_of(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return None, None
 
 
-def generic_table(rows: Sequence[Mapping[str, Any]], limit: int = 50) -> Table:
-    """All keys of a list of dicts as a table (nested values flattened to text)."""
+def generic_table(rows: Sequence[Mapping[str, Any]], limit: int = 200, skip: Sequence[str] = ()) -> Table:
+    """Scalar keys of a list of dicts as a table with readable headers (lists/dicts left out)."""
     headers: list[str] = []
     for row in rows:
-        for k in row:
-            if k not in headers:
+        for k, v in row.items():
+            if k not in headers and k not in skip and not isinstance(v, list | Mapping):
                 headers.append(str(k))
-    return Table(headers, [[fmt(row.get(h)) for h in headers] for row in rows[:limit]])
+    return Table([humanize(h) for h in headers], [[fmt(row.get(h)) for h in headers] for row in rows[:limit]])
 
 
 def epoch(value: Any) -> float | None:
@@ -100,12 +221,3 @@ def epoch(value: Any) -> float | None:
         return parse_time(value).timestamp()
     except (ValueError, TypeError):
         return None
-
-
-def normalise(values: Sequence[Any]) -> list[float | None]:
-    nums = [num(v) for v in values]
-    finite = [v for v in nums if v is not None]
-    if not finite:
-        return nums
-    lo, hi = min(finite), max(finite)
-    return [None if v is None else ((v - lo) / (hi - lo) if hi > lo else 0.5) for v in nums]

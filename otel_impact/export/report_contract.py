@@ -14,7 +14,20 @@ from typing import Any
 
 from otel_impact import semconv as sc
 from otel_impact.export import svg
-from otel_impact.export.report_base import Section, Table, epoch, fmt, fmt_fields, num, rows_of
+from otel_impact.export.report_base import (
+    Section,
+    Table,
+    epoch,
+    fmt,
+    fmt_fields,
+    fmt_int,
+    fmt_pct,
+    fmt_time,
+    model_label,
+    num,
+    rows_of,
+    version_label,
+)
 
 
 def tracking_plan_section(result: Mapping[str, Any]) -> Section:
@@ -52,10 +65,19 @@ def tracking_plan_section(result: Mapping[str, Any]) -> Section:
         sec.tables.append(
             Table(
                 ["entry", "status", "owner", "rows", "live", "last seen"],
-                [fmt_fields(e, "name", "status", "owner", "rows", "live", "last_seen") for e in entries],
+                [
+                    [*fmt_fields(e, "name", "status", "owner", "rows", "live"), fmt_time(e.get("last_seen"))]
+                    for e in entries
+                ],
             )
         )
     return sec
+
+
+def _shares(shares: Any) -> str:
+    if not isinstance(shares, Mapping):
+        return fmt(shares)
+    return ", ".join(f"{version_label(k)} {fmt_pct(v, signed=False)}" for k, v in shares.items()) or "–"
 
 
 def deployments_section(result: Mapping[str, Any]) -> Section:
@@ -71,15 +93,28 @@ def deployments_section(result: Mapping[str, Any]) -> Section:
         raw_shares = traffic.get("shares")
         shares: Mapping[str, Any] = raw_shares if isinstance(raw_shares, Mapping) else {}
         lines = [
-            (f"{model} {v}", xs, [num(x) for x in ys]) for v, ys in shares.items() if isinstance(ys, list)
+            (model_label(model, v), xs, [num(x) for x in ys])
+            for v, ys in shares.items()
+            if isinstance(ys, list)
         ]
         if lines:
-            sec.charts.append(svg.line_chart(lines, title=f"{model}: traffic share per version"))
+            sec.charts.append(
+                svg.panels(
+                    [svg.Panel("share", lines, percent=True)],
+                    title=f"{model}: traffic share per version",
+                )
+            )
         sec.tables.append(
             Table(
                 ["model", "version", "first seen", "last seen", "predictions"],
                 [
-                    [model, *fmt_fields(v, "version", "first_seen", "last_seen", "predictions")]
+                    [
+                        model,
+                        version_label(v.get("version")),
+                        fmt_time(v.get("first_seen")),
+                        fmt_time(v.get("last_seen")),
+                        fmt_int(v.get("predictions")),
+                    ]
                     for v in rows_of(m, "versions")
                 ],
             )
@@ -88,7 +123,13 @@ def deployments_section(result: Mapping[str, Any]) -> Section:
             Table(
                 ["model", "phase start", "phase end", "shares", "predictions"],
                 [
-                    [model, *fmt_fields(p, "start", "end", "shares", "predictions")]
+                    [
+                        model,
+                        fmt_time(p.get("start")),
+                        fmt_time(p.get("end")),
+                        _shares(p.get("shares")),
+                        fmt_int(p.get("predictions")),
+                    ]
                     for p in rows_of(m, "phases")
                 ],
             )
@@ -96,15 +137,15 @@ def deployments_section(result: Mapping[str, Any]) -> Section:
         rollout = m.get("rollout")
         if isinstance(rollout, Mapping):
             sec.notes.append(
-                f"{model} {rollout.get('version')}: rollout start {fmt(rollout.get('rollout_start'))}, "
-                f"majority {fmt(rollout.get('majority'))}, complete {fmt(rollout.get('complete'))} "
+                f"{model} {rollout.get('version')}: rollout start {fmt_time(rollout.get('rollout_start'))}, "
+                f"majority {fmt_time(rollout.get('majority'))}, complete {fmt_time(rollout.get('complete'))} "
                 f"(from {rollout.get('source')})"
             )
     kpi = doc.get("kpi_rollout")
     if isinstance(kpi, Mapping):
         used = "used as" if kpi.get("applied") else "configured kpi.rollout kept; trail suggests"
         sec.notes.append(
-            f"KPI pre/post boundary: {used} {fmt(kpi.get('at'))} ({kpi.get('model')} {kpi.get('version')})"
+            f"KPI pre/post boundary: {used} {fmt_time(kpi.get('at'))} ({kpi.get('model')} {kpi.get('version')})"
         )
     return sec
 

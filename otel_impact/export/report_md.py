@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from otel_impact.export.report_base import fmt_time
 from otel_impact.export.report_data import Section, Table, build_sections
 
 
@@ -28,13 +29,17 @@ def md_table(table: Table) -> str:
 
 def md_section(sec: Section, level: int = 2) -> str:
     parts = ["#" * level + " " + sec.title, ""]
-    if sec.empty or not (sec.tables or sec.notes):
+    if sec.headline is not None:
+        parts += [*sec.headline.lines()[1:], ""]
+    elif sec.empty or not (sec.tables or sec.notes):
         parts += ["_no data_", ""]
     for note in sec.notes:
         parts += [f"- {note}"]
     if sec.notes:
         parts.append("")
     for table in sec.tables:
+        if table.caption:
+            parts += [f"**{table.caption}**", ""]
         parts += [md_table(table), ""]
     return "\n".join(parts)
 
@@ -42,5 +47,11 @@ def md_section(sec: Section, level: int = 2) -> str:
 def render_markdown(result: Mapping[str, Any], title: str = "otel-impact report") -> str:
     """The whole report as Markdown."""
     window = result.get("window") or {}
-    head = [f"# {title}", "", f"Window {window.get('start', '–')} .. {window.get('end', '–')}", ""]
+    head = [
+        f"# {title}",
+        "",
+        f"Window {fmt_time(window.get('start'))} .. {fmt_time(window.get('end'))} UTC",
+        "",
+        "",
+    ]
     return "\n".join(head) + "\n".join(md_section(s) for s in build_sections(result))

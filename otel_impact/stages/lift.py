@@ -162,6 +162,9 @@ def _roi(
         # absolute-lift interval per user ≈ relative-lift interval × control mean
         lo, hi = row["ci"]
         abs_ci = ConfidenceInterval(lo * row["mean_control"], hi * row["mean_control"], ctx.config.lift.level)
+        # ROI claims an effect only when the lift does: p below 1 − level and a CI that excludes 0
+        p = row["pvalue"]
+        significant = bool(p == p and p < 1.0 - ctx.config.lift.level and (lo > 0 or hi < 0))
         r = roi(
             lift_absolute=row["absolute"],
             units=float(row["n_treatment"]),
@@ -171,6 +174,7 @@ def _roi(
             compute_cost=costs.compute_cost,
             period_s=ctx.window.seconds,
             lift_ci=abs_ci,
+            lift_significant=significant,
         )
     ctx.result["roi"].append(
         {
@@ -186,6 +190,10 @@ def _roi(
             "predictions": r.predictions,
             "units": r.units,
             "method": r.method,
+            "claimed": r.claimed,
+            "note": None
+            if r.claimed
+            else f"lift not significant (p = {p:.2g}, CI [{lo:+.1%}, {hi:+.1%}]): no ROI claimed",
         }
     )
 

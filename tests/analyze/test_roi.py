@@ -71,3 +71,14 @@ def test_validation() -> None:
         roi(lift_absolute=1.0, units=1, predictions=0, period_s=0)
     with pytest.raises(ValueError, match="differ in length"):
         kpi_table({"x": ([1.0, 2.0], [1.0])}, 0.0)
+
+
+def test_no_roi_is_claimed_from_a_lift_that_is_not_significant() -> None:
+    # a lift whose CI spans 0: the incremental value is reported, the ROI is not claimed
+    kw = dict(lift_absolute=-4.0, units=100, predictions=1000, fixed_cost_per_month=0.1, period_s=MONTH_S)
+    claimed = roi(**kw, lift_ci=ConfidenceInterval(-12.0, 5.0, 0.95))  # type: ignore[arg-type]
+    assert claimed.claimed and claimed.roi_pct == pytest.approx(100 * (-400.0 - 0.1) / 0.1)
+    r = roi(**kw, lift_ci=ConfidenceInterval(-12.0, 5.0, 0.95), lift_significant=False)  # type: ignore[arg-type]
+    assert not r.claimed and math.isnan(r.roi_pct) and math.isnan(r.net_benefit)
+    assert r.incremental_value == pytest.approx(-400.0) and r.cost == pytest.approx(0.1)
+    assert r.incremental_value_ci.to_list() == pytest.approx([-1200.0, 500.0])

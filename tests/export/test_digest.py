@@ -42,17 +42,25 @@ def test_weekly_digest_sections_and_values_and_monthly_cli(exported: Any, tmp_pa
     text = build_digest(exported, config_from_dict({}), "weekly", T1 + timedelta(hours=1))
     assert text.startswith("# otel-impact weekly digest")
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Product and model", "## Business", "## Operational"]
-    assert "| ctr | model | 0.1371 | – | – | 7 |" in text  # mean of the 7 ctr buckets, each counted once
-    assert "| ctr → purchase | all users | 43200 | 0.82 | [0.41, 0.95] | 0.012 |" in text
-    assert "| purchase | last_touch | recommender v2 | all users | 27,210.5 | 580 |" in text
-    assert (
-        "| purchase | ml.model.version=2 vs ml.model.version=1 | all users | 0.062 | [0.021, 0.104] | 0.003 |"
-        in text
-    )
-    assert "| recommender v2 | 314% | 4,710.5 |" in text
+    assert heads == [
+        "## Did the model move the business?",
+        "## Product and model",
+        "## Business",
+        "## Operational",
+    ]
+    # the same headline as the report, from the stored results, naming the window it covers
+    assert "_Estimates from the latest analysis: 2026-11-01 .. 2026-11-05 UTC._" in text
+    assert "- recommender v2 vs v1 raised purchase: +6.2% per exposed user (CI +2.1% to +10.4%" in text
+    assert "- CRITICAL 2026-11-03 12:00: correlation_break:" in text
+    assert "| ctr | model | 0.137 | – | – | 7 |" in text  # mean of the 7 ctr buckets, each counted once
+    assert "| ctr → purchase | Pearson | 12 h | 0.82 | [0.41, 0.95] | 0.012 |" in text
+    assert "| purchase | last touch | 21,000 | 27,210 |" in text
+    assert "| purchase | v2 vs v1 | all users | +6.2% | [+2.1%, +10.4%] | 0.003 |" in text
+    assert "| recommender v2 | +314.0% | 4,710 |" in text
     assert "analyzer runs: 2 ok, 1 failed" in text and "last failure: export_failed" in text
-    assert "alerts: 1; incidents: 1" in text
+    assert "alerts: 1 (1 critical, 0 resolved); incidents: 1" in text
+    ops = text[text.index("## Operational") :]
+    assert ops.index("| CRIT | 2026-11-03 12:00 |") < ops.index("| INCIDENT |")  # critical first, as CRIT
     assert "feature `recs`: iterate_ux" in text
     check_monthly_cli(exported, tmp_path)  # same stored results, through the CLI
 
@@ -60,7 +68,12 @@ def test_weekly_digest_sections_and_values_and_monthly_cli(exported: Any, tmp_pa
 def test_daily_digest_order_and_empty_store(store: Any) -> None:
     text = build_digest(store, config_from_dict({}), "daily", T1)
     heads = [line for line in text.splitlines() if line.startswith("## ")]
-    assert heads == ["## Operational", "## Product and model", "## Business"]
+    assert heads == [
+        "## Did the model move the business?",
+        "## Operational",
+        "## Product and model",
+        "## Business",
+    ]
     assert "no successful run in this period" in text and text.count("_no data_") == 2
     with pytest.raises(ConfigError, match="--period"):
         build_digest(store, config_from_dict({}), "hourly", T1)
@@ -75,4 +88,5 @@ def check_monthly_cli(exported: Any, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert out.read_text().splitlines()[0] == "# otel-impact monthly digest"
-    assert next(x for x in out.read_text().splitlines() if x.startswith("## ")) == "## Business"
+    heads = [x for x in out.read_text().splitlines() if x.startswith("## ")]
+    assert heads[:2] == ["## Did the model move the business?", "## Business"]

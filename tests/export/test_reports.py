@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_browser import check_layout
 from results import full_result
 
 from otel_impact.export.report_data import CHART_SECTIONS, build_sections
 from otel_impact.export.report_html import render_html
 from otel_impact.export.report_md import render_markdown
-from otel_impact.export.summary import summary_lines
+from otel_impact.export.summary import summary_lines, warning_lines
 
 SECTION_IDS = [s.id for s in build_sections({})]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,7 +73,8 @@ def test_full_report_has_every_section_and_a_chart_in_each() -> None:
     assert dom.headings["timeline"] == "Alerts and incidents timeline"
     for sid in CHART_SECTIONS:
         assert dom.charts.get(sid, 0) >= 1, f"section {sid} has no chart"
-    assert "Model vs business" in dom.headings["model-vs-business"]
+    assert "Model metric vs business metric" in dom.headings["model-vs-business"]
+    assert SECTION_IDS[0] == "headline" and html.index("<section") == html.index('<section id="sec-headline"')
 
 
 def test_report_is_self_contained() -> None:
@@ -86,8 +88,8 @@ def test_report_is_self_contained() -> None:
 
 def test_best_lag_is_applied_in_model_vs_business_chart() -> None:
     sec = next(s for s in build_sections(full_result()) if s.id == "model-vs-business")
-    assert any("lag 12h" in n and "0.82" in n for n in sec.notes)
-    assert "shifted 12h" in sec.charts[0]
+    assert any("lag 12 h" in n and "0.82" in n and "(Pearson)" in n for n in sec.notes)
+    assert "drawn 12 h earlier" in sec.charts[0]  # the business panel is shifted back by the lag
 
 
 def test_escaping_of_untrusted_labels() -> None:
@@ -115,16 +117,20 @@ def test_markdown_report_tables() -> None:
     md = render_markdown(full_result())
     for sec in build_sections({}):
         assert f"## {sec.title}" in md
-    assert "| business metric | attribution model | model | version | segment | value | credit |" in md
-    assert "| purchase | last_touch | recommender | 2 | all users | 27,210.5 | 580 |" in md
+    assert "| business metric | attribution model | segment | recommender v1 | recommender v2 |" in md
+    assert "| purchase | last touch | all users | 21,000 (430 conv.) | 27,210 (580 conv.) |" in md
     assert "| recs | ndcg | 0.41 | 0.3 | ctr | 0.137 | 0.2 | iterate on UX |" in md
 
 
 def test_terminal_summary_is_concise() -> None:
     lines = summary_lines(full_result())
     assert len(lines) < 20
-    assert any("ctr→purchase" in line and "0.82" in line for line in lines)
-    assert any(line.strip().startswith("alerts") and line.rstrip().endswith("1") for line in lines)
+    assert any(
+        "ctr → purchase" in line and "r = 0.82 Pearson" in line and "lag 12 h" in line for line in lines
+    )
+    assert any("lift" in line and "+6.2% CI [+2.1%, +10.4%], p = 0.003" in line for line in lines)
+    assert any(line.strip().startswith("alerts") and "1 firing (1 critical)" in line for line in lines)
+    assert not any(line.startswith("warning:") for line in lines)  # warnings go to stderr
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed (html.parser checks still ran)")
@@ -146,8 +152,17 @@ def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> 
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
+@pytest.mark.parametrize("doc", [full_result(), {}], ids=["full", "empty"])
+def test_layout_of_full_and_empty_reports(doc: dict[str, Any], tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(render_html(doc), encoding="utf-8")
+    found = check_layout(page, tmp_path)
+    assert found["errors"] == [] and found["first_section"] == "sec-headline"
+
+
 def test_repeated_warnings_are_collapsed_and_capped() -> None:
     doc = {"warnings": ["same"] * 30 + [f"w{i}" for i in range(20)]}
-    notes = build_sections(doc)[0].notes
-    assert notes[0] == "warning: same (×30)"
-    assert len(notes) == 13 and notes[-1] == "… and 9 more distinct warning(s)"
+    (table,) = [t for t in build_sections(doc)[-1].tables if t.headers == ["warning", "times"]]
+    assert table.rows[0] == ["same", "30"] and len(table.rows) == 21  # every distinct warning, once
+    assert warning_lines(doc)[0] == "warning: same (×30)" and len(warning_lines(doc)) == 21
