@@ -186,7 +186,7 @@ def _average_effect(
     x_cf = _design(n, n_pre, season, post_terms=False)[n_pre:]
     cf = np.concatenate([x_cf.mean(axis=0), [0.0, 0.0]])
     est = float(eff @ fit.beta)
-    se = float(np.sqrt(max(eff @ fit.cov @ eff, 0.0)))
+    se = math.sqrt(max(float(eff @ fit.cov @ eff), 0.0))
     return est, se, eff, cf
 
 
@@ -233,7 +233,7 @@ def interrupted_time_series(
     cf_mean = float(cf @ fit.beta)
     grad_rel = (eff * cf_mean - cf * avg) / cf_mean**2 if cf_mean != 0 else np.full(eff.size, np.nan)
     rel = avg / cf_mean if cf_mean != 0 else math.nan
-    se_rel = float(np.sqrt(max(grad_rel @ fit.cov @ grad_rel, 0.0))) if cf_mean != 0 else math.nan
+    se_rel = math.sqrt(max(float(grad_rel @ fit.cov @ grad_rel), 0.0)) if cf_mean != 0 else math.nan
     m = n - n_pre
     pvalue = float(2 * stats.t.sf(abs(avg / se), fit.df)) if se > 0 else math.nan
     p = fit.beta.size

@@ -259,7 +259,7 @@ def synthetic_control(
     )
     loo: list[tuple[str, float]] = []
     if x.shape[1] >= 2:
-        for j in np.flatnonzero(core.w > 1e-3):
+        for j in np.flatnonzero(core.w > 1e-3).tolist():
             loo.append((names[j], _core(y, np.delete(x, j, axis=1), n_pre).rel))
     pit_est, pit_covers = math.nan, False
     half = n_pre // 2
