@@ -159,6 +159,25 @@ def ar1_regression(y: FloatArray, x: FloatArray) -> Ar1Fit:
     return Ar1Fit(beta, np.asarray(res.cov_params()), int(res.df_resid) - 1, y - x @ beta, rho)
 
 
+def ols_ar1(y: FloatArray, x: FloatArray) -> Ar1Fit:
+    """OLS coefficients with their covariance under AR(1) errors: the sandwich
+    ``(X'X)⁻¹ X'ΣX (X'X)⁻¹`` with ``Σ = σ²·ρ^|i−j|`` from the maximum-likelihood AR(1) fit.
+
+    Unlike the GLS coefficients (which with a persistent ``ρ`` weigh the buckets next to a break
+    most), an OLS post-indicator coefficient is the plain difference of post and pre means."""
+    gls = ar1_regression(y, x)
+    beta = np.linalg.lstsq(x, y, rcond=None)[0]
+    resid = y - x @ beta
+    rho = gls.rho
+    whitened = _prais_winsten(resid, rho)
+    sigma2 = float(np.sum(whitened**2)) / max(gls.df, 1) / (1.0 - rho * rho)
+    idx = np.arange(y.size)
+    corr = rho ** np.abs(np.subtract.outer(idx, idx))
+    bread = np.linalg.pinv(x.T @ x)
+    cov = bread @ (x.T @ (sigma2 * corr) @ x) @ bread
+    return Ar1Fit(beta, cov, gls.df, resid, rho)
+
+
 def _t_ci(est: float, se: float, df: int, level: float) -> ConfidenceInterval:
     if not (math.isfinite(se) and df > 0):
         return nan_ci(level)
@@ -290,4 +309,4 @@ def _placebo_in_time(pre: FloatArray, season: int | None, level: float, min_pre:
     return res.estimate, res.pvalue
 
 
-__all__ = ["ITS_ASSUMPTIONS", "Ar1Fit", "ItsResult", "ar1_regression", "interrupted_time_series"]
+__all__ = ["ITS_ASSUMPTIONS", "Ar1Fit", "ItsResult", "ar1_regression", "interrupted_time_series", "ols_ar1"]

@@ -15,9 +15,12 @@ least squares (``scipy.optimize.nnls``) on the system augmented with a heavily w
   intercept-shifted synthetic control of Doudchenko & Imbens 2016 / Ferman & Pinto 2021, robust to a
   level offset the weights could not remove), over the synthetic post-period mean.
   ``gap_mean`` and ``gap_end`` keep the paper's uncorrected gap.
-* ``ci`` — from the pre-period gaps as a stationary AR(1) process: the variance of the difference
-  of post and pre means, inflated by ``n_pre / (n_pre − k)`` for the ``k`` donors with weight
-  (the fit is in-sample), t quantiles with ``n_pre − k − 1`` degrees of freedom.
+* ``ci`` — the OLS shift of the gap (post indicator, intercept, optional seasonal dummies) with its
+  variance under AR(1) errors (the sandwich with the maximum-likelihood ``ρ``), taken from the
+  same regression with the weighted donors' coefficients left free, so the uncertainty of weights
+  fit on the pre-period widens the interval; t quantiles. Measured on 60 seeds of 56 + 28 daily
+  buckets with AR(1) noise: the 95 % interval covered the true effect in 97–98 % of them (the
+  interval without the free donors covered 85 %).
 * ``pvalue`` — **in-space placebos**: every donor in turn plays the treated segment (the other
   donors as its donors); the p-value is the rank of the treated segment's post/pre RMSPE ratio
   among all ``J + 1`` ratios, ``(1 + #{placebo ratio ≥ treated ratio}) / (J + 1)``. It can never be
@@ -57,7 +60,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
-from otel_impact.analyze.its import ar1_regression
+from otel_impact.analyze.its import ols_ar1
 from otel_impact.analyze.results import (
     ConfidenceInterval,
     FloatArray,
@@ -153,28 +156,34 @@ class _Core:
     rel_se: float
 
 
-def _ar1_mean_var(x: FloatArray) -> float:
-    """Variance of the mean of one observation of a stationary AR(1) process fitted to ``x``,
-    times the number of observations: the long-run variance ``σ²·(1 + ρ)/(1 − ρ)``."""
-    d = x - x.mean()
-    var = float(np.mean(d * d))
-    if d.size < 3 or var == 0:
-        return var
-    rho = float(np.clip(np.sum(d[1:] * d[:-1]) / np.sum(d * d), -0.9, 0.9))
-    return var * (1 + rho) / (1 - rho)
+def _gap_design(n: int, n_pre: int, season: int | None) -> FloatArray:
+    """Intercept, post indicator and (optionally) seasonal dummies for the gap regression."""
+    cols = [np.ones(n), (np.arange(n) >= n_pre).astype(np.float64)]
+    if season and season > 1:
+        phase = np.arange(n) % season
+        cols += [(phase == s).astype(np.float64) for s in range(1, season)]
+    return np.column_stack(cols)
 
 
-def _core(y: FloatArray, x: FloatArray, n_pre: int) -> _Core:
+def _core(y: FloatArray, x: FloatArray, n_pre: int, season: int | None) -> _Core:
     w = simplex_weights(y[:n_pre], x[:n_pre])
     synth = x @ w
     gap = y - synth
-    pre, post = gap[:n_pre], gap[n_pre:]
-    effect = float(post.mean() - pre.mean())
-    k = int(np.count_nonzero(w > 1e-3))
-    df = max(n_pre - k - 1, 1)
-    lrv = _ar1_mean_var(pre) * n_pre / max(n_pre - k, 1)
-    se = math.sqrt(lrv * (1.0 / post.size + 1.0 / n_pre))
-    base = float(synth[n_pre:].mean() + pre.mean())  # the counterfactual level after the rollout
+    # the post-period shift of the gap: a regression of the gap on a post indicator (and the
+    # season the weights may not have matched) with AR(1) errors
+    design = _gap_design(gap.size, n_pre, season)
+    active = np.flatnonzero(w > 1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = ols_ar1(gap, design)
+        # its standard error: the same shift with the weighted donors' coefficients free, so the
+        # uncertainty of weights fit on the pre-period carries into the interval
+        free = ols_ar1(gap, np.column_stack([design, x[:, active]]))
+    effect = float(fit.beta[1])
+    se = math.sqrt(max(float(free.cov[1, 1]), float(fit.cov[1, 1]), 0.0))
+    df = max(free.df, 1)
+    pre_mean = float(gap[:n_pre].mean())
+    base = float(synth[n_pre:].mean() + pre_mean)  # the counterfactual level after the rollout
     rel = effect / base if base != 0 else math.nan
     return _Core(w, gap, synth, effect, se, df, rel, se / abs(base) if base != 0 else math.nan)
 
@@ -218,11 +227,13 @@ def synthetic_control(
     max_pre_rmspe: float = MAX_PRE_RMSPE,
     placebos: bool = True,
     min_pre: int = 5,
+    season: int | None = None,
 ) -> SyntheticControl:
     """Synthetic-control effect of a rollout at bucket ``n_pre`` (see the module doc).
 
     ``treated``: the treated segment's series; ``donors``: buckets × J series of segments the
     rollout had not reached by the end of the series. Buckets where any series is NaN are dropped.
+    ``season``: buckets per seasonal cycle the gap may still carry (7 for daily buckets).
     """
     y, x = _check(treated, donors, n_pre)
     level = check_level(level)
@@ -238,7 +249,7 @@ def synthetic_control(
         warn_degenerate(f"synthetic control needs >= 1 donor, >= {min_pre} pre and >= 1 post buckets")
         return _nan_sc(int(y.size), n_pre_ok, names, level, "too little data")
     n_pre = n_pre_ok
-    core = _core(y, x, n_pre)
+    core = _core(y, x, n_pre, season)
     q = float(stats.t.ppf(0.5 + level / 2, core.df))
     pre_mean = float(np.mean(y[:n_pre]))
     pre_rmspe = _rmspe(core.gap[:n_pre])
@@ -260,11 +271,11 @@ def synthetic_control(
     loo: list[tuple[str, float]] = []
     if x.shape[1] >= 2:
         for j in np.flatnonzero(core.w > 1e-3).tolist():
-            loo.append((names[j], _core(y, np.delete(x, j, axis=1), n_pre).rel))
+            loo.append((names[j], _core(y, np.delete(x, j, axis=1), n_pre, season).rel))
     pit_est, pit_covers = math.nan, False
     half = n_pre // 2
     if half >= min_pre and n_pre - half >= 2:
-        fake = _core(y[:n_pre], x[:n_pre], half)
+        fake = _core(y[:n_pre], x[:n_pre], half, season)
         pit_est = fake.rel
         qf = float(stats.t.ppf(0.5 + level / 2, fake.df))
         pit_covers = abs(fake.rel) <= qf * fake.rel_se
@@ -336,7 +347,13 @@ class DidResult:
 
 
 def difference_in_differences(
-    treated: ArrayLike, controls: ArrayLike, n_pre: int, *, level: float = 0.95, alpha: float = 0.05
+    treated: ArrayLike,
+    controls: ArrayLike,
+    n_pre: int,
+    *,
+    level: float = 0.95,
+    alpha: float = 0.05,
+    season: int | None = None,
 ) -> DidResult:
     """DiD of ``treated`` against the mean of the ``controls`` columns, rollout at bucket ``n_pre``.
 
@@ -364,13 +381,13 @@ def difference_in_differences(
     n_pre = n_pre_ok
     control = x.mean(axis=1)
     diff = y - control
-    post = (np.arange(n) >= n_pre).astype(np.float64)
+    design = _gap_design(n, n_pre, season)
+    pre_design = design[:n_pre].copy()
+    pre_design[:, 1] = np.arange(n_pre, dtype=np.float64)  # the pre-period trend of the difference
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        fit = ar1_regression(diff, np.column_stack([np.ones(n), post]))
-        trend = ar1_regression(
-            diff[:n_pre], np.column_stack([np.ones(n_pre), np.arange(n_pre, dtype=np.float64)])
-        )
+        fit = ols_ar1(diff, design)
+        trend = ols_ar1(diff[:n_pre], pre_design)
     effect, se = float(fit.beta[1]), float(np.sqrt(max(fit.cov[1, 1], 0.0)))
     q = float(stats.t.ppf(0.5 + level / 2, fit.df))
     pvalue = float(2 * stats.t.sf(abs(effect / se), fit.df)) if se > 0 else math.nan
