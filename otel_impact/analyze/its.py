@@ -166,7 +166,7 @@ def ols_ar1(y: FloatArray, x: FloatArray) -> Ar1Fit:
     Unlike the GLS coefficients (which with a persistent ``ρ`` weigh the buckets next to a break
     most), an OLS post-indicator coefficient is the plain difference of post and pre means."""
     gls = ar1_regression(y, x)
-    beta = np.linalg.lstsq(x, y, rcond=None)[0]
+    beta = np.asarray(np.linalg.lstsq(x, y, rcond=None)[0], dtype=np.float64)
     resid = y - x @ beta
     rho = gls.rho
     whitened = _prais_winsten(resid, rho)
