@@ -144,7 +144,8 @@ def ar1_regression(y: FloatArray, x: FloatArray) -> Ar1Fit:
     """Regression with AR(1) errors by exact maximum likelihood: ``rho`` maximises the
     concentrated log-likelihood ``−n/2·log(SSR(rho)/n) + ½·log(1 − rho²)`` (Beach & MacKinnon
     1978); the coefficients and their covariance are statsmodels OLS on the whitened data."""
-    import statsmodels.api as sm  # statsmodels: the OLS fit and its covariance
+    # statsmodels' OLS (imported here and not through statsmodels.api, which takes seconds)
+    from statsmodels.regression.linear_model import OLS
 
     def nll(rho: float) -> float:
         ys, xs = _prais_winsten(y, rho), _prais_winsten(x, rho)
@@ -153,7 +154,7 @@ def ar1_regression(y: FloatArray, x: FloatArray) -> Ar1Fit:
         return 0.5 * y.size * math.log(max(ssr, 1e-300) / y.size) - 0.5 * math.log(1.0 - rho * rho)
 
     rho = float(optimize.minimize_scalar(nll, bounds=(-0.95, 0.95), method="bounded").x)
-    res = sm.OLS(_prais_winsten(y, rho), _prais_winsten(x, rho)).fit()
+    res = OLS(_prais_winsten(y, rho), _prais_winsten(x, rho)).fit()
     beta = np.asarray(res.params)
     # one degree of freedom more is spent on rho
     return Ar1Fit(beta, np.asarray(res.cov_params()), int(res.df_resid) - 1, y - x @ beta, rho)

@@ -165,7 +165,7 @@ def _gap_design(n: int, n_pre: int, season: int | None) -> FloatArray:
     return np.column_stack(cols)
 
 
-def _core(y: FloatArray, x: FloatArray, n_pre: int, season: int | None) -> _Core:
+def _core(y: FloatArray, x: FloatArray, n_pre: int, season: int | None, *, with_se: bool = True) -> _Core:
     w = simplex_weights(y[:n_pre], x[:n_pre])
     synth = x @ w
     gap = y - synth
@@ -173,6 +173,12 @@ def _core(y: FloatArray, x: FloatArray, n_pre: int, season: int | None) -> _Core
     # season the weights may not have matched) with AR(1) errors
     design = _gap_design(gap.size, n_pre, season)
     active = np.flatnonzero(w > 1e-3)
+    if not with_se:  # the point estimate only: the OLS shift of the gap
+        beta = np.linalg.lstsq(design, gap, rcond=None)[0]
+        pre_mean = float(gap[:n_pre].mean())
+        base = float(synth[n_pre:].mean() + pre_mean)
+        rel = float(beta[1]) / base if base != 0 else math.nan
+        return _Core(w, gap, synth, float(beta[1]), math.nan, 1, rel, math.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = ols_ar1(gap, design)
@@ -271,7 +277,7 @@ def synthetic_control(
     loo: list[tuple[str, float]] = []
     if x.shape[1] >= 2:
         for j in np.flatnonzero(core.w > 1e-3).tolist():
-            loo.append((names[j], _core(y, np.delete(x, j, axis=1), n_pre, season).rel))
+            loo.append((names[j], _core(y, np.delete(x, j, axis=1), n_pre, season, with_se=False).rel))
     pit_est, pit_covers = math.nan, False
     half = n_pre // 2
     if half >= min_pre and n_pre - half >= 2:

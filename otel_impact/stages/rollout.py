@@ -273,9 +273,11 @@ def run(ctx: JobContext) -> None:
     section: dict[str, Any] = {"rollouts": [], "effects": []}
     ctx.result["rollout_impact"] = section
     built: SeriesSet | None = ctx.cache.get(SERIES_KEY)
-    if not cfg.enabled or built is None or not ctx.config.business_metrics:
+    if not cfg.enabled:
         return
     seg_key = _segment_key(ctx)
+    if built is None or not ctx.config.business_metrics:
+        return
     rollouts = _configured_rollouts(ctx, built, seg_key) if cfg.rollouts else []
     if not rollouts:
         rollouts = trail_rollouts(ctx, seg_key, built.bucket_s)
