@@ -34,6 +34,7 @@ from otel_impact.export.report_ops import (
     kpi_section,
     timeline_section,
 )
+from otel_impact.export.report_rollout import rollout_section
 
 # sections that draw at least one chart when they have data
 CHART_SECTIONS = (
@@ -256,6 +257,7 @@ def build_sections(result: Mapping[str, Any]) -> list[Section]:
         _attribution(result),
         _lift(result),
         _roi(result),
+        rollout_section(result),
         timeline_section(result),
         kpi_section(result),
         evaluation_section(result),

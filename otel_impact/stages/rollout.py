@@ -312,10 +312,4 @@ def _time(times: list[datetime], index: int | None) -> datetime | None:
     return times[index] if index is not None and 0 <= index < len(times) else None
 
 
-def headline(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The preferred rollout-effect rows of a result document (for a report headline)."""
-    section = result.get("rollout_impact") or {}
-    return [row for row in section.get("effects") or [] if row.get("preferred")]
-
-
-__all__ = ["headline", "run", "trail_rollouts"]
+__all__ = ["run", "trail_rollouts"]

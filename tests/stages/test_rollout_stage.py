@@ -21,8 +21,9 @@ from otel_impact import semconv
 from otel_impact.config import config_from_dict
 from otel_impact.errors import ConfigError
 from otel_impact.export.points import result_points
+from otel_impact.export.report_md import render_markdown
+from otel_impact.export.report_rollout import rollout_headlines
 from otel_impact.pipeline import STAGES, JobContext, Window, to_jsonable
-from otel_impact.stages.rollout import headline
 from otel_impact.stages.rollout import run as rollout_stage
 from otel_impact.stages.series import run as series_stage
 
@@ -94,7 +95,13 @@ def test_planted_effect_on_one_segment_is_recovered(store: Any) -> None:
     assert did["parallel_trends_ok"] in (True, False) and did["assumptions"]
     # b's own synthetic control has only the never-treated donors (a was treated before it)
     assert set(_row(result, "b", "synthetic_control")["weights"]) == {"c", "d", "e", "f"}
-    assert [r["segment"] for r in headline(result)] == [{}, {"market": "a"}, {"market": "b"}]
+    heads = rollout_headlines(result)
+    assert [h.segment for h in heads] == [{}, {"market": "a"}, {"market": "b"}]
+    assert heads[1].method == "synthetic_control" and heads[1].sentence.startswith(
+        "ranker v2 changed revenue by +"
+    )
+    md = render_markdown(result)
+    assert "## Rollout impact without an A/B test" in md and "parallel trends" in md
     points = [p for p in result_points(result, run_id="r") if p.name == semconv.METRIC_IMPACT_ROLLOUT_EFFECT]
     preferred = [p for p in points if p.attributes[semconv.IMPACT_ROLLOUT_PREFERRED]]
     assert {p.attributes[semconv.IMPACT_SEGMENT_VALUE] for p in preferred} == {"all", "a", "b"}
