@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "stages"))
 import prop99_data as p99
 
-
 _KEEP: list[Any] = []
 
 

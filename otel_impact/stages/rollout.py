@@ -13,6 +13,9 @@ metric, on the ``measure`` series of the series stage (same bucket grid):
   untreated for at least ``min_post`` buckets after it (the post-period ends when the first of
   them is treated).
 
+A rollout of the version that ``lift.treatment`` selects is left to the lift stage (an A/B test
+has a control arm) and listed under ``skipped``.
+
 Writes ``result["rollout_impact"]``: ``rollouts`` (what was found, and where) and ``effects`` —
 one row per (rollout, metric, segment, method) with ``estimate`` (relative effect), ``ci``,
 ``pvalue``, ``verdict`` (``effect`` / ``no_effect`` / ``caution`` / ``refused``), the
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
 from otel_impact.analyze.its import interrupted_time_series
 from otel_impact.analyze.synth import difference_in_differences, synthetic_control
@@ -286,6 +290,14 @@ def run(ctx: JobContext) -> None:
         rollouts = [
             {"name": "kpi.rollout", "model": None, "version": None, "source": "kpi", "starts": {ALL: at}}
         ]
+    ab = ctx.config.lift.treatment.get(semconv.ML_MODEL_VERSION) if ctx.config.lift.enabled else None
+    for r in [r for r in rollouts if ab is not None and r["version"] == ab]:
+        # an A/B test of this version is configured: the lift stage measures it with a control arm
+        section["skipped"] = [
+            *section.get("skipped", []),
+            {"name": r["name"], "reason": "A/B test configured (lift)"},
+        ]
+        rollouts.remove(r)
     names = cfg.metrics or tuple(m.name for m in ctx.config.business_metrics)
     known = {m.name for m in ctx.config.business_metrics}
     times = built.times()

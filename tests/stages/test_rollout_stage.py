@@ -152,3 +152,13 @@ def test_stage_runs_in_the_pipeline_after_series_and_deployments() -> None:
     names = [n for n, _ in STAGES]
     assert names.index("rollout_impact") > max(names.index("series"), names.index("deployments"))
     assert dict(STAGES)["rollout_impact"] is rollout_stage
+
+
+def test_a_rollout_under_an_ab_test_is_left_to_the_lift_stage(store: Any) -> None:
+    _write(store, panel(3, effect=0.08))
+    arms = {"treatment": {"ml.model.version": "v2"}, "control": {"ml.model.version": "v1"}}
+    result = _run(store, {"lift": arms})
+    assert result["rollout_impact"]["effects"] == []
+    assert result["rollout_impact"]["skipped"] == [
+        {"name": "ranker v2", "reason": "A/B test configured (lift)"}
+    ]
