@@ -23,7 +23,7 @@ NUMERIC = ("Float", "Int", "UInt", "Decimal")
 # this size, and no Collector / receiver self-metrics are exported by the demo's services. Whether
 # any alert fires depends on which spans the demo's ratio sampler kept (random trace ids), so the
 # alert queries are checked against the result document instead (test_alert_queries_show_every_alert).
-# The demo's only rollout is an A/B test, which the rollout-impact stage leaves to the lift stage.
+# At this size a market has about one purchase a day: the rollout-impact estimates may all be missing.
 MAY_BE_EMPTY = {"Incidents", "Receiver / Collector throughput", "Analyzer alerts", "Rollout impact"}
 
 
