@@ -110,6 +110,7 @@ from otel_impact.stages.incidents import run as incidents_stage  # noqa: E402
 from otel_impact.stages.lift import run as lift_stage  # noqa: E402
 from otel_impact.stages.plan import run as tracking_plan_stage  # noqa: E402
 from otel_impact.stages.resources import run as resources_stage  # noqa: E402
+from otel_impact.stages.rollout import run as rollout_impact_stage  # noqa: E402
 from otel_impact.stages.series import alert_rules as alert_rules_stage  # noqa: E402
 from otel_impact.stages.series import run as series_stage  # noqa: E402
 from otel_impact.stages.slo import run as slo_stage  # noqa: E402
@@ -124,6 +125,7 @@ STAGES: list[tuple[str, Stage]] = [
     ("deployments", deployments_stage),
     ("resources", resources_stage),
     ("lift", lift_stage),
+    ("rollout_impact", rollout_impact_stage),
     ("incidents", incidents_stage),
     ("slos", slo_stage),
     ("alert_rules", alert_rules_stage),

@@ -112,6 +112,15 @@ METRIC_IMPACT_SLO_BURN_RATE: Final = "impact.slo.burn_rate"  # per long window, 
 IMPACT_SLO_NAME: Final = "impact.slo.name"
 IMPACT_SLO_KIND: Final = "impact.slo.kind"  # latency | error_rate | success_rate | freshness
 IMPACT_SLO_WINDOW: Final = "impact.slo.window"  # long window of a burn rate, e.g. "1h"
+METRIC_IMPACT_ROLLOUT_EFFECT: Final = "impact.rollout.effect"  # relative effect of a rollout (no A/B test)
+METRIC_IMPACT_ROLLOUT_EFFECT_CI_LOW: Final = "impact.rollout.effect.ci_low"
+METRIC_IMPACT_ROLLOUT_EFFECT_CI_HIGH: Final = "impact.rollout.effect.ci_high"
+METRIC_IMPACT_ROLLOUT_EFFECT_PVALUE: Final = "impact.rollout.effect.pvalue"
+METRIC_IMPACT_ROLLOUT_MDE: Final = "impact.rollout.mde"  # smallest relative effect detectable (80 % power)
+IMPACT_ROLLOUT_NAME: Final = "impact.rollout.name"  # explicit rollout name, or "<model> <version>"
+IMPACT_ROLLOUT_START: Final = "impact.rollout.start"  # ISO UTC start of the rollout in this segment
+IMPACT_ROLLOUT_VERDICT: Final = "impact.rollout.verdict"  # effect | no_effect | caution | refused
+IMPACT_ROLLOUT_PREFERRED: Final = "impact.rollout.preferred"  # the estimate the report leads with
 EVENT_IMPACT_ALERT: Final = "impact.alert"
 EVENT_IMPACT_INCIDENT: Final = "impact.incident"
 

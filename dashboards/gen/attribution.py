@@ -64,6 +64,33 @@ GROUP BY segment, treatment, control, method
 ORDER BY segment = 'all=all' DESC, lift DESC
 """
 
+# impact.rollout.effect: the rollout-impact stage's preferred estimate per rollout × segment
+# (synthetic control / DiD / interrupted time series), for rollouts without an A/B test
+ROLLOUT_TABLE = f"""
+SELECT rollout, segment, method, verdict, since,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.rollout.effect') AS effect,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.rollout.effect.ci_low') AS ci_low,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.rollout.effect.ci_high') AS ci_high,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.rollout.effect.pvalue') AS pvalue,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.rollout.mde') AS mde
+FROM (
+  SELECT MetricName, TimeUnix, LatestRunId, Value,
+    Attributes['impact.rollout.name'] AS rollout,
+    concat(Attributes['impact.segment.key'], '=', Attributes['impact.segment.value']) AS segment,
+    Attributes['impact.method'] AS method,
+    Attributes['impact.rollout.verdict'] AS verdict,
+    Attributes['impact.rollout.start'] AS since
+  FROM {METRICS}
+  WHERE MetricName IN ('impact.rollout.effect', 'impact.rollout.effect.ci_low', 'impact.rollout.effect.ci_high',
+                       'impact.rollout.effect.pvalue', 'impact.rollout.mde')
+    AND Attributes['impact.business_metric'] = ${{business_metric:singlequote}}
+    AND Attributes['impact.rollout.preferred'] = 'true'
+    AND $__timeFilter(TimeUnix)
+)
+GROUP BY rollout, segment, method, verdict, since
+ORDER BY rollout, segment = 'all=all' DESC, segment
+"""
+
 LIFT_RUNS = f"""
 SELECT TimeUnix AS time,
   argMaxIf(Value, LatestRunId, MetricName = 'impact.lift') AS lift,
@@ -178,6 +205,19 @@ def board() -> Board:
         unit="percentunit",
         overrides=ci_band("ci_low", "ci_high"),
         custom={"showPoints": "always"},
+    )
+    b.panel(
+        "table",
+        "Rollout impact on ${business_metric} without an A/B test (latest run, 95% CI)",
+        ROLLOUT_TABLE,
+        w=24,
+        h=8,
+        unit="percentunit",
+        description="impact.rollout.effect: the relative effect of each rollout per segment from the preferred "
+        "quasi-experimental method (synthetic control against not-yet-treated segments, else DiD, else "
+        "interrupted time series). verdict 'refused' = no claim (poor pre-period fit or non-parallel trends); "
+        "mde = smallest effect the data could detect. See docs/quasi-experiments.md.",
+        overrides=[unit_override("pvalue", "none")],
     )
     b.panel("stat", "ROI (latest run)", ROI.replace("{metric}", "'impact.roi'"), w=6, h=5, unit="percent")
     b.panel(

@@ -23,7 +23,7 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.demo import api
 from otel_impact.demo.services import Services
-from otel_impact.demo.world import DAY_NS, PLATFORMS, TENURES, VERSIONS, World
+from otel_impact.demo.world import DAY_NS, MARKETS, PLATFORMS, TENURES, VERSIONS, World
 from otel_impact.errors import ReceiverError
 
 CURRENCY = "EUR"
@@ -88,9 +88,10 @@ def emit_world(
     users, preds, buys, subs = world.users, world.predictions, world.purchases, world.subscriptions
     counts = EmitCounts()
     segments = {
-        (pl, te): {"platform": PLATFORMS[pl], "tenure": TENURES[te]}
+        (pl, te, mk): {"platform": PLATFORMS[pl], "tenure": TENURES[te], "market": MARKETS[mk]}
         for pl in range(len(PLATFORMS))
         for te in range(len(TENURES))
+        for mk in range(len(MARKETS))
     }
     pred_days = _shard_days(world, preds.ts_ns, preds.user, shard)
     buy_days = _shard_days(world, buys.ts_ns, buys.user, shard)
@@ -120,7 +121,7 @@ def emit_world(
                 user_id=users.ids[u],
                 session_id=f"s{u}-{day}",
                 request_id=f"r{i}",
-                segment=segments[(pl, te)],
+                segment=segments[(pl, te, int(users.market[u]))],
                 features=_features(te, pl, u % 50, degraded),
                 timestamp=int(preds.ts_ns[i]),
                 duration_s=float(preds.latency_s[i]),

@@ -49,7 +49,7 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
     data: dict[str, Any] = {
         "database": database,
         "models": [t.model],
-        "segments": ["platform", "tenure"],
+        "segments": ["platform", "tenure", "market"],
         "business_metrics": [
             {
                 "name": "purchase",
@@ -110,6 +110,25 @@ def demo_config_data(params: WorldParams, *, database: str, endpoint: str | None
         },
         # the simulated traffic has no weekly pattern: no seasonal baseline
         "incidents": {"metrics": ["auc"], "link_window": "3d", "bucket": "1d", "season": None},
+        # the checkout widget's market-by-market launch (no A/B arm): its calendar, since no model
+        # version marks it; daily purchase value per market, no weekly pattern in the simulation, and
+        # a pre-fit limit of 15 % (a market's ~100 purchases a day vary by ~10 % at the default size)
+        "rollout_impact": {
+            "segment_key": "market",
+            "metrics": ["purchase"],
+            "measure": "value",
+            "season": 1,
+            "max_pre_rmspe": 0.15,
+            "rollouts": [
+                {
+                    "name": t.widget,
+                    "segments": {
+                        m: _iso(params.start + timedelta(days=d))
+                        for m, d in zip(t.widget_markets, t.widget_days, strict=True)
+                    },
+                }
+            ],
+        },
         # an incremental run after the demo re-analyses the whole simulated period: the demo's
         # own run ends the job's watermark at the period's end
         "job": {"name": "demo", "first_run": f"{params.days}d", "lookback": f"{params.days}d"},

@@ -61,6 +61,9 @@ class Recovery:
     breakdown_at: datetime | None = None
     breakdown_message: str | None = None
     incident: Incident | None = None
+    rollout: dict[str, tuple[Lift, str, str]] = field(
+        default_factory=dict
+    )  # market -> (effect, method, verdict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,25 @@ def _lifts(rows: list[dict[str, Any]]) -> dict[str, Lift]:
     return out
 
 
+def _rollout_effects(section: Any) -> dict[str, tuple[Lift, str, str]]:
+    """The preferred rollout-impact estimate on purchases per market."""
+    out: dict[str, tuple[Lift, str, str]] = {}
+    rows = section.get("effects") if isinstance(section, dict) else None
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict) or not row.get("preferred") or row.get("metric") != BUSINESS_METRIC:
+            continue
+        segment = row.get("segment")
+        if isinstance(segment, dict) and set(segment) == {"market"}:
+            low, high = _ci(row)
+            effect = Lift(_num(row.get("estimate")), low, high, _num(row.get("pvalue")))
+            out[str(segment["market"])] = (
+                effect,
+                str(row.get("method", "")),
+                str(row.get("verdict_kind", "")),
+            )
+    return out
+
+
 def _is_breakdown(alert: dict[str, Any]) -> bool:
     """A firing breakdown alert on the planted model↔business pair."""
     if "breakdown" not in str(alert.get("rule", "")) or alert.get("state", "firing") != "firing":
@@ -203,6 +225,7 @@ def recover(result: dict[str, Any], *, bucket_s: float = 86_400.0) -> Recovery:
     if times:
         rec.breakdown_at, _, first = times[0]
         rec.breakdown_message = str(first.get("message") or "")
+    rec.rollout = _rollout_effects(result.get("rollout_impact"))
     incidents_raw = result.get("incidents")
     incidents: list[Any] = incidents_raw if isinstance(incidents_raw, list) else []
     found: list[Incident] = []
@@ -292,6 +315,23 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
             continue
         got = f"{_pct(lift.estimate)} [{_pct(lift.low)}, {_pct(lift.high)}]"
         rows.append(Row(effect, planted, got, _lift_verdict(t.lift_for(tenure), lift)))
+
+    for market, day in zip(t.widget_markets, t.widget_days, strict=True):
+        effect = f"{t.widget} (no A/B), market={market}"
+        planted = f"{_pct(t.widget_lift)} from day {day}"
+        if not has("rollout_impact"):
+            rows.append(Row(effect, planted, "-", UNAVAILABLE))
+            continue
+        found = recovery.rollout.get(market)
+        if found is None:
+            rows.append(Row(effect, planted, "none", MISSED))
+            continue
+        est, method, verdict = found
+        got = f"{_pct(est.estimate)} [{_pct(est.low)}, {_pct(est.high)}] {method.replace('_', ' ')}"
+        if verdict == "refused":
+            rows.append(Row(effect, planted, f"refused ({method.replace('_', ' ')})", MISSED))
+        else:
+            rows.append(Row(effect, planted, got, _lift_verdict(t.widget_lift, est)))
 
     planted_break = params.start + timedelta(days=t.breakdown_day)
     if t.breakdown_day >= days:

@@ -47,12 +47,20 @@ class PlantedTruth:
     unrelated_dataset: str = "crm_contacts"
     unrelated_failure_day: int = 12
     sampled_ratio: float = 0.5  # the sampling replica's TraceIdRatioBased ratio
+    # a checkout widget launched market by market, with no A/B arm: relative purchase lift in a
+    # market from its launch day on (markets not listed never get it: the synthetic control's donors)
+    widget: str = "checkout widget"
+    widget_markets: tuple[str, ...] = ("de", "fr", "es")
+    widget_days: tuple[int, ...] = (9, 14, 19)
+    widget_lift: float = 0.25
 
     def __post_init__(self) -> None:
         if self.lag_days < 0:
             raise ValueError(f"lag_days must be >= 0, got {self.lag_days}")
         if not 0 < self.sampled_ratio <= 1:
             raise ValueError(f"sampled_ratio must be in (0, 1], got {self.sampled_ratio}")
+        if len(self.widget_markets) != len(self.widget_days):
+            raise ValueError("widget_markets and widget_days must have the same length")
         if not 0 < self.base_ctr < 1:
             raise ValueError(f"base_ctr must be in (0, 1), got {self.base_ctr}")
 

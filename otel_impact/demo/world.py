@@ -20,7 +20,9 @@ What is planted (see ``PlantedTruth`` for the numbers):
 * the feature pipeline's schema-change run on ``schema_change_day`` makes the scores far less
   informative of clicks from the next day on (AUC drops), while an unrelated pipeline fails on
   the same day;
-* half of the users are served by a recommender replica that samples traces at 50 %.
+* half of the users are served by a recommender replica that samples traces at 50 %;
+* a checkout widget launched market by market (``widget_markets`` on ``widget_days``, no A/B arm)
+  lifts the purchase propensity of every user in a market from its launch day on.
 
 >>> w = simulate(WorldParams(users=200, days=10, seed=1))
 >>> int(w.predictions.n) == len(w.predictions.user)
@@ -42,6 +44,7 @@ HOUR_NS = 3_600 * 10**9
 PLATFORMS = ("mobile", "desktop")
 TENURES = ("power", "casual", "new")
 VERSIONS = ("v1", "v2")
+MARKETS = ("de", "fr", "es", "it", "nl", "pl")
 
 # per-tenure behaviour: daily activity probability, extra requests per active day (Poisson),
 # base purchase probability per active day, mean purchase value
@@ -91,6 +94,7 @@ class Users:
     tenure: np.ndarray  # index into TENURES
     treatment: np.ndarray  # bool: in the v2 arm once the rollout starts
     sampled: np.ndarray  # bool: served by the replica that samples traces at 50 %
+    market: np.ndarray  # index into MARKETS
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,11 @@ def simulate(params: WorldParams) -> World:
     treatment = rng.random(n_users) < 0.5
     sampled = rng.random(n_users) < 0.5
     ctr, driver = _daily_series(rng, p)
+    # markets from a generator of their own, so the rest of the world is drawn exactly as before
+    market = np.random.default_rng([p.seed, 1]).integers(0, len(MARKETS), size=n_users)
+    launch = np.full(len(MARKETS), p.days + 1)
+    for name, day in zip(t.widget_markets, t.widget_days, strict=True):
+        launch[MARKETS.index(name)] = day
 
     # --- predictions: active user-days × requests ------------------------------------------
     active = rng.random((p.days, n_users)) < _ACTIVITY[tenure][None, :]
@@ -237,7 +246,8 @@ def simulate(params: WorldParams) -> World:
     a_version = (day_idx >= t.rollout_day) & treatment[user_idx]
     sens = np.array(t.sensitivity)[a_ten] * _PLATFORM_SENSITIVITY[platform[user_idx]]
     lift = np.where(a_version, np.array(t.lift)[a_ten], 0.0)
-    prob = _BASE_PURCHASE[a_ten] * np.exp(sens * driver[day_idx]) * (1.0 + lift)
+    widget = np.where(day_idx >= launch[market[user_idx]], t.widget_lift, 0.0)
+    prob = _BASE_PURCHASE[a_ten] * np.exp(sens * driver[day_idx]) * (1.0 + lift) * (1.0 + widget)
     buys = rng.random(prob.size) < np.clip(prob, 0.0, 0.95)
     b_user, b_day = user_idx[buys], day_idx[buys]
     b_sec = rng.uniform(7 * 3600, 23.9 * 3600, size=b_user.size)
@@ -262,7 +272,9 @@ def simulate(params: WorldParams) -> World:
 
     return World(
         params=p,
-        users=Users(ids=ids, platform=platform, tenure=tenure, treatment=treatment, sampled=sampled),
+        users=Users(
+            ids=ids, platform=platform, tenure=tenure, treatment=treatment, sampled=sampled, market=market
+        ),
         predictions=Predictions(
             ts_ns=pred_ts,
             user=pred_user,

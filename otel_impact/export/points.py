@@ -43,6 +43,11 @@ METRICS: dict[str, tuple[str, str]] = {
     sc.METRIC_IMPACT_SLO_SLI: ("1", "SLI of an SLO over the window (good / all)"),
     sc.METRIC_IMPACT_SLO_BUDGET_REMAINING: ("1", "Share of the SLO period's error budget left"),
     sc.METRIC_IMPACT_SLO_BURN_RATE: ("1", "Error-budget burn rate over a long alert window"),
+    sc.METRIC_IMPACT_ROLLOUT_EFFECT: ("1", "Relative effect of a rollout without an A/B test"),
+    sc.METRIC_IMPACT_ROLLOUT_EFFECT_CI_LOW: ("1", "Lower confidence bound of the rollout effect"),
+    sc.METRIC_IMPACT_ROLLOUT_EFFECT_CI_HIGH: ("1", "Upper confidence bound of the rollout effect"),
+    sc.METRIC_IMPACT_ROLLOUT_EFFECT_PVALUE: ("1", "p-value of the rollout effect"),
+    sc.METRIC_IMPACT_ROLLOUT_MDE: ("1", "Smallest relative rollout effect detectable at 80 % power"),
 }
 
 Attrs = dict[str, str | int | float | bool]
@@ -248,6 +253,10 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
         add(sc.METRIC_IMPACT_ROI, row.get("roi_pct"), attrs)
         add(sc.METRIC_IMPACT_NET_BENEFIT, row.get("net_benefit"), attrs)
 
+    _rollout_points(
+        (doc.get("rollout_impact") or {}) if isinstance(doc.get("rollout_impact"), Mapping) else {}, add
+    )
+
     for row in _rows(doc, "series"):
         attrs = {
             sc.IMPACT_SERIES_NAME: str(row.get("name", "")),
@@ -282,6 +291,29 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
                 window_attrs = {**attrs, sc.IMPACT_SLO_WINDOW: str(w.get("window", ""))}
                 add(sc.METRIC_IMPACT_SLO_BURN_RATE, w.get("burn_long"), window_attrs)
     return out
+
+
+def _rollout_points(section: Mapping[str, Any], add: Any) -> None:
+    """``impact.rollout.*`` points of the rollout-impact stage's effect rows."""
+    for row in _rows(section, "effects"):
+        attrs: Attrs = {
+            sc.IMPACT_BUSINESS_METRIC: str(row.get("metric", "")),
+            sc.IMPACT_METHOD: str(row.get("method", "")),
+            sc.IMPACT_ROLLOUT_NAME: str(row.get("rollout", "")),
+            sc.IMPACT_ROLLOUT_START: str(row.get("rollout_at", "")),
+            sc.IMPACT_ROLLOUT_VERDICT: str(row.get("verdict_kind", "")),
+            sc.IMPACT_ROLLOUT_PREFERRED: bool(row.get("preferred", False)),
+            **segment_attrs(row.get("segment")),
+        }
+        for key, target in (("model", sc.ML_MODEL_NAME), ("version", sc.ML_MODEL_VERSION)):
+            if row.get(key) is not None:
+                attrs[target] = str(row[key])
+        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT, row.get("estimate"), attrs)
+        lo, hi = _ci(row)
+        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT_CI_LOW, lo, attrs)
+        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT_CI_HIGH, hi, attrs)
+        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT_PVALUE, row.get("pvalue"), attrs)
+        add(sc.METRIC_IMPACT_ROLLOUT_MDE, row.get("mde_relative"), attrs)
 
 
 def bucket_ends(buckets: Iterable[Any], window_end_ns: int) -> list[int]:

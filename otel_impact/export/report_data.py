@@ -52,6 +52,7 @@ from otel_impact.export.report_ops import (
     kpi_section,
     timeline_section,
 )
+from otel_impact.export.report_rollout import rollout_section
 
 # sections that draw at least one chart when they have data
 CHART_SECTIONS = (
@@ -520,6 +521,7 @@ def build_sections(result: Mapping[str, Any]) -> list[Section]:
         _roi(result),
         _attribution(result),
         _correlation(result),
+        rollout_section(result),
         timeline_section(result),
         kpi_section(result),
         evaluation_section(result),

@@ -27,7 +27,10 @@ def test_demo_config_is_valid_and_round_trips_through_yaml():
     )
     assert cfg.business_metric("subscription").window == 30 * 86400
     assert cfg.business_metric("subscription").value == "count"
-    assert cfg.segments == ("platform", "tenure")
+    assert cfg.segments == ("platform", "tenure", "market")
+    assert (
+        cfg.rollout_impact.segment_key == "market" and cfg.rollout_impact.rollouts[0].segments["de"].day == 10
+    )
     text = config_yaml(used, path="demo-out/impact.yaml", database="demo")
     assert text.startswith("# impact.yaml written by `otel-impact demo`")
     assert load_config_text(text) == cfg

@@ -35,6 +35,20 @@ def _corr(lag_days: int, estimate: float, segment: dict | None = None, method: s
     }
 
 
+def _rollout(
+    market: str, est: float = 0.24, lo: float = 0.1, hi: float = 0.4, verdict: str = "effect"
+) -> dict:
+    return {
+        "metric": "purchase",
+        "segment": {"market": market},
+        "method": "synthetic_control",
+        "estimate": est,
+        "ci": [lo, hi],
+        "verdict_kind": verdict,
+        "preferred": True,
+    }
+
+
 def _lift(tenure: str | None, est: float, lo: float, hi: float) -> dict:
     return {
         "metric": "purchase",
@@ -93,6 +107,7 @@ def full_result() -> dict:
             _breakdown("2026-10-21T00:00:00Z", state="resolved"),  # a recovery is not a breakdown
             {"rule": "drift", "at": "2026-10-02T00:00:00Z"},
         ],
+        "rollout_impact": {"effects": [_rollout(m) for m in ("de", "fr", "es")]},
         "incidents": [
             {"anomaly": {"metric": "auc", "start": "2026-10-20T00:00:00Z"}, "linked": []},
             {
@@ -119,7 +134,7 @@ def test_recover_reads_every_section():
 def test_compare_marks_all_planted_effects_recovered():
     rows = compare(recover(full_result()), PARAMS)
     assert [r.verdict for r in rows] == [RECOVERED] * len(rows)
-    assert len(rows) == 8
+    assert len(rows) == 11
 
 
 def test_wrong_findings_are_reported_as_missed():
@@ -134,6 +149,7 @@ def test_wrong_findings_are_reported_as_missed():
         }
     ]
     doc["lift"].append(_lift("new", 0.3, 0.2, 0.4))  # planted +10 %: detected, size off
+    doc["rollout_impact"] = {"effects": [_rollout("de", 0.1, -0.05, 0.25), _rollout("fr", verdict="refused")]}
     rows = {r.effect: r for r in compare(recover(doc), PARAMS)}
     assert rows["v2 lift, tenure=new"].verdict == SIGN_ONLY and not rows["v2 lift, tenure=new"].ok
     assert rows["CTR → purchase lag"].verdict == MISSED
@@ -142,13 +158,25 @@ def test_wrong_findings_are_reported_as_missed():
     assert rows["model↔business breakdown"].verdict == MISSED  # 8 days late
     assert rows["incident linked cause"].verdict == MISSED
     assert rows["AUC drop (incident)"].verdict == RECOVERED
+    assert rows["checkout widget (no A/B), market=de"].verdict == MISSED  # CI includes 0
+    assert rows["checkout widget (no A/B), market=fr"].recovered.startswith("refused")
+    assert rows["checkout widget (no A/B), market=es"].recovered == "none"
 
 
 def test_missing_sections_are_stage_unavailable_not_errors():
     rows = compare(recover({"window": {}, "stitching": []}), PARAMS)
     assert {r.verdict for r in rows} == {UNAVAILABLE}
     rows = compare(
-        recover({"correlations": [], "lift": [], "incidents": [], "alerts": [], "segment_ranking": []}),
+        recover(
+            {
+                "correlations": [],
+                "lift": [],
+                "incidents": [],
+                "alerts": [],
+                "segment_ranking": [],
+                "rollout_impact": {"effects": []},
+            }
+        ),
         PARAMS,
     )
     assert UNAVAILABLE not in {r.verdict for r in rows}

@@ -218,6 +218,26 @@ def full_result(window: dict[str, str] | None = None) -> dict[str, Any]:
                     "alerts": [],
                 }
             ],
+            "rollout_impact": {
+                "rollouts": [],
+                "effects": [
+                    {
+                        "rollout": "recommender v2",
+                        "model": "recommender",
+                        "version": "v2",
+                        "metric": "purchase",
+                        "segment": {"platform": "mobile"},
+                        "rollout_at": "2026-11-05T00:00:00Z",
+                        "method": "synthetic_control",
+                        "estimate": 0.05,
+                        "ci": [0.01, 0.09],
+                        "pvalue": 0.2,
+                        "mde_relative": 0.03,
+                        "verdict_kind": "effect",
+                        "preferred": True,
+                    }
+                ],
+            },
             "warnings": ["segment platform=web: too few buckets (2) for a correlation"],
         }
     )
