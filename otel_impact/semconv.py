@@ -210,6 +210,7 @@ LLM_TOKEN_COUNT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
 LLM_COST_TOTAL: Final = "llm.cost.total"
 LLM_COST_PROMPT: Final = "llm.cost.prompt"
 LLM_COST_COMPLETION: Final = "llm.cost.completion"
+OPENINFERENCE_OUTPUT_VALUE: Final = "output.value"  # raw response (JSON): its "id" is the response id
 
 # which attributes name an LLM prediction's version, first non-empty wins (llm.version_attributes)
 DEFAULT_LLM_VERSION_ATTRIBUTES: Final = (

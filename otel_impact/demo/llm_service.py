@@ -194,8 +194,9 @@ def _request_context(kind: Instrumentation, user: str, variant: str, session: st
     else:
         from openinference.instrumentation import using_attributes, using_prompt_template
 
-        with using_attributes(user_id=user, session_id=session), using_prompt_template(
-            template=PROMPTS[variant], version=variant
+        with (
+            using_attributes(user_id=user, session_id=session),
+            using_prompt_template(template=PROMPTS[variant], version=variant),
         ):
             yield
 
@@ -232,7 +233,9 @@ def run_support_assistant(
                 at = day_start + timedelta(minutes=30 * (i + 1))
                 with simulated_clock(at):
                     with tracer.start_as_current_span("POST /support", kind=SpanKind.SERVER):
-                        variant = flags.get_string_value(FLAG_KEY, "v1", EvaluationContext(targeting_key=user))
+                        variant = flags.get_string_value(
+                            FLAG_KEY, "v1", EvaluationContext(targeting_key=user)
+                        )
                         with _request_context(instrumentation, user, variant, f"chat-{user}"):
                             reply = client.chat.completions.create(
                                 model=MODEL,

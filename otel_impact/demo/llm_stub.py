@@ -73,7 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, {"error": {"message": "upstream failure", "type": "server_error"}})
             return
         prompt_tokens, completion_tokens = usage(body)
-        served = self.server.stub.record(body["model"] + RESPONSE_MODEL_SUFFIX, prompt_tokens, completion_tokens)
+        served = self.server.stub.record(
+            body["model"] + RESPONSE_MODEL_SUFFIX, prompt_tokens, completion_tokens
+        )
         self._send(
             200,
             {

@@ -9,7 +9,8 @@
 -- span's attributes as Map(String, String) either way, and `attributes` exposes it.
 -- model_version: ml.model.version on our spans; on LLM spans the first non-empty attribute of
 -- the `llm.version_attributes` setting (impact_settings; default semconv.DEFAULT_LLM_VERSION_ATTRIBUTES).
--- prediction_id: ml.prediction.id, else on LLM spans gen_ai.response.id, else the span id.
+-- prediction_id: ml.prediction.id, else on LLM spans the response id (gen_ai.response.id; on
+-- OpenInference spans the "id" of the recorded raw response, output.value), else the span id.
 -- Tokens: new spellings first, then the old ones (prompt/completion_tokens) and OpenInference's.
 -- Token counts are 0 and attr_cost NaN when absent.
 -- adjusted_count: OTel probability sampling threshold T from TraceState `ot=...th:<hex>`
@@ -44,7 +45,11 @@ WITH
         [{{key:ML_MODEL_VERSION}}, {{key:LLM_PROMPT_TEMPLATE_VERSION}}, {{key:GEN_AI_PROMPT_NAME}}, {{key:GEN_AI_AGENT_VERSION}}],
         _vset
     ) AS _vkeys,
-    _a[{{key:GEN_AI_RESPONSE_ID}}] AS _response_id,
+    multiIf(
+        _a[{{key:GEN_AI_RESPONSE_ID}}] != '', _a[{{key:GEN_AI_RESPONSE_ID}}],
+        _is_oi, JSONExtractString(_a[{{key:OPENINFERENCE_OUTPUT_VALUE}}], 'id'),
+        ''
+    ) AS _response_id,
     toFloat64OrNull(_a[{{key:LLM_COST_TOTAL}}]) AS _cost_total,
     toFloat64OrNull(_a[{{key:LLM_COST_PROMPT}}]) + toFloat64OrNull(_a[{{key:LLM_COST_COMPLETION}}]) AS _cost_parts
 SELECT
