@@ -231,19 +231,19 @@ def run_support_assistant(
             for i in range(plan.users_per_day):
                 user = f"user-{day:03d}-{i:03d}"
                 at = day_start + timedelta(minutes=30 * (i + 1))
-                with simulated_clock(at):
-                    with tracer.start_as_current_span("POST /support", kind=SpanKind.SERVER):
-                        variant = flags.get_string_value(
-                            FLAG_KEY, "v1", EvaluationContext(targeting_key=user)
+                with (
+                    simulated_clock(at),
+                    tracer.start_as_current_span("POST /support", kind=SpanKind.SERVER),
+                ):
+                    variant = flags.get_string_value(FLAG_KEY, "v1", EvaluationContext(targeting_key=user))
+                    with _request_context(instrumentation, user, variant, f"chat-{user}"):
+                        reply = client.chat.completions.create(
+                            model=MODEL,
+                            messages=[
+                                {"role": "system", "content": PROMPTS[variant]},
+                                {"role": "user", "content": QUESTIONS[(day + i) % len(QUESTIONS)]},
+                            ],
                         )
-                        with _request_context(instrumentation, user, variant, f"chat-{user}"):
-                            reply = client.chat.completions.create(
-                                model=MODEL,
-                                messages=[
-                                    {"role": "system", "content": PROMPTS[variant]},
-                                    {"role": "user", "content": QUESTIONS[(day + i) % len(QUESTIONS)]},
-                                ],
-                            )
                 truth.variant_of[user] = variant
                 truth.response_variant[reply.id] = variant
                 score = min(1.0, max(0.0, quality + rng.gauss(0.0, plan.evaluation_noise)))
