@@ -43,6 +43,10 @@ METRICS: dict[str, tuple[str, str]] = {
     sc.METRIC_IMPACT_SLO_SLI: ("1", "SLI of an SLO over the window (good / all)"),
     sc.METRIC_IMPACT_SLO_BUDGET_REMAINING: ("1", "Share of the SLO period's error budget left"),
     sc.METRIC_IMPACT_SLO_BURN_RATE: ("1", "Error-budget burn rate over a long alert window"),
+    sc.METRIC_IMPACT_COST_TOTAL: ("{currency}", "LLM cost of a model version in the window"),
+    sc.METRIC_IMPACT_COST_PER_OUTCOME: ("{currency}", "LLM cost per attributed business outcome"),
+    sc.METRIC_IMPACT_COST_PER_VALUE: ("1", "LLM cost per unit of attributed business value"),
+    sc.METRIC_IMPACT_COST_TOKENS: ("{token}", "Tokens of a model version in the window"),
 }
 
 Attrs = dict[str, str | int | float | bool]
@@ -227,6 +231,25 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
         }
         add(sc.METRIC_IMPACT_ROI, row.get("roi_pct"), attrs)
         add(sc.METRIC_IMPACT_NET_BENEFIT, row.get("net_benefit"), attrs)
+
+    for row in _rows(doc, "cost"):  # LLM cost per business outcome (stages/llm.py)
+        attrs = {
+            sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
+            sc.ML_MODEL_NAME: str(row.get(sc.ML_MODEL_NAME, "")),
+            sc.IMPACT_ATTRIBUTION_MODEL: str(row.get("attribution_model", "")),
+            **segment_attrs(row.get("segment")),
+        }
+        if row.get(sc.ML_MODEL_VERSION) is not None:
+            attrs[sc.ML_MODEL_VERSION] = str(row[sc.ML_MODEL_VERSION])
+        add(sc.METRIC_IMPACT_COST_TOTAL, row.get("cost"), attrs)
+        add(sc.METRIC_IMPACT_COST_PER_OUTCOME, row.get("cost_per_outcome"), attrs)
+        add(sc.METRIC_IMPACT_COST_PER_VALUE, row.get("cost_per_value"), attrs)
+        for token_type in ("input", "output", "cached_input"):
+            add(
+                sc.METRIC_IMPACT_COST_TOKENS,
+                row.get(f"{token_type}_tokens"),
+                {**attrs, sc.IMPACT_COST_TOKEN_TYPE: token_type},
+            )
 
     for row in _rows(doc, "series"):
         attrs = {
