@@ -44,7 +44,10 @@ def test_cost_rows_become_impact_cost_points() -> None:
     assert per_outcome[0].attributes[sc.IMPACT_SEGMENT_KEY] == "platform"
     assert [p.value for p in by_name(points, sc.METRIC_IMPACT_COST_TOTAL)] == [0.45]
     assert by_name(points, sc.METRIC_IMPACT_COST_PER_VALUE) == []  # null is skipped, not 0
-    tokens = {p.attributes[sc.IMPACT_COST_TOKEN_TYPE]: p.value for p in by_name(points, sc.METRIC_IMPACT_COST_TOKENS)}
+    tokens = {
+        p.attributes[sc.IMPACT_COST_TOKEN_TYPE]: p.value
+        for p in by_name(points, sc.METRIC_IMPACT_COST_TOKENS)
+    }
     assert tokens == {"input": 1000.0, "output": 500.0, "cached_input": 0.0}
 
 
