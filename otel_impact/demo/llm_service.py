@@ -94,6 +94,7 @@ class SupportPlan:
     evaluation_noise: float = 0.05
     lag_days: int = 2  # purchases follow the chat by this many days (+ up to 1 h)
     purchase_value: float = 20.0
+    purchase_metric: str = PURCHASE  # business metric of the purchases (event business.<metric>)
     seed: int = 7
 
     def __post_init__(self) -> None:
@@ -263,7 +264,7 @@ def run_support_assistant(
                     bought = at + plan.lag_days * _DAY + timedelta(minutes=rng.uniform(0, 60))
                     events.emit(
                         timestamp=_ns(bought),
-                        event_name=semconv.business_event(PURCHASE),
+                        event_name=semconv.business_event(plan.purchase_metric),
                         attributes={semconv.USER_ID: user, semconv.BUSINESS_VALUE: plan.purchase_value},
                     )
                     truth.purchases.append((user, bought))

@@ -28,6 +28,7 @@ from otel_impact.export.report_base import (
     seg_label,
 )
 from otel_impact.export.report_contract import contract_sections
+from otel_impact.export.report_cost import cost_section
 from otel_impact.export.report_ops import (
     data_quality_section,
     evaluation_section,
@@ -256,6 +257,7 @@ def build_sections(result: Mapping[str, Any]) -> list[Section]:
         _attribution(result),
         _lift(result),
         _roi(result),
+        cost_section(result),
         timeline_section(result),
         kpi_section(result),
         evaluation_section(result),

@@ -24,11 +24,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from otel_impact import semconv
 from otel_impact.config.model import ImpactConfig
+from otel_impact.demo.llm_demo import support_config_data
 from otel_impact.demo.llm_service import (
-    EVALUATOR,
-    FLAG_KEY,
-    MODEL,
-    PURCHASE,
     Instrumentation,
     SupportPlan,
     SupportTruth,
@@ -39,7 +36,6 @@ from otel_impact.receive import Receiver
 from otel_impact.store import apply_schema
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
-PRICES = {"input": 150.0, "output": 600.0}  # per million tokens: large enough for readable numbers
 
 
 @dataclass
@@ -51,36 +47,8 @@ class Run:
 
 
 def config(plan: SupportPlan, **overrides: Any) -> ImpactConfig:
-    doc: dict[str, Any] = {
-        "business_metrics": [
-            {
-                "name": PURCHASE,
-                "source": {"event": semconv.business_event(PURCHASE)},
-                "key": semconv.USER_ID,
-                "window": "3d",
-                "value": "count",
-            }
-        ],
-        "attribution": {"models": ["last_touch"]},
-        "series": {
-            "bucket": "1d",
-            "model_metrics": [f"evaluation.{EVALUATOR}", "llm_cost"],
-            "business_measure": "events",
-        },
-        "correlation": {"max_lag": 4, "methods": ["pearson"], "min_points": 8},
-        "lift": {
-            "flag": FLAG_KEY,
-            "treatment": {semconv.FEATURE_FLAG_VARIANT: "v2"},
-            "control": {semconv.FEATURE_FLAG_VARIANT: "v1"},
-            "bootstrap": 500,
-            "expected_split": [0.5, 0.5],
-            "segments": False,
-        },
-        "llm": {"prices": {MODEL: PRICES}, "currency": "USD"},
-        "alerts": {"enabled": False},
-    }
-    doc.update(overrides)
-    return ImpactConfig.model_validate(doc)
+    """The demo's config for the support assistant (what a team would write), with ``overrides``."""
+    return ImpactConfig.model_validate(support_config_data(plan) | overrides)
 
 
 def window(plan: SupportPlan) -> tuple[datetime, datetime]:

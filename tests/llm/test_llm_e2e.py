@@ -179,3 +179,20 @@ def _assert_same(a: Any, b: Any, path: str = "result") -> None:
             _assert_same(x, y, f"{path}[{i}]")
     else:
         assert a == b, path
+
+
+def test_report_section_shows_cost_per_outcome(run: Run, result: dict[str, Any]) -> None:
+    from otel_impact.export.report_md import render_markdown
+
+    text = render_markdown(result)
+    section = text[text.index("LLM cost per business outcome") :]
+    hand = _purchases_in_window(run)
+    cheapest = min(("v1", "v2"), key=lambda v: _hand_cost(run, v) / hand[v])
+    assert f"cheapest per outcome is {RESPONSE_MODEL} version support-{cheapest}" in section
+    assert "support-v1" in section and "support-v2" in section
+
+
+def test_demo_verdicts_agree_with_the_checks_above(run: Run, result: dict[str, Any]) -> None:
+    from otel_impact.demo.llm_demo import verdicts
+
+    assert [v.ok for v in verdicts(result, PLAN, run.truth, run.served)] == [True] * 4
