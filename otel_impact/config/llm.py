@@ -69,6 +69,8 @@ class LlmSection(Section):
         "last_touch"
     )
     evaluations: bool = True  # per-evaluator mean-score series (evaluation.<name>)
+    # an evaluator whose score labels are ground truth (like ml.outcome labels) for online quality
+    ground_truth_evaluation: str | None = None
 
     @field_validator("version_attributes")
     @classmethod

@@ -124,7 +124,12 @@ def quality_series(
 ) -> dict[str, np.ndarray]:
     """CTR, accuracy, precision, recall, AUC and calibration error from ``ml.outcome`` labels."""
     params = _base_params(config, window, bucket_s)
-    params |= {"threshold": config.series.score_threshold, "outcome_event": semconv.EVENT_ML_OUTCOME}
+    params |= {
+        "threshold": config.series.score_threshold,
+        "outcome_event": semconv.EVENT_ML_OUTCOME,
+        "evaluation_event": semconv.EVENT_GEN_AI_EVALUATION_RESULT,
+        "ground_truth": config.llm.ground_truth_evaluation or "",
+    }
     names, rows = _run(client, _sql("quality"), params, "model quality series")
     col = _columns(names, rows)
     out = _dims(col, versions=True)

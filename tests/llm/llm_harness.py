@@ -85,18 +85,15 @@ def support_run(engine_client: Any, instrumentation: Instrumentation, plan: Supp
 
 @contextmanager
 def otlp_into(client: Any, service: str = "llm-app") -> Iterator[tuple[TracerProvider, LoggerProvider]]:
-    """SDK providers exporting OTLP/HTTP to a receiver writing into ``client``'s database; the
-    providers are shut down (everything delivered) when the block ends."""
-    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-
+    """SDK providers (batching) exporting OTLP/HTTP to a receiver writing into ``client``'s
+    database; the providers are shut down (everything delivered) when the block ends."""
     with Receiver(client, http="127.0.0.1:0", grpc=None) as rx:
         base = rx.endpoints.http
         resource = Resource.create({semconv.SERVICE_NAME: service})
         tp = TracerProvider(resource=resource, shutdown_on_exit=False)
-        tp.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
+        tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
         lp = LoggerProvider(resource=resource, shutdown_on_exit=False)
-        lp.add_log_record_processor(SimpleLogRecordProcessor(OTLPLogExporter(endpoint=f"{base}/v1/logs")))
+        lp.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{base}/v1/logs")))
         try:
             yield tp, lp
         finally:

@@ -8,6 +8,8 @@ embedded receiver into the store; the views must read each spelling and ignore e
 from __future__ import annotations
 
 import math
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,6 +59,7 @@ NEW = {  # GenAI conventions as of the semantic-conventions-genai repository
     sc.GEN_AI_CONVERSATION_ID: "conv-1",
     sc.USER_ID: "u1",
     sc.segment_attribute("plan"): "pro",
+    sc.ML_PREDICTION_SCORE: 0.9,  # a classifier-style prompt that also reports a score
 }
 OLD = {  # older spellings: gen_ai.system, prompt/completion tokens, OpenLLMetry's request type
     sc.LLM_REQUEST_TYPE: "chat",
@@ -94,8 +97,25 @@ def _rows(client: Any, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(res.column_names, r, strict=True)) for r in res.result_rows]
 
 
-@pytest.fixture()
-def spans(store: Any) -> Any:
+@pytest.fixture(scope="module")
+def spans(engine_client: Any) -> Iterator[Any]:
+    """One database for the module (emitting is the slow part); tests only read it, or restore it."""
+    import clickhouse_connect
+
+    from otel_impact.store import apply_schema
+    from tests.conftest import _dsn
+
+    name = "t_llm_map_" + uuid.uuid4().hex[:8]
+    engine_client.command(f"CREATE DATABASE {name}")
+    store = clickhouse_connect.get_client(dsn=_dsn(), database=name)
+    apply_schema(store, database=name)
+    try:
+        yield _emit(store)
+    finally:
+        engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+def _emit(store: Any) -> Any:
     with otlp_into(store) as (tp, lp):
         tracer = tp.get_tracer("vintage-instrumentations")
         _span(tracer, "chat gpt-4o", NEW, T0)
@@ -109,6 +129,12 @@ def spans(store: Any) -> Any:
             timestamp=_ns(T0 + timedelta(minutes=20)),
             event_name=sc.EVENT_GEN_AI_EVALUATION_RESULT,
             attributes={sc.GEN_AI_EVALUATION_NAME: "relevance", sc.GEN_AI_EVALUATION_SCORE_VALUE: 0.8,
+                        sc.GEN_AI_RESPONSE_ID: "resp-new"},
+        )  # fmt: skip
+        events.emit(  # a judge's verdict, usable as ground truth
+            timestamp=_ns(T0 + timedelta(minutes=20)),
+            event_name=sc.EVENT_GEN_AI_EVALUATION_RESULT,
+            attributes={sc.GEN_AI_EVALUATION_NAME: "judge", sc.GEN_AI_EVALUATION_SCORE_LABEL: "pass",
                         sc.GEN_AI_RESPONSE_ID: "resp-new"},
         )  # fmt: skip
         ctx = trace.set_span_in_context(llm)
@@ -169,7 +195,7 @@ def test_evaluations_join_by_response_id_and_by_parent_span(spans: Any) -> None:
     cfg = ImpactConfig()
     window = Window(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
     ev = evaluation_series(spans, cfg, window, 3600.0)
-    everyone = (ev["segment_key"] == "") & (ev["model_version"] == "")
+    everyone = (ev["segment_key"] == "") & (ev["model_version"] == "") & (ev["evaluator"] == "relevance")
     got = {
         str(m): float(s) for m, s in zip(ev["model_name"][everyone], ev["mean_score"][everyone], strict=True)
     }
@@ -202,15 +228,19 @@ def test_flag_evaluations_from_log_events_and_span_attributes(spans: Any) -> Non
 
 
 def test_version_attributes_setting_changes_the_version_read(spans: Any) -> None:
-    assert read_version_attributes(spans) is None
+    assert read_version_attributes(spans) in (None, sc.DEFAULT_LLM_VERSION_ATTRIBUTES)
     write_version_attributes(spans, (sc.GEN_AI_CONVERSATION_ID,))
     write_version_attributes(spans, (sc.GEN_AI_CONVERSATION_ID,))  # unchanged: no second row
     assert read_version_attributes(spans) == (sc.GEN_AI_CONVERSATION_ID,)
-    assert spans.command("SELECT count() FROM impact_settings") == 1
+    assert spans.query(
+        "SELECT count() FROM impact_settings WHERE value = {v:Array(String)}",
+        parameters={"v": [sc.GEN_AI_CONVERSATION_ID]},
+    ).result_rows == [(1,)]
     versions = [
         r[0] for r in spans.query("SELECT model_version FROM impact_predictions ORDER BY ts").result_rows
     ]
     assert versions == ["conv-1", "", ""]
+    write_version_attributes(spans, sc.DEFAULT_LLM_VERSION_ATTRIBUTES)  # as the other tests expect
 
 
 def test_a_failed_call_traced_by_the_real_instrumentation_is_an_error_prediction(store: Any) -> None:
@@ -256,3 +286,16 @@ def test_llm_config_section_validates_with_dotted_keys() -> None:
     assert price is not None and (price.input, price.output, price.cached_input) == (2.5, 10.0, 1.25)
     assert cfg.llm.price_of("o3") is None
     assert np.isclose(cfg.llm.price_unit_tokens, 1e6)
+
+
+def test_an_evaluation_label_serves_as_ground_truth_when_configured(spans: Any) -> None:
+    from otel_impact.store.series import quality_series
+
+    window = Window(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    without = quality_series(spans, ImpactConfig(), window, 7200.0)
+    assert without["labeled"].size == 0
+    cfg = ImpactConfig.model_validate({"llm": {"ground_truth_evaluation": "judge"}})
+    q = quality_series(spans, cfg, window, 7200.0)
+    pick = (q["segment_key"] == "") & (q["model_version"] == "")
+    assert q["model_name"][pick].tolist() == ["gpt-4o-2024-08-06"]
+    assert (q["labeled"][pick][0], q["accuracy"][pick][0]) == (1.0, 1.0)
