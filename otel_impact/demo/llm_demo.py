@@ -6,8 +6,8 @@ analyzer recovers from it.
 analyses the store with the config a team would write for it (:func:`support_config_data`) and
 compares with the plan: the lift of prompt v2 over v1 from the OpenFeature flag, the lag from
 the evaluation score to upgrades, and each version's cost per upgrade against a hand
-computation from the stub's token counts. It writes ``llm-impact.yaml``, ``llm-results.json``
-and ``llm-report.md`` next to the main demo's files.
+computation from the stub's token counts. It exports the ``impact.*`` results through OTLP (the dashboards show them) and writes
+``llm-impact.yaml``, ``llm-results.json`` and ``llm-report.md`` next to the main demo's files.
 
 The service needs the ``openai`` client, the upstream instrumentations and ``openfeature-sdk``
 (the ``dev`` extra, which ``make demo`` installs); without them the part is skipped with a note.
@@ -18,6 +18,7 @@ demo's numbers do not change.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,20 +98,32 @@ def hand_cost(served: list[Served], truth: SupportTruth, variant: str) -> float:
     )
 
 
+def _num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _pct(value: Any) -> str:
+    return f"{value:+.0%}" if _num(value) else "–"
+
+
+def _fixed(value: Any, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if _num(value) else "–"
+
+
 def verdicts(
     result: dict[str, Any], plan: SupportPlan, truth: SupportTruth, served: list[Served]
 ) -> list[Verdict]:
     """Planted vs recovered for the lift, the evaluation lag and each version's cost per outcome."""
     out: list[Verdict] = []
     planted_lift = plan.conversion[1] / plan.conversion[0] - 1.0
-    lift = next((r for r in result.get("lift") or [] if not r.get("segment")), None)
-    ci = (lift or {}).get("ci") or [None, None]
-    ok = lift is not None and None not in ci and ci[0] > 0 and ci[0] <= planted_lift <= ci[1]
+    lift = next((r for r in result.get("lift") or [] if not r.get("segment")), None) or {}
+    ci = lift.get("ci") or [None, None]
+    ok = _num(ci[0]) and _num(ci[1]) and ci[0] > 0 and ci[0] <= planted_lift <= ci[1]
     out.append(
         Verdict(
             "lift of prompt v2 over v1 (flag)",
-            f"{planted_lift:+.0%}",
-            "–" if lift is None else f"{lift['estimate']:+.0%} (CI {ci[0]:+.0%} … {ci[1]:+.0%})",
+            _pct(planted_lift),
+            f"{_pct(lift.get('estimate'))} (CI {_pct(ci[0])} … {_pct(ci[1])})",
             bool(ok),
         )
     )
@@ -126,7 +139,7 @@ def verdicts(
         Verdict(
             f"evaluation score ({EVALUATOR}) → upgrades lag",
             f"{plan.lag_days} d",
-            "–" if lag is None else f"{lag['lag_buckets']} d (r = {lag['estimate']:.2f})",
+            "–" if lag is None else f"{lag['lag_buckets']} d (r = {_fixed(lag.get('estimate'))})",
             lag is not None and lag["lag_buckets"] == plan.lag_days,
         )
     )
@@ -142,13 +155,13 @@ def verdicts(
             ),
             None,
         )
-        got = None if row is None else row.get("cost_per_outcome")
-        ok = isinstance(got, float) and abs(got - expected) <= 1e-9 * max(1.0, abs(expected))
+        got: Any = None if row is None else row.get("cost_per_outcome")
+        ok = _num(got) and _num(expected) and abs(float(got) - expected) <= 1e-9 * max(1.0, abs(expected))
         out.append(
             Verdict(
                 f"cost per upgrade, prompt {variant}",
-                f"{expected:.4f} USD (hand)",
-                "–" if got is None else f"{got:.4f} USD",
+                f"{_fixed(expected, 4)} USD (hand)",
+                f"{_fixed(got, 4)} USD",
                 bool(ok),
             )
         )
@@ -180,6 +193,8 @@ def run_llm_demo(
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from otel_impact.config.loader import config_from_dict
+    from otel_impact.export.otlp import OtlpResultExporter
+    from otel_impact.export.points import result_points
     from otel_impact.export.report_md import render_markdown
     from otel_impact.pipeline import Window, analyze, to_jsonable
 
@@ -202,6 +217,12 @@ def run_llm_demo(
     config = config_from_dict(data, source="llm-impact.yaml")
     result = analyze(client, config, Window(plan.start, plan.start + timedelta(days=plan.days)), seed=seed)
     rows = verdicts(result, plan, truth, served)
+    # impact.* results back through OTLP, like the main demo's job, so the dashboards show them
+    exporter = OtlpResultExporter(endpoint=endpoint)
+    try:
+        exporter.export(result_points(result, run_id=f"demo-llm-{seed}"), [])
+    finally:
+        exporter.shutdown()
     (out / "llm-impact.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     document = {**result, "planted_vs_recovered": [vars(v) for v in rows]}
     (out / "llm-results.json").write_text(json.dumps(to_jsonable(document), indent=2), encoding="utf-8")
