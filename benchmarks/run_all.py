@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "job_export": ([], ["--series", "20", "--runs", "1", "--repeats", "1"]),
     "dashboards": (["--runs", "1"], ["--series", "20", "--runs", "1", "--repeat", "1"]),
     "demo": ([], ["--users", "2000"]),
+    "llm_views": (["--n", "1000000"], ["--n", "100000", "--repeats", "1"]),
 }
 
 
