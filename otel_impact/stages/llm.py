@@ -27,6 +27,7 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.cost import combine_costs, cost_per_outcome, token_cost
 from otel_impact.config.llm import EVALUATION_METRIC_PREFIX
+from otel_impact.errors import StoreError
 from otel_impact.stages.series import (
     CACHE_KEY as SERIES_KEY,
 )
@@ -49,8 +50,14 @@ _USAGE = ("input_tokens", "output_tokens", "cached_input_tokens")
 
 
 def settings(ctx: JobContext) -> None:
-    """Record ``llm.version_attributes`` for the predictions view (before any stage reads it)."""
-    write_version_attributes(ctx.client, ctx.config.llm.version_attributes)
+    """Record ``llm.version_attributes`` for the predictions view (before any stage reads it).
+
+    A store the job may not write to (a read-only user, a schema not yet re-applied) keeps the
+    recorded or default list: the run goes on with a warning."""
+    try:
+        write_version_attributes(ctx.client, ctx.config.llm.version_attributes)
+    except StoreError as exc:
+        ctx.warn(f"llm: llm.version_attributes not recorded, the views keep the previous list: {exc}")
 
 
 def _row_costs(ctx: JobContext, usage: dict[str, np.ndarray]) -> np.ndarray:
