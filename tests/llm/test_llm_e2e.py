@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 from json_layout import copy_to_json_layout
-from llm_harness import PRICES, START, Run, config, support_run, window
+from llm_harness import START, Run, config, support_run, window
 
 from otel_impact import semconv
+from otel_impact.demo.llm_demo import PRICES
 from otel_impact.demo.llm_service import EVALUATOR, MODEL, SupportPlan
 from otel_impact.demo.llm_stub import RESPONSE_MODEL_SUFFIX
 from otel_impact.export.points import result_points

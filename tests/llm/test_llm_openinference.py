@@ -12,9 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from llm_harness import PRICES, START, Run, config, support_run, window
+from llm_harness import START, Run, config, support_run, window
 
 from otel_impact import semconv
+from otel_impact.demo.llm_demo import PRICES
 from otel_impact.demo.llm_service import EVALUATOR, SupportPlan
 from otel_impact.pipeline import Window, analyze
 from otel_impact.store.llm import evaluation_series
