@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "demo": ([], ["--users", "2000"]),
     "alert_calibration": (["--seeds", "20"], ["--quick"]),
     "breakdown_power": (["--seeds", "200"], ["--seeds", "20"]),
+    "llm_views": (["--n", "1000000"], ["--n", "100000", "--repeats", "1"]),
 }
 
 

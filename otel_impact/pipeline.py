@@ -108,6 +108,8 @@ from otel_impact.stages.correlation import run as correlation_stage  # noqa: E40
 from otel_impact.stages.deployments import run as deployments_stage  # noqa: E402
 from otel_impact.stages.incidents import run as incidents_stage  # noqa: E402
 from otel_impact.stages.lift import run as lift_stage  # noqa: E402
+from otel_impact.stages.llm import run as llm_stage  # noqa: E402
+from otel_impact.stages.llm import settings as llm_settings_stage  # noqa: E402
 from otel_impact.stages.plan import run as tracking_plan_stage  # noqa: E402
 from otel_impact.stages.resources import run as resources_stage  # noqa: E402
 from otel_impact.stages.rollout import run as rollout_impact_stage  # noqa: E402
@@ -117,10 +119,12 @@ from otel_impact.stages.slo import run as slo_stage  # noqa: E402
 from otel_impact.stages.stitching import run as stitching_stage  # noqa: E402
 
 STAGES: list[tuple[str, Stage]] = [
+    ("llm_settings", llm_settings_stage),
     ("tracking_plan", tracking_plan_stage),
     ("stitching", stitching_stage),
     ("attribution", attribution_stage),
     ("series", series_stage),
+    ("llm", llm_stage),
     ("correlation", correlation_stage),
     ("deployments", deployments_stage),
     ("resources", resources_stage),

@@ -171,6 +171,80 @@ RECEIVER_SIGNAL: Final = "otel_impact.receiver.signal"  # traces | metrics | log
 FEATURE_FLAG_KEY: Final = "feature_flag.key"
 FEATURE_FLAG_VARIANT: Final = "feature_flag.result.variant"
 
+# --- GenAI semantic conventions (open-telemetry semantic-conventions-genai) -----------------
+# LLM inference spans are predictions: model from the response/request model, tokens as model
+# metrics. Old spellings (gen_ai.system, *_tokens before the input/output rename) are read too.
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_OP_CHAT: Final = "chat"
+GEN_AI_OP_TEXT_COMPLETION: Final = "text_completion"
+GEN_AI_OP_GENERATE_CONTENT: Final = "generate_content"
+GEN_AI_INFERENCE_OPERATIONS: Final = (GEN_AI_OP_CHAT, GEN_AI_OP_TEXT_COMPLETION, GEN_AI_OP_GENERATE_CONTENT)
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_SYSTEM: Final = "gen_ai.system"  # deprecated spelling of gen_ai.provider.name
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_VERSION: Final = "gen_ai.agent.version"
+GEN_AI_PROMPT_NAME: Final = "gen_ai.prompt.name"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_USAGE_PROMPT_TOKENS: Final = "gen_ai.usage.prompt_tokens"  # old spelling of input_tokens
+GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"  # old spelling of output_tokens
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD: Final = "gen_ai.usage.cache_read_input_tokens"  # OpenLLMetry
+LLM_REQUEST_TYPE: Final = "llm.request.type"  # OpenLLMetry operation before gen_ai.operation.name
+ENDUSER_ID: Final = "enduser.id"  # deprecated registry spelling of user.id
+# evaluation results (event gen_ai.evaluation.result, parented to the span or carrying the response id)
+EVENT_GEN_AI_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+
+# --- OpenInference semantic conventions (Arize Phoenix instrumentations) ---------------------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OPENINFERENCE_KIND_LLM: Final = "LLM"
+LLM_MODEL_NAME: Final = "llm.model_name"
+LLM_SYSTEM: Final = "llm.system"
+LLM_PROVIDER: Final = "llm.provider"
+LLM_PROMPT_TEMPLATE_VERSION: Final = "llm.prompt_template.version"
+LLM_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
+LLM_TOKEN_COUNT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
+LLM_COST_TOTAL: Final = "llm.cost.total"
+LLM_COST_PROMPT: Final = "llm.cost.prompt"
+LLM_COST_COMPLETION: Final = "llm.cost.completion"
+OPENINFERENCE_OUTPUT_VALUE: Final = "output.value"  # raw response (JSON): its "id" is the response id
+
+# which attributes name an LLM prediction's version, first non-empty wins (llm.version_attributes)
+DEFAULT_LLM_VERSION_ATTRIBUTES: Final = (
+    ML_MODEL_VERSION,
+    LLM_PROMPT_TEMPLATE_VERSION,
+    GEN_AI_PROMPT_NAME,
+    GEN_AI_AGENT_VERSION,
+)
+TABLE_SETTINGS: Final = "impact_settings"  # analyzer settings the views read (llm.version_attributes)
+SETTING_LLM_VERSION_ATTRIBUTES: Final = "llm.version_attributes"
+
+# --- feature flags (OTel feature-flag conventions, release candidate) --------------------------
+EVENT_FEATURE_FLAG_EVALUATION: Final = "feature_flag.evaluation"  # log event or span event
+FEATURE_FLAG_RESULT_VALUE: Final = "feature_flag.result.value"
+FEATURE_FLAG_CONTEXT_ID: Final = "feature_flag.context.id"
+FEATURE_FLAG_PROVIDER_NAME: Final = "feature_flag.provider.name"
+VIEW_FLAG_EVALUATIONS: Final = "impact_flag_evaluations"
+
+# --- cost per business outcome (analyzer output) -----------------------------------------------
+METRIC_IMPACT_COST_TOTAL: Final = "impact.cost.total"  # LLM cost in the window, per model version
+METRIC_IMPACT_COST_PER_OUTCOME: Final = "impact.cost.per_outcome"  # cost / attributed outcomes
+METRIC_IMPACT_COST_PER_VALUE: Final = "impact.cost.per_value"  # cost / attributed value
+METRIC_IMPACT_COST_TOKENS: Final = "impact.cost.tokens"  # tokens, attribute impact.cost.token_type
+IMPACT_COST_TOKEN_TYPE: Final = "impact.cost.token_type"  # input | output | cached_input
+
 # --- resource ------------------------------------------------------------------------------
 SERVICE_NAME: Final = "service.name"
 SERVICE_INSTANCE_ID: Final = "service.instance.id"

@@ -43,6 +43,24 @@ GROUP BY time, series
 ORDER BY time
 """
 
+LLM_COST = f"""
+SELECT business_metric, model, version,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.cost.total') AS cost,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.cost.per_outcome') AS cost_per_outcome,
+  argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.cost.per_value') AS cost_per_value
+FROM (
+  SELECT MetricName, TimeUnix, LatestRunId, Value,
+    Attributes['impact.business_metric'] AS business_metric,
+    Attributes['ml.model.name'] AS model,
+    if(Attributes['ml.model.version'] = '', 'all', Attributes['ml.model.version']) AS version
+  FROM {METRICS}
+  WHERE MetricName IN ('impact.cost.total', 'impact.cost.per_outcome', 'impact.cost.per_value')
+    AND {ALL_USERS} AND $__timeFilter(TimeUnix)
+)
+GROUP BY business_metric, model, version
+ORDER BY business_metric, model, version
+"""
+
 LIFT_TABLE = f"""
 SELECT segment, treatment, control, method,
   argMaxIf(Value, (TimeUnix, LatestRunId), MetricName = 'impact.lift') AS lift,
@@ -227,6 +245,15 @@ def board() -> Board:
         w=6,
         h=5,
         unit="none",
+    )
+    b.panel(
+        "table",
+        "LLM cost per business outcome by model and prompt version (latest run, all users)",
+        LLM_COST,
+        w=12,
+        h=5,
+        description="impact.cost.*: token cost (llm.prices or llm.cost.* span attributes) of LLM predictions "
+        "divided by the outcomes and value the attribution credited to each version (docs/llm.md).",
     )
     b.panel(
         "table",

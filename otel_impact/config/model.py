@@ -14,6 +14,7 @@ from otel_impact.config.base import PLAIN_NAME, Duration, Section, plain_name, p
 from otel_impact.config.contract import DeploymentsSection, ResourcesSection, SlosSection, TrackingPlan
 from otel_impact.config.incidents import IncidentsSection, Lineage, PipelineSchedule
 from otel_impact.config.job import EvaluationSection, ExportSection, JobSection, TreeSection
+from otel_impact.config.llm import LlmSection
 from otel_impact.config.quasi import RolloutImpactSection
 from otel_impact.config.sqlsource import checked_sql
 from otel_impact.config.stats import (
@@ -146,6 +147,7 @@ class ImpactConfig(Section):
     slos: SlosSection = SlosSection()
     resources: ResourcesSection = ResourcesSection()
     rollout_impact: RolloutImpactSection = RolloutImpactSection()
+    llm: LlmSection = LlmSection()
 
     @field_validator("segments")
     @classmethod

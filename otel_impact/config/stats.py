@@ -20,7 +20,9 @@ from typing import Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from otel_impact.config.base import Duration, Section, bucket_duration, plain_name, positive_duration
+from otel_impact.config.llm import EvaluationMetric, LlmModelMetric
 from otel_impact.config.sqlsource import checked_sql
+from otel_impact.semconv import FEATURE_FLAG_VARIANT
 
 ModelMetric = Literal[
     "ctr",
@@ -58,7 +60,9 @@ class SeriesSection(Section):
     """Per-bucket series aggregated in ClickHouse (bucket × segment × model version)."""
 
     bucket: Duration = 86400.0
-    model_metrics: tuple[ModelMetric, ...] = ("ctr", "auc", "mean_score")
+    # also LLM metrics (input_tokens, output_tokens, cached_input_tokens, llm_cost) and
+    # evaluation.<evaluator> (mean gen_ai.evaluation.result score), see config/llm.py
+    model_metrics: tuple[ModelMetric | LlmModelMetric | EvaluationMetric, ...] = ("ctr", "auc", "mean_score")
     business_measure: BusinessMeasure = "value_per_user"  # which business series is correlated
     score_threshold: float = Field(default=0.5, ge=0, le=1)  # score ≥ threshold predicts 1
     custom: tuple[CustomMetric, ...] = ()
@@ -121,6 +125,9 @@ class LiftSection(Section):
     enabled: bool = True
     treatment: dict[str, str] = Field(default_factory=dict)
     control: dict[str, str] = Field(default_factory=dict)
+    # a feature-flag key: arms are its variants (feature_flag.result.variant), from flag evaluation
+    # events or feature_flag.* span attributes, joined by context id / user
+    flag: str | None = None
     metrics: tuple[str, ...] = ()  # business metric names; empty = all configured
     bootstrap: int = Field(default=2000, ge=100, le=100_000)
     level: float = Field(default=0.95, gt=0, lt=1)
@@ -140,6 +147,8 @@ class LiftSection(Section):
             raise ValueError("treatment and control must differ")
         if self.expected_split is not None and min(self.expected_split) <= 0:
             raise ValueError("expected_split shares must be positive")
+        if self.flag is not None and set(self.treatment) != {FEATURE_FLAG_VARIANT}:
+            raise ValueError(f"with 'flag', treatment and control select by {FEATURE_FLAG_VARIANT!r}")
         return self
 
     @field_validator("cuped_pre_period")

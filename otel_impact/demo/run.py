@@ -60,6 +60,7 @@ class DemoOptions:
     end: datetime | None = None  # end of the simulated period (default: today 00:00 UTC)
     truth: PlantedTruth = field(default_factory=PlantedTruth)
     workers: int = 2  # emitting processes (0 = emit from this process)
+    llm: bool = True  # also run the LLM support assistant (demo/llm_demo.py) when its packages are there
 
     def params(self) -> WorldParams:
         end = self.end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -84,6 +85,7 @@ class DemoOutcome:
     paths: dict[str, Path]
     notes: list[str]
     timings: dict[str, float]
+    llm: list[Any] | None = None  # planted vs recovered of the LLM part (None: not run)
 
     @property
     def recovered(self) -> int:
@@ -271,12 +273,19 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
         notes += more_notes
         receiver.flush(timeout=60)
         timings["analyze"] = time.perf_counter() - t
+        llm = None
+        if options.llm:
+            from otel_impact.demo.llm_demo import run_llm_demo
+
+            t = time.perf_counter()
+            llm = run_llm_demo(client, endpoint, params.start, params.days, out, say, seed=params.seed)
+            timings["llm"] = time.perf_counter() - t
     finally:
         receiver.stop(drain=True)
 
     rows = compare(recover(result), params)
     outcome = DemoOutcome(
-        params, counts, reconciliation, result, rows, {"config": config_path, **paths}, notes, timings
+        params, counts, reconciliation, result, rows, {"config": config_path, **paths}, notes, timings, llm
     )
     timings["total"] = time.perf_counter() - t0
     outcome.paths.update(report.write_outputs(outcome, out))

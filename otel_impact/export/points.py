@@ -48,6 +48,10 @@ METRICS: dict[str, tuple[str, str]] = {
     sc.METRIC_IMPACT_ROLLOUT_EFFECT_CI_HIGH: ("1", "Upper confidence bound of the rollout effect"),
     sc.METRIC_IMPACT_ROLLOUT_EFFECT_PVALUE: ("1", "p-value of the rollout effect"),
     sc.METRIC_IMPACT_ROLLOUT_MDE: ("1", "Smallest relative rollout effect detectable at 80 % power"),
+    sc.METRIC_IMPACT_COST_TOTAL: ("{currency}", "LLM cost of a model version in the window"),
+    sc.METRIC_IMPACT_COST_PER_OUTCOME: ("{currency}", "LLM cost per attributed business outcome"),
+    sc.METRIC_IMPACT_COST_PER_VALUE: ("1", "LLM cost per unit of attributed business value"),
+    sc.METRIC_IMPACT_COST_TOKENS: ("{token}", "Tokens of a model version in the window"),
 }
 
 Attrs = dict[str, str | int | float | bool]
@@ -256,6 +260,24 @@ def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
     _rollout_points(
         (doc.get("rollout_impact") or {}) if isinstance(doc.get("rollout_impact"), Mapping) else {}, add
     )
+    for row in _rows(doc, "cost"):  # LLM cost per business outcome (stages/llm.py)
+        attrs = {
+            sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
+            sc.ML_MODEL_NAME: str(row.get(sc.ML_MODEL_NAME, "")),
+            sc.IMPACT_ATTRIBUTION_MODEL: str(row.get("attribution_model", "")),
+            **segment_attrs(row.get("segment")),
+        }
+        if row.get(sc.ML_MODEL_VERSION) is not None:
+            attrs[sc.ML_MODEL_VERSION] = str(row[sc.ML_MODEL_VERSION])
+        add(sc.METRIC_IMPACT_COST_TOTAL, row.get("cost"), attrs)
+        add(sc.METRIC_IMPACT_COST_PER_OUTCOME, row.get("cost_per_outcome"), attrs)
+        add(sc.METRIC_IMPACT_COST_PER_VALUE, row.get("cost_per_value"), attrs)
+        for token_type in ("input", "output", "cached_input"):
+            add(
+                sc.METRIC_IMPACT_COST_TOKENS,
+                row.get(f"{token_type}_tokens"),
+                {**attrs, sc.IMPACT_COST_TOKEN_TYPE: token_type},
+            )
 
     for row in _rows(doc, "series"):
         attrs = {

@@ -46,6 +46,7 @@ from otel_impact.export.report_base import (
     version_label,
 )
 from otel_impact.export.report_contract import contract_sections
+from otel_impact.export.report_cost import cost_section
 from otel_impact.export.report_ops import (
     data_quality_section,
     evaluation_section,
@@ -522,6 +523,7 @@ def build_sections(result: Mapping[str, Any]) -> list[Section]:
         _attribution(result),
         _correlation(result),
         rollout_section(result),
+        cost_section(result),
         timeline_section(result),
         kpi_section(result),
         evaluation_section(result),

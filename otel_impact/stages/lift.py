@@ -23,6 +23,7 @@ from otel_impact import semconv
 from otel_impact.analyze.lift import lift, sample_ratio_mismatch
 from otel_impact.analyze.results import ConfidenceInterval
 from otel_impact.analyze.roi import kpi_table, roi
+from otel_impact.stages.llm import CACHE_KEY as LLM_COST_KEY
 from otel_impact.stages.series import CACHE_KEY, SeriesSet, collect_warnings
 from otel_impact.store.series import lift_users
 
@@ -50,7 +51,7 @@ def _lift_row(res: Any, metric: str, cfg: Any, segment: dict[str, str], crossove
         "cuped": res.cuped,
         "variance_reduction": res.variance_reduction,
         "crossover": crossover,
-    }
+    } | ({"flag": cfg.flag} if cfg.flag is not None else {})
 
 
 def run(ctx: JobContext) -> None:
@@ -80,6 +81,7 @@ def run(ctx: JobContext) -> None:
                 treatment=treat,
                 control=ctrl,
                 pre_period_s=cfg.cuped_pre_period,
+                flag=cfg.flag,
             )
             is_t, is_c = users["arm"] == treat, users["arm"] == ctrl
             with collect_warnings(ctx, f"lift {name}"):
@@ -158,6 +160,10 @@ def _roi(
         if counts:
             model_name = max(counts, key=lambda k: counts[k])
             predictions = float(sum(counts.values()))
+    # LLM predictions: the treatment version's token cost in the window (stages/llm.py)
+    llm_cost = float(ctx.cache.get(LLM_COST_KEY, {}).get((model_name, version), 0.0))
+    if not np.isfinite(llm_cost):
+        llm_cost = 0.0
     with collect_warnings(ctx, f"roi {row['metric']}"):
         # absolute-lift interval per user ≈ relative-lift interval × control mean
         lo, hi = row["ci"]
@@ -171,7 +177,7 @@ def _roi(
             predictions=predictions,
             cost_per_1k_predictions=costs.cost_per_1k_predictions,
             fixed_cost_per_month=costs.fixed_cost_per_month,
-            compute_cost=costs.compute_cost,
+            compute_cost=costs.compute_cost + llm_cost,
             period_s=ctx.window.seconds,
             lift_ci=abs_ci,
             lift_significant=significant,
@@ -185,6 +191,7 @@ def _roi(
             "incremental_value": r.incremental_value,
             "incremental_value_ci": [r.incremental_value_ci.low, r.incremental_value_ci.high],
             "cost": r.cost,
+            "llm_cost": llm_cost,
             "net_benefit": r.net_benefit,
             "roi_pct": r.roi_pct,
             "predictions": r.predictions,

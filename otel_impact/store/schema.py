@@ -25,7 +25,9 @@ name order. **Convention for adding a file** (other stages drop theirs in):
       views never drift from semconv);
 * line directives ``-- @if <flag>`` / ``-- @else`` / ``-- @end`` keep one branch. Flags:
   ``fulltext`` (``text`` skip indexes, see below), ``cluster``,
-  ``logs_event_name`` (``otel_logs`` has the ``EventName`` column).
+  ``logs_event_name`` (``otel_logs`` has the ``EventName`` column), ``traces_json`` /
+  ``logs_json`` (an existing ``otel_traces`` / ``otel_logs`` stores attributes as ``JSON``
+  columns, the exporter's ``json: true`` layout; the views then flatten them to a map).
 
 **Skip-index kind.** The exporter creates ``text`` indexes on servers ≥ 26.2 and
 ``bloom_filter``/``tokenbf_v1`` indexes otherwise; the columns are identical either way. We do
@@ -96,9 +98,15 @@ class SchemaOptions:
     ttl: float | None = None
     fulltext: bool = True
     logs_event_name: bool = True
+    traces_json: bool = False
+    logs_json: bool = False
 
     def flags(self) -> set[str]:
         flags = set()
+        if self.traces_json:
+            flags.add("traces_json")
+        if self.logs_json:
+            flags.add("logs_json")
         if self.fulltext:
             flags.add("fulltext")
         if self.cluster:
@@ -297,6 +305,8 @@ def apply_schema(
         ttl=ttl,
         fulltext=default_text_indexes(client) if text_indexes is None else text_indexes,
         logs_event_name=_has_column(client, database, semconv.TABLE_LOGS, "EventName", existing),
+        traces_json=_is_json(client, database, semconv.TABLE_TRACES, "SpanAttributes", existing),
+        logs_json=_is_json(client, database, semconv.TABLE_LOGS, "LogAttributes", existing),
     )
     checksums = _recorded_checksums(client, database, existing)
     created: list[str] = []
@@ -356,6 +366,17 @@ def _has_column(client: Any, database: str, table: str, column: str, existing: s
         parameters={"db": database, "t": table, "c": column},
     )
     return bool(result.result_rows[0][0])
+
+
+def _is_json(client: Any, database: str, table: str, column: str, existing: set[str]) -> bool:
+    """Whether an existing ``table.column`` is a ``JSON`` column (exporter ``json: true``)."""
+    if table not in existing:
+        return False
+    result = client.query(
+        "SELECT type FROM system.columns WHERE database = {db:String} AND table = {t:String} AND name = {c:String}",
+        parameters={"db": database, "t": table, "c": column},
+    )
+    return bool(result.result_rows) and str(result.result_rows[0][0]).startswith("JSON")
 
 
 def _recorded_checksums(client: Any, database: str, existing: set[str]) -> dict[str, str]:

@@ -125,7 +125,12 @@ def quality_series(
 ) -> dict[str, np.ndarray]:
     """CTR, accuracy, precision, recall, AUC and calibration error from ``ml.outcome`` labels."""
     params = _base_params(config, window, bucket_s)
-    params |= {"threshold": config.series.score_threshold, "outcome_event": semconv.EVENT_ML_OUTCOME}
+    params |= {
+        "threshold": config.series.score_threshold,
+        "outcome_event": semconv.EVENT_ML_OUTCOME,
+        "evaluation_event": semconv.EVENT_GEN_AI_EVALUATION_RESULT,
+        "ground_truth": config.llm.ground_truth_evaluation or "",
+    }
     names, rows = _run(client, _sql("quality"), params, "model quality series")
     col = _columns(names, rows)
     out = _dims(col, versions=True)
@@ -196,8 +201,10 @@ def lift_users(
     treatment: str,
     control: str,
     pre_period_s: float | None = None,
+    flag: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """One row per exposed key: ``arm`` ('treatment'/'control' value), ``arms`` (distinct arms
+    """One row per exposed key (with ``flag``: per key with an evaluation of that feature flag,
+    arms being its variants, ``attribute`` unused): ``arm`` ('treatment'/'control' value), ``arms`` (distinct arms
     seen), ``segments`` (tuple of configured segment values), ``model_name`` / ``model_version``
     of the first exposure, ``treated_spans`` (unweighted), ``value`` and ``pre_value``."""
     index = next(i for i, m in enumerate(config.business_metrics) if m.name == metric.name)
@@ -219,11 +226,18 @@ def lift_users(
         "model_attr": semconv.ML_MODEL_NAME,
         "version_attr": semconv.ML_MODEL_VERSION,
         "key_attr": metric.key,
+        "pkey": PREDICTION_KEY_COLUMNS[metric.key],
         "arm_attr": attribute,
         "treatment": treatment,
         "control": control,
     }
-    sql = _sql("lift_users").replace("/*OUTCOMES*/", outcomes).replace("/*PRE_OUTCOMES*/", pre)
+    if flag is not None:
+        params["flag"] = flag
+    sql = (
+        _sql("lift_flag_users" if flag is not None else "lift_users")
+        .replace("/*OUTCOMES*/", outcomes)
+        .replace("/*PRE_OUTCOMES*/", pre)
+    )
     names, rows = _run(client, sql, params, f"per-user outcomes of {metric.name!r}")
     col = _columns(names, rows)
     return {

@@ -55,7 +55,9 @@ def demo_data(engine_client: Any, tmp_path_factory: pytest.TempPathFactory) -> I
     name = "t_dash_" + uuid.uuid4().hex[:10]
     out: Path = tmp_path_factory.mktemp("dash-demo")
     outcome = run_demo(
-        DemoOptions(users=150, days=DAYS, seed=3, dsn=_dsn(), database=name, out=out, end=END, workers=0)
+        DemoOptions(
+            users=150, days=DAYS, seed=3, dsn=_dsn(), database=name, out=out, end=END, workers=0, llm=False
+        )
     )
     client = clickhouse_connect.get_client(dsn=_dsn(), database=name)
     result = json.loads(json.dumps(to_jsonable(outcome.result)))

@@ -44,7 +44,7 @@ def demo(engine_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = tmp_path_factory.mktemp("demo-out")
     lines: list[str] = []
     outcome = run_demo(
-        DemoOptions(users=2000, days=30, seed=3, dsn=_dsn(), database=name, out=out, end=END),
+        DemoOptions(users=2000, days=30, seed=3, dsn=_dsn(), database=name, out=out, end=END, llm=False),
         progress=lines.append,
     )
     client = clickhouse_connect.get_client(dsn=_dsn(), database=name)

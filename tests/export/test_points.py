@@ -20,6 +20,35 @@ from otel_impact.export.points import (
 )
 
 END_NS = to_ns(WINDOW["end"])
+COST_ROW = {  # one row of result["cost"] (stages/llm.py)
+    "business_metric": "purchase",
+    sc.ML_MODEL_NAME: "gpt-4o-mini",
+    sc.ML_MODEL_VERSION: "support-v2",
+    "segment": {"platform": "web"},
+    "input_tokens": 1000.0,
+    "output_tokens": 500.0,
+    "cached_input_tokens": 0.0,
+    "cost": 0.45,
+    "attribution_model": "last_touch",
+    "cost_per_outcome": 0.15,
+    "cost_per_value": None,
+}
+
+
+def test_cost_rows_become_impact_cost_points() -> None:
+    points = result_points({"window": WINDOW, "cost": [COST_ROW]}, run_id="r")
+    per_outcome = by_name(points, sc.METRIC_IMPACT_COST_PER_OUTCOME)
+    assert [p.value for p in per_outcome] == [0.15]
+    assert per_outcome[0].attributes[sc.ML_MODEL_VERSION] == "support-v2"
+    assert per_outcome[0].attributes[sc.IMPACT_BUSINESS_METRIC] == "purchase"
+    assert per_outcome[0].attributes[sc.IMPACT_SEGMENT_KEY] == "platform"
+    assert [p.value for p in by_name(points, sc.METRIC_IMPACT_COST_TOTAL)] == [0.45]
+    assert by_name(points, sc.METRIC_IMPACT_COST_PER_VALUE) == []  # null is skipped, not 0
+    tokens = {
+        p.attributes[sc.IMPACT_COST_TOKEN_TYPE]: p.value
+        for p in by_name(points, sc.METRIC_IMPACT_COST_TOKENS)
+    }
+    assert tokens == {"input": 1000.0, "output": 500.0, "cached_input": 0.0}
 
 
 def by_name(points: list, name: str) -> list:
@@ -28,7 +57,8 @@ def by_name(points: list, name: str) -> list:
 
 def test_every_exported_name_is_documented_with_a_unit() -> None:
     points = result_points(full_result() | {"evaluation": [{"feature": "f", "decision": "ship",
-                                                           "offline": {"value": 1}, "online": {"value": 2}}]},
+                                                           "offline": {"value": 1}, "online": {"value": 2}}],
+                                            "cost": [COST_ROW | {"cost_per_value": 0.01}]},
                            run_id="r")  # fmt: skip
     names = {p.name for p in points}
     assert names <= set(METRICS)

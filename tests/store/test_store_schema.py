@@ -307,7 +307,18 @@ def test_typed_view_columns_and_types(store: Any) -> None:
     from otel_impact.store import EVENT_COLUMNS, PREDICTION_COLUMNS
 
     predictions = dict((r[0], r[1]) for r in _describe(store, semconv.VIEW_PREDICTIONS))
-    assert tuple(predictions) == PREDICTION_COLUMNS
+    assert tuple(predictions)[: len(PREDICTION_COLUMNS)] == PREDICTION_COLUMNS
+    llm = {name: predictions.pop(name) for name in tuple(predictions)[len(PREDICTION_COLUMNS) :]}
+    assert llm == {  # LLM prediction columns (docs/llm.md)
+        "source": "String",
+        "provider": "String",
+        "response_id": "String",
+        "input_tokens": "Float64",
+        "output_tokens": "Float64",
+        "cached_input_tokens": "Float64",
+        "attr_cost": "Float64",
+        "attributes": "Map(String, String)",
+    }
     assert predictions == {
         **{name: "String" for name in PREDICTION_COLUMNS},
         "ts": "DateTime64(9)",
@@ -318,7 +329,11 @@ def test_typed_view_columns_and_types(store: Any) -> None:
         "is_error": "UInt8",
     }
     events = dict((r[0], r[1]) for r in _describe(store, semconv.VIEW_EVENTS))
-    assert tuple(events) == EVENT_COLUMNS
+    assert tuple(events)[: len(EVENT_COLUMNS)] == EVENT_COLUMNS
+    assert {name: events.pop(name) for name in tuple(events)[len(EVENT_COLUMNS) :]} == {
+        "evaluation_name": "String",
+        "response_id": "String",
+    }
     assert events == {
         **{name: "String" for name in EVENT_COLUMNS},
         "ts": "DateTime64(9)",

@@ -4,18 +4,18 @@
 SELECT
     toInt64(toUnixTimestamp64Nano(Timestamp)) + toInt64(Duration) AS t,
     'span' AS kind,
-    SpanAttributes[{k_pipeline:String}] AS pipeline,
-    SpanAttributes[{k_dataset:String}] AS dataset,
+    attributes[{k_pipeline:String}] AS pipeline,
+    attributes[{k_dataset:String}] AS dataset,
     lower(multiIf(
-        SpanAttributes[{k_status:String}] != '', SpanAttributes[{k_status:String}],
+        attributes[{k_status:String}] != '', attributes[{k_status:String}],
         StatusCode IN ('Error', 'STATUS_CODE_ERROR'), 'failed',
         'success'
     )) AS status,
-    SpanAttributes[{k_change:String}] AS change,
-    SpanAttributes[{k_version:String}] AS version
-FROM otel_traces
-WHERE mapContains(SpanAttributes, {k_pipeline:String})  -- can use the exporter's attribute-key skip index
-  AND SpanAttributes[{k_pipeline:String}] != ''
+    attributes[{k_change:String}] AS change,
+    attributes[{k_version:String}] AS version
+FROM impact_spans
+WHERE mapContains(attributes, {k_pipeline:String})  -- can use the exporter's attribute-key skip index
+  AND attributes[{k_pipeline:String}] != ''
   AND Timestamp >= fromUnixTimestamp64Nano({from_ns:Int64}) - toIntervalDay(1)
   AND Timestamp < fromUnixTimestamp64Nano({end_ns:Int64})
   AND toInt64(toUnixTimestamp64Nano(Timestamp)) + toInt64(Duration) >= {from_ns:Int64}

@@ -5,6 +5,8 @@
 -- first exposure and before end; pre_value = sum of its outcomes in [pre_start, start) (CUPED
 -- covariate; 0 without a pre-period). segs / version / model = the configured segment values,
 -- model version and model name on that exposure; treated_spans = the key's treatment-arm spans.
+-- Exposures are the typed predictions view's rows (our spans and LLM spans; Map or JSON
+-- attribute columns), the arm attribute read from its attributes.
 SELECT
     e.k AS k,
     e.arm AS arm,
@@ -29,17 +31,16 @@ FROM
     FROM
     (
         SELECT
-            toString(SpanAttributes[{key_attr:String}]) AS k,
-            toString(SpanAttributes[{arm_attr:String}]) AS exposure_arm,
-            toString(SpanAttributes[{version_attr:String}]) AS exposure_version,
-            toString(SpanAttributes[{model_attr:String}]) AS exposure_model,
-            toInt64(toUnixTimestamp64Nano(Timestamp)) AS t,
-            arrayMap(x -> SpanAttributes[concat({seg_prefix:String}, x)], {seg_keys:Array(String)}) AS exposure_segs
-        FROM otel_traces
-        WHERE Timestamp >= fromUnixTimestamp64Nano({start_ns:Int64})
-          AND Timestamp < fromUnixTimestamp64Nano({end_ns:Int64})
-          AND SpanAttributes[{model_attr:String}] != ''
-          AND (empty({models:Array(String)}) OR has({models:Array(String)}, SpanAttributes[{model_attr:String}]))
+            toString({pkey:Identifier}) AS k,
+            attributes[{arm_attr:String}] AS exposure_arm,
+            model_version AS exposure_version,
+            model_name AS exposure_model,
+            toInt64(toUnixTimestamp64Nano(ts)) AS t,
+            arrayMap(x -> segments[x], {seg_keys:Array(String)}) AS exposure_segs
+        FROM impact_predictions
+        WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
+          AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
+          AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
           AND k != ''
           AND exposure_arm IN ({treatment:String}, {control:String})
     )

@@ -1,7 +1,9 @@
 -- Online model quality per bucket of the prediction time x model x version x segment, from
 -- ml.outcome ground truth joined on prediction_id. A label is "1"/"true" (positive) or
 -- "0"/"false" (negative); without a label an outcome value of exactly 0 or 1 is used; the last
--- outcome per prediction wins. Score >= threshold predicts positive. Counts are weighted by
+-- outcome per prediction wins. With llm.ground_truth_evaluation, gen_ai.evaluation.result events
+-- of that evaluator count as outcomes too (their score label; pass/fail, correct/incorrect, yes/no
+-- are read as 1/0; they join through gen_ai.response.id). Score >= threshold predicts positive. Counts are weighted by
 -- adjusted_count; AUC (arrayAUC, the rank formula) is unweighted; calibration error is the
 -- expected calibration error over 10 equal-width score bins: sum over bins |sum(score - y)| / n.
 SELECT
@@ -30,8 +32,8 @@ FROM
             prediction_id,
             argMax(
                 multiIf(
-                    lower(label) IN ('1', 'true'), 1,
-                    lower(label) IN ('0', 'false'), 0,
+                    lower(label) IN ('1', 'true', 'pass', 'correct', 'yes'), 1,
+                    lower(label) IN ('0', 'false', 'fail', 'incorrect', 'no'), 0,
                     label = '' AND value = 1, 1,
                     label = '' AND value = 0, 0,
                     -1
@@ -39,7 +41,11 @@ FROM
                 ts
             ) AS y
         FROM impact_events
-        WHERE event_name = {outcome_event:String}
+        WHERE (
+                event_name = {outcome_event:String}
+                OR (event_name = {evaluation_event:String} AND {ground_truth:String} != ''
+                    AND evaluation_name = {ground_truth:String})
+            )
           AND prediction_id != ''
           AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
         GROUP BY prediction_id

@@ -1,35 +1,82 @@
--- Typed view of prediction spans: one row per span carrying ml.model.name.
--- A plain VIEW, so it also works over an otel_traces table a real Collector created.
+-- Typed view of prediction spans: one row per span that is
+--   * ours (carrying ml.model.name), or
+--   * a GenAI inference span (gen_ai.operation.name chat / text_completion / generate_content, or
+--     OpenLLMetry's older llm.request.type; model from gen_ai.response.model, else
+--     gen_ai.request.model), or
+--   * an OpenInference LLM span (openinference.span.kind = LLM with llm.model_name).
+-- Every other span is ignored. A plain VIEW, so it also works over an otel_traces table a real
+-- Collector created, with Map attribute columns or (exporter `json: true`) JSON ones: `_a` is the
+-- span's attributes as Map(String, String) either way, and `attributes` exposes it.
+-- model_version: ml.model.version on our spans; on LLM spans the first non-empty attribute of
+-- the `llm.version_attributes` setting (impact_settings; default semconv.DEFAULT_LLM_VERSION_ATTRIBUTES).
+-- prediction_id: ml.prediction.id, else on LLM spans the response id (gen_ai.response.id; on
+-- OpenInference spans the "id" of the recorded raw response, output.value), else the span id.
+-- Tokens: new spellings first, then the old ones (prompt/completion_tokens) and OpenInference's.
+-- Token counts are 0 and attr_cost NaN when absent.
 -- adjusted_count: OTel probability sampling threshold T from TraceState `ot=...th:<hex>`
 -- (1–14 hex digits, right-padded with 0 to 14 digits = 56 bits), adjusted count
 -- = 2^56 / (2^56 − T) (OTel spec "TraceState Probability Sampling"); else the attribute
 -- sampling.adjusted_count; else 1.
 CREATE VIEW IF NOT EXISTS {{db}}.impact_predictions {{on_cluster}} AS
 WITH
+-- @if traces_json
+    mapFromArrays(JSONAllPaths(SpanAttributes), JSONAllValues(SpanAttributes)) AS _a,
+-- @else
+    SpanAttributes AS _a,
+-- @end
     extract(TraceState, '(?:^|,)\\s*ot=([^,]*)') AS _ot,
     extract(_ot, '(?:^|;)th:([0-9a-f]{1,14})(?:;|$)') AS _th,
-    toFloat64OrNull(SpanAttributes[{{key:SAMPLING_ADJUSTED_COUNT}}]) AS _attr_count
+    toFloat64OrNull(_a[{{key:SAMPLING_ADJUSTED_COUNT}}]) AS _attr_count,
+    _a[{{key:ML_MODEL_NAME}}] AS _ml_model,
+    if(_a[{{key:GEN_AI_RESPONSE_MODEL}}] != '', _a[{{key:GEN_AI_RESPONSE_MODEL}}], _a[{{key:GEN_AI_REQUEST_MODEL}}]) AS _genai_model,
+    _a[{{key:GEN_AI_OPERATION_NAME}}] AS _op,
+    _genai_model != '' AND (
+        _op IN ({{key:GEN_AI_OP_CHAT}}, {{key:GEN_AI_OP_TEXT_COMPLETION}}, {{key:GEN_AI_OP_GENERATE_CONTENT}})
+        OR (_op = '' AND _a[{{key:LLM_REQUEST_TYPE}}] IN ('chat', 'completion'))
+    ) AS _is_genai,
+    _a[{{key:OPENINFERENCE_SPAN_KIND}}] = {{key:OPENINFERENCE_KIND_LLM}} AND _a[{{key:LLM_MODEL_NAME}}] != '' AS _is_oi,
+    multiIf(_ml_model != '', 'ml', _is_genai, 'gen_ai', _is_oi, 'openinference', '') AS _source,
+    (
+        SELECT argMax(value, updated_at) FROM {{db}}.impact_settings
+        WHERE name = {{key:SETTING_LLM_VERSION_ATTRIBUTES}}
+    ) AS _vset,
+    if(
+        empty(_vset),
+        [{{key:ML_MODEL_VERSION}}, {{key:LLM_PROMPT_TEMPLATE_VERSION}}, {{key:GEN_AI_PROMPT_NAME}}, {{key:GEN_AI_AGENT_VERSION}}],
+        _vset
+    ) AS _vkeys,
+    multiIf(
+        _a[{{key:GEN_AI_RESPONSE_ID}}] != '', _a[{{key:GEN_AI_RESPONSE_ID}}],
+        _is_oi, JSONExtractString(_a[{{key:OPENINFERENCE_OUTPUT_VALUE}}], 'id'),
+        ''
+    ) AS _response_id,
+    toFloat64OrNull(_a[{{key:LLM_COST_TOTAL}}]) AS _cost_total,
+    toFloat64OrNull(_a[{{key:LLM_COST_PROMPT}}]) + toFloat64OrNull(_a[{{key:LLM_COST_COMPLETION}}]) AS _cost_parts
 SELECT
     Timestamp AS ts,
     TraceId AS trace_id,
     SpanId AS span_id,
     CAST(ServiceName, 'String') AS service_name,
-    SpanAttributes[{{key:ML_MODEL_NAME}}] AS model_name,
-    SpanAttributes[{{key:ML_MODEL_VERSION}}] AS model_version,
-    SpanAttributes[{{key:ML_PREDICTION_ID}}] AS prediction_id,
-    ifNull(toFloat64OrNull(SpanAttributes[{{key:ML_PREDICTION_SCORE}}]), nan) AS score,
-    SpanAttributes[{{key:ML_PREDICTION_LABEL}}] AS label,
-    SpanAttributes[{{key:USER_ID}}] AS user_id,
-    SpanAttributes[{{key:SESSION_ID}}] AS session_id,
-    SpanAttributes[{{key:ML_REQUEST_ID}}] AS request_id,
+    multiIf(_source = 'ml', _ml_model, _source = 'gen_ai', _genai_model, _a[{{key:LLM_MODEL_NAME}}]) AS model_name,
+    if(_source = 'ml', _a[{{key:ML_MODEL_VERSION}}], _a[arrayFirst(k -> _a[k] != '', _vkeys)]) AS model_version,
+    multiIf(
+        _a[{{key:ML_PREDICTION_ID}}] != '' OR _source = 'ml', _a[{{key:ML_PREDICTION_ID}}],
+        _response_id != '', _response_id,
+        SpanId
+    ) AS prediction_id,
+    ifNull(toFloat64OrNull(_a[{{key:ML_PREDICTION_SCORE}}]), nan) AS score,
+    _a[{{key:ML_PREDICTION_LABEL}}] AS label,
+    if(_source = 'ml' OR _a[{{key:USER_ID}}] != '', _a[{{key:USER_ID}}], _a[{{key:ENDUSER_ID}}]) AS user_id,
+    if(_source = 'ml' OR _a[{{key:SESSION_ID}}] != '', _a[{{key:SESSION_ID}}], _a[{{key:GEN_AI_CONVERSATION_ID}}]) AS session_id,
+    _a[{{key:ML_REQUEST_ID}}] AS request_id,
     CAST(
         mapApply(
             (k, v) -> (substring(k, length({{key:ML_SEGMENT_PREFIX}}) + 1), v),
-            mapFilter((k, v) -> startsWith(k, {{key:ML_SEGMENT_PREFIX}}), SpanAttributes)
+            mapFilter((k, v) -> startsWith(k, {{key:ML_SEGMENT_PREFIX}}), _a)
         ),
         'Map(String, String)'
     ) AS segments,
-    SpanAttributes[{{key:ML_FEATURES_HASH}}] AS features_hash,
+    _a[{{key:ML_FEATURES_HASH}}] AS features_hash,
     toFloat64(multiIf(
         _th != '',
         exp2(56) / toFloat64(toUInt64(72057594037927936) - reinterpretAsUInt64(reverse(unhex(rightPad(_th, 14, '0'))))),
@@ -44,6 +91,31 @@ SELECT
         ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'],
         ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'],
         CAST(SpanKind, 'String')
-    ) AS span_kind
+    ) AS span_kind,
+    _source AS source,
+    multiIf(
+        _a[{{key:GEN_AI_PROVIDER_NAME}}] != '', _a[{{key:GEN_AI_PROVIDER_NAME}}],
+        _a[{{key:GEN_AI_SYSTEM}}] != '', _a[{{key:GEN_AI_SYSTEM}}],
+        _a[{{key:LLM_PROVIDER}}] != '', _a[{{key:LLM_PROVIDER}}],
+        _a[{{key:LLM_SYSTEM}}]
+    ) AS provider,
+    _response_id AS response_id,
+    toFloat64(greatest(0, ifNull(coalesce(
+        toFloat64OrNull(_a[{{key:GEN_AI_USAGE_INPUT_TOKENS}}]),
+        toFloat64OrNull(_a[{{key:GEN_AI_USAGE_PROMPT_TOKENS}}]),
+        toFloat64OrNull(_a[{{key:LLM_TOKEN_COUNT_PROMPT}}])
+    ), 0))) AS input_tokens,
+    toFloat64(greatest(0, ifNull(coalesce(
+        toFloat64OrNull(_a[{{key:GEN_AI_USAGE_OUTPUT_TOKENS}}]),
+        toFloat64OrNull(_a[{{key:GEN_AI_USAGE_COMPLETION_TOKENS}}]),
+        toFloat64OrNull(_a[{{key:LLM_TOKEN_COUNT_COMPLETION}}])
+    ), 0))) AS output_tokens,
+    toFloat64(greatest(0, ifNull(coalesce(
+        toFloat64OrNull(_a[{{key:GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS}}]),
+        toFloat64OrNull(_a[{{key:GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS_OLD}}]),
+        toFloat64OrNull(_a[{{key:LLM_TOKEN_COUNT_CACHE_READ}}])
+    ), 0))) AS cached_input_tokens,
+    toFloat64(ifNull(coalesce(_cost_total, _cost_parts), nan)) AS attr_cost,
+    CAST(_a, 'Map(String, String)') AS attributes
 FROM {{db}}.otel_traces
-WHERE SpanAttributes[{{key:ML_MODEL_NAME}}] != ''
+WHERE _source != ''

@@ -1,5 +1,6 @@
 -- Deduplicated impact.alert / impact.incident events for dashboards: one row per (event, time,
--- rule or incident metric, segment), taken from the latest run that exported it.
+-- rule or incident metric, segment), taken from the latest run that exported it. LogAttributes
+-- may be a Map or (exporter `json: true`) a JSON column: `_a` is a Map either way.
 CREATE VIEW IF NOT EXISTS {{db}}.impact_events_latest {{on_cluster}} AS
 SELECT
     EventName,
@@ -14,21 +15,27 @@ SELECT
     max(RunId) AS LatestRunId,
     count() AS Exports
 FROM (
+    WITH
+-- @if logs_json
+        mapFromArrays(JSONAllPaths(otel_logs.LogAttributes), JSONAllValues(otel_logs.LogAttributes)) AS _a
+-- @else
+        otel_logs.LogAttributes AS _a
+-- @end
     SELECT
 -- @if logs_event_name
-        if(EventName != '', EventName, LogAttributes[{{key:EVENT_NAME}}]) AS EventName,
+        if(EventName != '', EventName, _a[{{key:EVENT_NAME}}]) AS EventName,
 -- @else
-        LogAttributes[{{key:EVENT_NAME}}] AS EventName,
+        _a[{{key:EVENT_NAME}}] AS EventName,
 -- @end
         Timestamp,
         SeverityText,
         Body,
-        LogAttributes,
-        LogAttributes[{{key:IMPACT_ALERT_RULE}}] AS Rule,
-        LogAttributes[{{key:IMPACT_INCIDENT_METRIC}}] AS IncidentMetric,
-        LogAttributes[{{key:IMPACT_SEGMENT_KEY}}] AS SegmentKey,
-        LogAttributes[{{key:IMPACT_SEGMENT_VALUE}}] AS SegmentValue,
-        LogAttributes[{{key:IMPACT_RUN_ID}}] AS RunId
+        _a AS LogAttributes,
+        _a[{{key:IMPACT_ALERT_RULE}}] AS Rule,
+        _a[{{key:IMPACT_INCIDENT_METRIC}}] AS IncidentMetric,
+        _a[{{key:IMPACT_SEGMENT_KEY}}] AS SegmentKey,
+        _a[{{key:IMPACT_SEGMENT_VALUE}}] AS SegmentValue,
+        _a[{{key:IMPACT_RUN_ID}}] AS RunId
     FROM {{db}}.otel_logs
 )
 WHERE EventName IN ({{key:EVENT_IMPACT_ALERT}}, {{key:EVENT_IMPACT_INCIDENT}})

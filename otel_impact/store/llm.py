@@ -1,0 +1,109 @@
+"""LLM predictions in the store: usage and evaluation series, the version-attribute setting.
+
+LLM inference spans are rows of ``impact_predictions`` (``source`` ``gen_ai`` or
+``openinference``), evaluation results rows of ``impact_events``
+(``gen_ai.evaluation.result``). These functions aggregate them inside ClickHouse per bucket ×
+model × version × segment (the layout of :mod:`otel_impact.store.series`) and return numpy
+columns; prices are applied by :mod:`otel_impact.analyze.cost`.
+
+* :func:`write_version_attributes` — the ``llm.version_attributes`` setting the predictions view
+  reads (which attribute names an LLM prediction's version);
+* :func:`usage_series` — volume, input / output / cached-input tokens, span cost attributes;
+* :func:`evaluation_series` — mean evaluation score per evaluator.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from otel_impact import semconv
+from otel_impact.config.model import ImpactConfig
+from otel_impact.errors import StoreError
+from otel_impact.store.series import _base_params, _columns, _dims, _floats, _ns, _run
+from otel_impact.store.sqltext import load_sql
+
+if TYPE_CHECKING:
+    from otel_impact.pipeline import Window
+
+
+def _sql(name: str) -> str:
+    text = load_sql(f"{name}.sql")
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+
+
+def write_version_attributes(client: Any, attributes: tuple[str, ...]) -> None:
+    """Record which span attributes name an LLM prediction's version (first non-empty wins).
+
+    The predictions view reads the latest row of ``impact_settings``; writing the same list
+    again changes nothing the view returns.
+    """
+    current = read_version_attributes(client)
+    if current == attributes:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        client.insert(
+            semconv.TABLE_SETTINGS,
+            [[semconv.SETTING_LLM_VERSION_ATTRIBUTES, list(attributes), now]],
+            column_names=["name", "value", "updated_at"],
+        )
+    except Exception as exc:
+        raise StoreError(f"cannot record llm.version_attributes: {exc}") from exc
+
+
+def read_version_attributes(client: Any) -> tuple[str, ...] | None:
+    """The recorded ``llm.version_attributes`` list, or ``None`` when none was recorded."""
+    try:
+        res = client.query(
+            "SELECT argMax(value, updated_at), count() FROM {t:Identifier} WHERE name = {n:String}",
+            parameters={"t": semconv.TABLE_SETTINGS, "n": semconv.SETTING_LLM_VERSION_ATTRIBUTES},
+        )
+    except Exception as exc:
+        raise StoreError(f"cannot read llm.version_attributes: {exc}") from exc
+    value, count = res.result_rows[0]
+    return tuple(value) if count else None
+
+
+def usage_series(client: Any, config: ImpactConfig, window: Window, bucket_s: float) -> dict[str, np.ndarray]:
+    """Per bucket × model × version × segment: ``volume``, ``input_tokens``, ``output_tokens``,
+    ``cached_input_tokens`` (weighted sums), ``attr_cost`` (sum of span cost attributes) and
+    ``attr_cost_spans`` (weighted spans carrying one)."""
+    names, rows = _run(client, _sql("llm_series"), _base_params(config, window, bucket_s), "LLM usage series")
+    col = _columns(names, rows)
+    out = _dims(col, versions=True)
+    for name in (
+        "volume",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "attr_cost",
+        "attr_cost_spans",
+    ):
+        out[name] = _floats(col[name])
+    return out
+
+
+def evaluation_series(
+    client: Any, config: ImpactConfig, window: Window, bucket_s: float, *, events_end: datetime | None = None
+) -> dict[str, np.ndarray]:
+    """Per bucket of the evaluated prediction × model × version × segment × ``evaluator``:
+    ``evaluated`` (weighted predictions with a score) and ``mean_score``. Evaluations are read up
+    to ``events_end`` (default: the window end)."""
+    params = _base_params(config, window, bucket_s)
+    params |= {
+        "event": semconv.EVENT_GEN_AI_EVALUATION_RESULT,
+        "events_end_ns": _ns(events_end or window.end),
+    }
+    names, rows = _run(client, _sql("llm_evaluations"), params, "evaluation series")
+    col = _columns(names, rows)
+    out = _dims(col, versions=True)
+    out["evaluator"] = np.asarray(col["evaluator"], dtype=object)
+    out["evaluated"] = _floats(col["evaluated"])
+    out["mean_score"] = _floats(col["mean_score"])
+    return out
+
+
+__all__ = ["evaluation_series", "read_version_attributes", "usage_series", "write_version_attributes"]
