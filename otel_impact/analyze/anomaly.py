@@ -36,8 +36,9 @@ change points):
   (Kendall 1954; Marriott & Pope 1954).
 
 ``φ`` is clipped to ``[0, 0.95]`` (negative autocorrelation would shrink the penalty below
-the iid one, and φ → 1 is a random walk, not noise around a level) and then raised by one
-standard error ``sqrt((1 − φ²) / n)`` (Bartlett 1946): on 60 points φ̂ is uncertain by about
+the iid one; near 1 the difference-based σ² = Var(Δx) / (2 (1 − φ)) is unstable and would mask
+real shifts) and then raised to its one-sided 95 % upper confidence limit
+``φ̂ + 1.645 · sqrt((1 − φ̂²) / n)`` (Bartlett 1946): on 60 points φ̂ is uncertain by about
 ±0.1, and it is the underestimates that turn autocorrelated noise into change points.
 
 **Seasonal profile**, robust to level shifts: the series minus its centred moving median over
@@ -82,6 +83,7 @@ from otel_impact.analyze.results import FloatArray, as_float_array, check_alpha,
 _MAD_TO_SIGMA = 0.6744897501960817  # Φ^{-1}(0.75)
 _WINSOR = 3.5  # differences / residuals are winsorised at 3.5 robust σ
 _PHI_MAX = 0.95
+PHI_SE = 1.645  # φ is raised to its one-sided 95 % upper confidence limit
 _STEP = 4.0  # a first-pass jump this many robust σ is a step, kept out of the difference-based φ
 _SEASON_ALPHA = 0.01  # Kruskal–Wallis level for "the phases differ"
 PENALTY_FACTOR = 4.0  # c in β = c · ln n (calibrated on null data, docs/detection.md)
@@ -107,7 +109,7 @@ class LongRunVariance:
     """AR(1) summary of the noise: marginal ``sigma``, ``phi`` and the long-run variance."""
 
     sigma: float
-    phi: float  # the upper estimate used (φ̂ + one standard error, clipped)
+    phi: float  # the upper estimate used (φ̂ + 1.645 standard errors, clipped)
     estimate: float  # σ² (1 + φ) / (1 − φ)
     n: int
     method: str
@@ -147,11 +149,11 @@ def robust_sigma(values: ArrayLike) -> float:
 
 
 def _ar1(sigma2: float, phi: float, n: int, method: str) -> LongRunVariance:
-    """The AR(1) long-run variance with φ raised by one standard error ``sqrt((1 − φ²)/n)``
-    (Bartlett 1946): an underestimated φ is what makes change points out of autocorrelated
-    noise, so the penalty uses an upper estimate."""
+    """The AR(1) long-run variance with φ raised to its one-sided 95 % upper confidence limit
+    (standard error ``sqrt((1 − φ²)/n)``, Bartlett 1946): an underestimated φ is what makes
+    change points out of autocorrelated noise, so the penalty uses an upper estimate."""
     phi = min(max(phi, 0.0), _PHI_MAX) if math.isfinite(phi) else 0.0
-    upper = min(phi + math.sqrt((1.0 - phi * phi) / n), _PHI_MAX)
+    upper = min(phi + PHI_SE * math.sqrt((1.0 - phi * phi) / n), _PHI_MAX)
     return LongRunVariance(math.sqrt(sigma2), upper, sigma2 * (1.0 + upper) / (1.0 - upper), n, method)
 
 
@@ -193,13 +195,14 @@ def long_run_variance(values: ArrayLike, *, breaks: tuple[int, ...] = ()) -> Lon
     return _ar1(var_d / (2.0 * (1.0 - phi)), phi, int(x.size), "ar1-diff")
 
 
-def _residual_lrv(resid: FloatArray, segments: int) -> LongRunVariance:
-    """AR(1) long-run variance of the residuals of a piecewise-constant fit (bias-corrected φ)."""
+def _residual_lrv(resid: FloatArray, segments: int, extra: int = 0) -> LongRunVariance:
+    """AR(1) long-run variance of the residuals of a piecewise-constant fit (bias-corrected φ);
+    ``extra`` more fitted parameters (seasonal phases) come off the degrees of freedom."""
     n = resid.size
     scale = float(np.median(np.abs(resid))) / _MAD_TO_SIGMA
     r = np.clip(resid, -_WINSOR * scale, _WINSOR * scale) if scale > 0 else resid
     ss = float(np.sum(r**2))
-    dof = max(n - segments, 1)
+    dof = max(n - segments - extra, 1)
     if ss == 0.0:
         return LongRunVariance(0.0, 0.0, 0.0, n, "ar1-resid")
     rho = float(np.sum(r[:-1] * r[1:]) / ss)
@@ -377,13 +380,14 @@ def detect_anomalies(
     resid1 = y - _piecewise_means(y, cps1)
     fit1 = y - resid1
     steps = tuple(c for c in cps1 if abs(fit1[c] - fit1[c - 1]) >= _STEP * sigma0)
-    lr_diff, lr_res = long_run_variance(y, breaks=steps), _residual_lrv(resid1, len(cps1) + 1)
+    phases = period if seasonal and period else 0
+    lr_diff, lr_res = long_run_variance(y, breaks=steps), _residual_lrv(resid1, len(cps1) + 1, phases)
     lr = max((lr_diff, lr_res), key=lambda r: r.estimate if math.isfinite(r.estimate) else -1.0)
     if not (lr.estimate > 0 and math.isfinite(lr.estimate)):
         lr = _ar1(sigma0**2, 0.0, n, "robust-sigma")  # residuals all zero: a clean step
     cps = changepoints(y, variance=lr.estimate, penalty=beta, min_size=min_size)
     resid = y - _piecewise_means(y, cps)
-    sigma = _residual_lrv(resid, len(cps) + 1).sigma or lr.sigma or sigma0
+    sigma = _residual_lrv(resid, len(cps) + 1, phases).sigma or lr.sigma or sigma0
     lr_sigma = math.sqrt(lr.estimate)
 
     found: list[Anomaly] = []
