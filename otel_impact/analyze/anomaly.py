@@ -1,36 +1,59 @@
-"""Anomalies in a model-metric series: robust adaptive baselines and mean-shift change points.
+"""Anomalies in a model-metric series: level shifts (change points) and point anomalies.
 
-A model metric per time bucket (AUC, accuracy, mean score …) is searched for two kinds of
-departures from normal:
+A model metric per time bucket (AUC, accuracy, mean score …) is modelled as
 
-1. **Level shifts** (``method="changepoint"``) by binary segmentation: in each segment the
-   standardised CUSUM statistic
-   ``T_k = |mean(x[:k]) − mean(x[k:])| · sqrt(k (m − k) / m) / σ``
-   is maximised over split points ``k``; a split is kept when ``max T_k`` exceeds the penalty
-   ``z_{α / (2 (n − 1))}`` (a Bonferroni bound over the ``n − 1`` candidate splits — the
-   classical penalty for the one-change scan, conservative for recursive splits; Vostrikova
-   1981, Csörgő & Horváth 1997 §1.4). Segments after the first are compared with the first one
-   (the earliest regime is "normal"): a segment whose mean differs by more than
-   ``z_{α / (2 s)}`` standard errors (``s`` segments tested) is anomalous; adjacent anomalous
-   segments in the same direction are merged.
-2. **Point anomalies** (``method="robust_z"``) among the points not already inside a level
-   shift: ``z_t = (x_t − b_t) / (σ · sqrt(1 + π / (2 k)))`` where the adaptive baseline ``b_t``
-   is the median of the previous ``window`` points (``k`` of them; the π/2k term is the
-   variance of a sample median). Flagged when ``|z_t| > t_{α / (2 n)}``.
+    x_t = μ_seg(t) + s_phase(t) + e_t
 
-Seasonal-aware: once ``min_cycles`` full seasons of history exist (e.g. three weeks of daily
-buckets with ``period=7``), the per-phase profile — the same-weekday median minus the overall
-median — is removed first, so a quiet Sunday is compared with other Sundays.
+a piecewise-constant level ``μ``, an optional periodic profile ``s`` (weekly for daily buckets)
+and stationary, possibly autocorrelated noise ``e``. Two kinds of departures are reported:
 
-The noise scale ``σ`` is first estimated robustly to the very shifts being looked for: the MAD of
-first differences divided by ``0.6745 · √2`` (a level shift changes one difference only). That
-estimate is noisy (about ``0.26 (n − 1)`` degrees of freedom), so it only drives a first,
-deliberately liberal segmentation (normal critical values) that proposes split points; ``σ`` is
-then re-estimated from the residuals of that piecewise-constant fit (``ν = n − segments −
-phases``; residuals winsorised at ``3.5 σ̂₀`` so a single spike does not inflate it) and the
-series is segmented again. Every reported decision uses Student-t critical values with that
-``ν`` (written ``z``/``t`` above). Measured false-alarm rate on stable normal series at
-``α = 0.01``: 0.2–0.8 % (n = 30 … 90, with and without a weekly season).
+1. **Level shifts** (``method="changepoint"``). Change points come from PELT (Killick, Fearnhead
+   & Eckley 2012) with the squared-error cost, as implemented by ``ruptures`` (Truong, Oudre &
+   Vayatis 2020), and a penalty per change point of ``β · σ²_LR`` with ``β = c · ln n`` (a
+   BIC-type constant) and ``σ²_LR`` the noise's **long-run variance**: the variance of a
+   segment mean of length ``m`` is ``σ²_LR / m``, not ``σ² / m``, when the noise is
+   autocorrelated, so scaling the penalty by ``σ²_LR`` keeps the false-split rate of AR noise
+   at the iid level. Segments after the first are compared with the first one (the earliest
+   regime is "normal"): a segment whose mean differs by more than ``z_{α / (2 s)}`` standard
+   errors ``σ_LR · sqrt(1/m₀ + 1/m)`` (``s`` segments tested) is anomalous; adjacent anomalous
+   segments in the same direction are merged (a gradual degradation is one anomaly).
+2. **Point anomalies** (``method="robust_z"``) among the points not inside a level shift:
+   ``z_t = (y_t − b_t) / (σ · sqrt(1 + π / (2 k)))`` with ``b_t`` the median of the previous
+   ``window`` points (``k`` of them; π/2k is the variance of a sample median) and ``σ`` the
+   marginal noise scale. Flagged when ``|z_t| > z_{α / (2 n)}``.
+
+**Long-run variance.** The noise is approximated by an AR(1) process, whose long-run variance
+is ``σ²_LR = σ² (1 + φ) / (1 − φ)`` (Andrews 1991, the AR(1) plug-in). ``φ`` and ``σ`` are
+estimated twice, and the larger ``σ²_LR`` is used (conservative: an underestimate means false
+change points):
+
+* from first differences, which a level shift touches only once: for AR(1),
+  ``corr(Δx_t, Δx_{t+1}) = −(1 − φ) / 2``; the differences across the first pass's change
+  points are left out and the rest winsorised at 3.5 robust standard deviations, so a shift
+  or a spike does not pass for autocorrelation;
+* from the residuals of a first, deliberately liberal segmentation (iid penalty), with the
+  lag-1 autocorrelation corrected for its small-sample bias ``−(1 + 3φ) / n``
+  (Kendall 1954; Marriott & Pope 1954).
+
+``φ`` is clipped to ``[0, 0.95]`` (negative autocorrelation would shrink the penalty below
+the iid one; near 1 the difference-based σ² = Var(Δx) / (2 (1 − φ)) is unstable and would mask
+real shifts) and then raised to its one-sided 95 % upper confidence limit
+``φ̂ + 1.645 · sqrt((1 − φ̂²) / n)`` (Bartlett 1946): on 60 points φ̂ is uncertain by about
+±0.1, and it is the underestimates that turn autocorrelated noise into change points.
+
+**Seasonal profile**, robust to level shifts: the series minus its centred moving median over
+one period (which follows a level shift with at most half a period of lag and carries no
+seasonal swing) is grouped by phase; the per-phase median, centred to mean zero, is the
+profile. It is removed only with at least ``min_cycles`` full periods and when a Kruskal–Wallis
+test across phases says the phases differ (p < 0.01), so iid noise is not "deseasonalised".
+
+**Baseline.** Each anomaly carries ``baseline``: for a level shift the mean level of the
+reference (first) segment, deseasonalised — the level before the change, not a level plus a
+seasonal artefact; for a point anomaly the expected value at that point (trailing median plus
+that phase's seasonal offset).
+
+Null-data calibration of the defaults (``alpha = 0.01``, ``c = 4``, ``min_size = 3``) is in
+``docs/detection.md`` and pinned by ``tests/analyze/test_anomaly.py``.
 
 Indices are positions in the input array; the stage maps them to bucket timestamps. NaN points
 (empty buckets) are skipped. Fewer than ``min_points`` finite points, or a constant series,
@@ -38,43 +61,32 @@ gives no anomalies, NaN ``sigma`` and a warning.
 
 >>> import numpy as np
 >>> x = np.r_[np.full(12, 0.80), np.full(10, 0.70)] + np.random.default_rng(1).normal(0, 0.01, 22)
->>> [(a.start, a.direction, a.method) for a in detect_anomalies(x).anomalies]
-[(12, 'down', 'changepoint')]
+>>> [(a.start, a.direction, a.method, round(a.baseline, 2)) for a in detect_anomalies(x).anomalies]
+[(12, 'down', 'changepoint', 0.8)]
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import ruptures as rpt
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
-from scipy import special
+from scipy import special, stats
 
 from otel_impact.analyze.results import FloatArray, as_float_array, check_alpha, warn_degenerate
 
 _MAD_TO_SIGMA = 0.6744897501960817  # Φ^{-1}(0.75)
-# σ² from the MAD of first differences carries about as much information as a sample variance
-# with 0.26·(n − 1) degrees of freedom (simulated: Var(σ̂²)/σ⁴ ≈ 2/ν, ν ≈ 7.6 at n = 30).
-_MAD_DF_FACTOR = 0.26
-_WINSOR = 3.5  # residuals are winsorised at 3.5 σ̂₀ for σ̂₁, so one spike does not hide itself
-_PASS1_DF = 1e6  # pass 1 deliberately liberal (normal critical values): over-splitting only lowers ν
-
-
-def _crit(tail: float, df: float) -> float:
-    """Two-sided critical value for one-tail probability ``tail`` (Student t with ``df``)."""
-    return float(-special.stdtrit(df, tail))  # = stats.t.isf(tail, df), without the dispatch overhead
-
-
-def _piecewise_means(x: FloatArray, cps: tuple[int, ...]) -> FloatArray:
-    """The piecewise-constant fit: each point replaced by its segment's mean."""
-    out = np.empty_like(x)
-    bounds = [0, *cps, x.size]
-    for lo, hi in itertools.pairwise(bounds):
-        out[lo:hi] = x[lo:hi].mean()
-    return out
+_WINSOR = 3.5  # differences / residuals are winsorised at 3.5 robust σ
+_PHI_MAX = 0.95
+PHI_SE = 1.645  # φ is raised to its one-sided 95 % upper confidence limit
+_STEP = 4.0  # a first-pass jump this many robust σ is a step, kept out of the difference-based φ
+_SEASON_ALPHA = 0.01  # Kruskal–Wallis level for "the phases differ"
+PENALTY_FACTOR = 4.0  # c in β = c · ln n (calibrated on null data, docs/detection.md)
 
 
 @dataclass(frozen=True)
@@ -83,12 +95,24 @@ class Anomaly:
 
     start: int
     end: int  # exclusive
-    estimate: float  # magnitude: mean of the span minus the baseline level (signed)
+    estimate: float  # magnitude: mean of the span minus the baseline (signed)
     direction: str  # "up" | "down"
     score: float  # standardised shift (z)
     pvalue: float  # nominal two-sided p-value of the shift (before multiplicity correction)
     n: int  # points in the span
     method: str  # "changepoint" | "robust_z"
+    baseline: float = math.nan  # the level departed from (see the module docstring)
+
+
+@dataclass(frozen=True)
+class LongRunVariance:
+    """AR(1) summary of the noise: marginal ``sigma``, ``phi`` and the long-run variance."""
+
+    sigma: float
+    phi: float  # the upper estimate used (φ̂ + 1.645 standard errors, clipped)
+    estimate: float  # σ² (1 + φ) / (1 − φ)
+    n: int
+    method: str
 
 
 @dataclass(frozen=True)
@@ -97,11 +121,13 @@ class Detection:
 
     anomalies: tuple[Anomaly, ...]
     changepoints: tuple[int, ...]  # indices where a new segment starts
-    baseline: FloatArray = field(repr=False)  # adaptive baseline b_t per input point (NaN if none)
+    baseline: FloatArray = field(repr=False)  # expected value per input point (NaN if none)
     sigma: float
     n: int  # finite points used
     seasonal: bool  # whether a seasonal profile was removed
-    method: str = "binseg+robust_z"
+    method: str = "pelt+robust_z"
+    phi: float = math.nan  # AR(1) coefficient of the noise used for the penalty
+    long_run_sigma: float = math.nan  # σ_LR
 
 
 def robust_sigma(values: ArrayLike) -> float:
@@ -122,24 +148,102 @@ def robust_sigma(values: ArrayLike) -> float:
     return sigma
 
 
-def seasonal_profile(values: ArrayLike, period: int | None, *, min_cycles: int = 3) -> FloatArray:
-    """Per-point seasonal component (median per phase minus the overall median), or zeros.
+def _ar1(sigma2: float, phi: float, n: int, method: str) -> LongRunVariance:
+    """The AR(1) long-run variance with φ raised to its one-sided 95 % upper confidence limit
+    (standard error ``sqrt((1 − φ²)/n)``, Bartlett 1946): an underestimated φ is what makes
+    change points out of autocorrelated noise, so the penalty uses an upper estimate."""
+    phi = min(max(phi, 0.0), _PHI_MAX) if math.isfinite(phi) else 0.0
+    upper = min(phi + PHI_SE * math.sqrt((1.0 - phi * phi) / n), _PHI_MAX)
+    return LongRunVariance(math.sqrt(sigma2), upper, sigma2 * (1.0 + upper) / (1.0 - upper), n, method)
 
-    Only estimated when ``period ≥ 2`` and at least ``min_cycles`` full periods are present.
+
+def long_run_variance(values: ArrayLike, *, breaks: tuple[int, ...] = ()) -> LongRunVariance:
+    """AR(1) long-run variance from winsorised first differences (robust to level shifts).
+
+    For AR(1) noise ``corr(Δx_t, Δx_{t+1}) = −(1 − φ)/2`` and ``Var(Δx) = 2σ²(1 − φ)``, so
+    ``φ = 1 + 2ρ₁(Δx)`` and ``σ² = Var(Δx) / (2 (1 − φ))``. The differences across ``breaks``
+    (indices where a segment starts) are left out. NaN fields with fewer than 4 points.
+
+    >>> rng = np.random.default_rng(0)
+    >>> e = rng.normal(size=20000); x = np.empty_like(e); x[0] = e[0]
+    >>> for t in range(1, x.size): x[t] = 0.5 * x[t - 1] + e[t]
+    >>> round(long_run_variance(x).phi, 1)
+    0.5
+    """
+    x = as_float_array(values, "values")
+    x = x[np.isfinite(x)]
+    if x.size < 4:
+        return LongRunVariance(math.nan, math.nan, math.nan, int(x.size), "ar1-diff")
+    d = np.diff(x)
+    keep = np.ones(d.size, dtype=bool)
+    for b in breaks:
+        if 1 <= b <= d.size:
+            keep[b - 1] = False  # d[b − 1] = x[b] − x[b − 1] crosses the break
+    centre = float(np.median(d[keep]))
+    scale = float(np.median(np.abs(d[keep] - centre))) / _MAD_TO_SIGMA
+    if scale == 0.0:
+        scale = float(np.std(d[keep]))
+    if scale == 0.0:
+        return LongRunVariance(0.0, 0.0, 0.0, int(x.size), "ar1-diff")
+    w = np.clip(d - centre, -_WINSOR * scale, _WINSOR * scale)
+    w = w - w[keep].mean()
+    pair = keep[:-1] & keep[1:]
+    ss = float(np.sum(w[keep] ** 2))
+    var_d = ss / int(keep.sum())
+    rho = float(np.sum((w[:-1] * w[1:])[pair]) / ss * keep.sum() / max(int(pair.sum()), 1))
+    phi = min(max(1.0 + 2.0 * rho, 0.0), _PHI_MAX)
+    return _ar1(var_d / (2.0 * (1.0 - phi)), phi, int(x.size), "ar1-diff")
+
+
+def _residual_lrv(resid: FloatArray, segments: int, extra: int = 0) -> LongRunVariance:
+    """AR(1) long-run variance of the residuals of a piecewise-constant fit (bias-corrected φ);
+    ``extra`` more fitted parameters (seasonal phases) come off the degrees of freedom."""
+    n = resid.size
+    scale = float(np.median(np.abs(resid))) / _MAD_TO_SIGMA
+    r = np.clip(resid, -_WINSOR * scale, _WINSOR * scale) if scale > 0 else resid
+    ss = float(np.sum(r**2))
+    dof = max(n - segments - extra, 1)
+    if ss == 0.0:
+        return LongRunVariance(0.0, 0.0, 0.0, n, "ar1-resid")
+    rho = float(np.sum(r[:-1] * r[1:]) / ss)
+    # E[ρ̂] ≈ φ − (1 + 3φ)/n for an AR(1) with an estimated mean (Kendall 1954); segment means
+    # cost the same per segment, so n is taken per segment
+    m = n / segments
+    phi = (rho + 1.0 / m) / (1.0 - 3.0 / m) if m > 3 else rho
+    return _ar1(ss / dof, phi, n, "ar1-resid")
+
+
+def seasonal_profile(values: ArrayLike, period: int | None, *, min_cycles: int = 3) -> FloatArray:
+    """Per-point seasonal component (zeros when none is estimated), robust to level shifts.
+
+    Estimated when ``period ≥ 2``, at least ``min_cycles`` full periods are present and the
+    phases differ (Kruskal–Wallis p < 0.01) once the series' centred moving median over one
+    period is removed; the per-phase median of that detrended series, centred to mean zero.
     """
     x = as_float_array(values, "values")
     out = np.zeros_like(x)
     if period is None or period < 2 or x.size < min_cycles * period:
         return out
+    w = period if period % 2 else period + 1
+    half = w // 2
+    padded = np.r_[np.full(half, np.nan), x, np.full(half, np.nan)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows give NaN
+        trend = np.nanmedian(sliding_window_view(padded, w), axis=1)
+    detr = x - trend
     phase = np.arange(x.size) % period
-    centre = float(np.nanmedian(x))
-    for p in range(period):
-        sel = phase == p
-        vals = x[sel]
-        vals = vals[np.isfinite(vals)]
-        if vals.size:
-            out[sel] = float(np.median(vals)) - centre
-    return out
+    groups = [detr[(phase == p) & np.isfinite(detr)] for p in range(period)]
+    if any(g.size < 2 for g in groups):
+        return out
+    try:
+        kw = stats.kruskal(*groups)
+    except ValueError:  # all values identical
+        return out
+    if not (kw.pvalue < _SEASON_ALPHA):
+        return out
+    prof = np.array([float(np.median(g)) for g in groups])
+    prof -= prof.mean()
+    return prof[phase]
 
 
 def adaptive_baseline(values: ArrayLike, *, window: int = 14) -> tuple[FloatArray, FloatArray]:
@@ -163,69 +267,55 @@ def adaptive_baseline(values: ArrayLike, *, window: int = 14) -> tuple[FloatArra
     return base, hist
 
 
-def _best_split(y: FloatArray, min_size: int) -> tuple[int, float]:
-    """Split index maximising the standardised CUSUM statistic (unit σ) and its value."""
-    m = y.size
-    if m < 2 * min_size:
-        return -1, 0.0
-    k = np.arange(min_size, m - min_size + 1)
-    cs = np.cumsum(y)
-    left = cs[k - 1] / k
-    right = (cs[-1] - cs[k - 1]) / (m - k)
-    t = np.abs(left - right) * np.sqrt(k * (m - k) / m)
-    i = int(np.argmax(t))
-    return int(k[i]), float(t[i])
+def changepoints(values: ArrayLike, *, variance: float, penalty: float, min_size: int = 3) -> tuple[int, ...]:
+    """Change points (segment start indices) of a mean-shift model: PELT with the L2 cost.
 
-
-def binary_segmentation(
-    values: ArrayLike, *, sigma: float, threshold: float, min_size: int = 2, max_changepoints: int = 10
-) -> tuple[int, ...]:
-    """Change points (segment start indices) of a mean-shift model, by binary segmentation."""
+    The series is scaled by ``sqrt(variance)`` and PELT (``ruptures.Pelt(model="l2")``) is run
+    with ``penalty`` per change point, so ``penalty`` is in units of ``variance``.
+    """
     x = as_float_array(values, "values")
-    if not (sigma > 0 and math.isfinite(sigma)):
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    if not (variance > 0 and math.isfinite(variance)):
+        raise ValueError(f"variance must be a positive finite number, got {variance!r}")
+    if not (penalty > 0 and math.isfinite(penalty)):
+        raise ValueError(f"penalty must be a positive finite number, got {penalty!r}")
     if min_size < 1:
         raise ValueError(f"min_size must be ≥ 1, got {min_size!r}")
-    found: list[int] = []
-    pending = [(0, x.size)]
-    while pending and len(found) < max_changepoints:
-        # split the segment with the strongest evidence first (deterministic order)
-        best: tuple[float, int, int, int] | None = None
-        for lo, hi in pending:
-            k, stat = _best_split(x[lo:hi] / sigma, min_size)
-            if k > 0 and stat > threshold and (best is None or stat > best[0]):
-                best = (stat, lo, hi, lo + k)
-        if best is None:
-            break
-        _, lo, hi, cut = best
-        pending.remove((lo, hi))
-        pending += [(lo, cut), (cut, hi)]
-        found.append(cut)
-    return tuple(sorted(found))
+    if x.size < 2 * min_size:
+        return ()
+    y = (x - float(np.mean(x))) / math.sqrt(variance)
+    # the linear kernel is the L2 cost; ruptures runs its PELT in C
+    bkps = rpt.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(y).predict(pen=penalty)
+    return tuple(int(b) for b in bkps[:-1])
+
+
+def _piecewise_means(x: FloatArray, cps: tuple[int, ...]) -> FloatArray:
+    out = np.empty_like(x)
+    for lo, hi in itertools.pairwise([0, *cps, x.size]):
+        out[lo:hi] = x[lo:hi].mean()
+    return out
 
 
 def _level_shifts(
-    x: FloatArray, cps: tuple[int, ...], sigma: float, alpha: float, min_effect: float, df: float
+    x: FloatArray, cps: tuple[int, ...], lr_sigma: float, alpha: float, min_effect: float
 ) -> list[tuple[int, int, float, float]]:
     """Anomalous segments vs the first one: (start, end, shift, z), merged by direction."""
-    bounds = [0, *cps, x.size]
-    segs = list(itertools.pairwise(bounds))
+    segs = list(itertools.pairwise([0, *cps, x.size]))
     if len(segs) < 2:
         return []
     ref = x[segs[0][0] : segs[0][1]]
     ref_mean, n_ref = float(ref.mean()), ref.size
-    crit = _crit(alpha / (2 * (len(segs) - 1)), df)
+    crit = float(special.ndtri(1.0 - alpha / (2 * (len(segs) - 1))))
     out: list[tuple[int, int, float, float]] = []
     for lo, hi in segs[1:]:
         shift = float(x[lo:hi].mean()) - ref_mean
-        z = shift / (sigma * math.sqrt(1.0 / (hi - lo) + 1.0 / n_ref))
+        z = shift / (lr_sigma * math.sqrt(1.0 / (hi - lo) + 1.0 / n_ref))
         if abs(z) <= crit or abs(shift) < min_effect:
             continue
         if out and out[-1][1] == lo and np.sign(out[-1][2]) == np.sign(shift):
             start = out[-1][0]
             span = x[start:hi]
             merged = float(span.mean()) - ref_mean
-            mz = merged / (sigma * math.sqrt(1.0 / span.size + 1.0 / n_ref))
+            mz = merged / (lr_sigma * math.sqrt(1.0 / span.size + 1.0 / n_ref))
             out[-1] = (start, hi, merged, mz)
         else:
             out.append((lo, hi, shift, z))
@@ -239,16 +329,19 @@ def detect_anomalies(
     period: int | None = None,
     min_cycles: int = 3,
     window: int = 14,
-    min_size: int = 2,
+    min_size: int = 3,
     min_history: int = 5,
     min_effect: float = 0.0,
     min_points: int = 6,
+    penalty_factor: float = PENALTY_FACTOR,
 ) -> Detection:
     """Level shifts and point anomalies in ``values`` (see the module docstring).
 
-    ``alpha`` is the family-wise false-alarm level per series; ``period`` the seasonal period
+    ``alpha`` is the false-alarm level of the tests per series; ``period`` the seasonal period
     in points (7 for daily buckets with weekly seasonality; None = no seasonality);
-    ``min_effect`` an absolute magnitude below which shifts are ignored.
+    ``min_size`` the shortest segment between change points; ``min_effect`` an absolute
+    magnitude below which shifts are ignored; ``penalty_factor`` the ``c`` in the penalty
+    ``c · ln n · σ²_LR``.
     """
     alpha = check_alpha(alpha)
     raw = as_float_array(values, "values")
@@ -259,6 +352,8 @@ def detect_anomalies(
         raise ValueError(f"period must be ≥ 1 or None, got {period!r}")
     if min_effect < 0:
         raise ValueError(f"min_effect must be ≥ 0, got {min_effect!r}")
+    if not (penalty_factor > 0 and math.isfinite(penalty_factor)):
+        raise ValueError(f"penalty_factor must be a positive number, got {penalty_factor!r}")
     finite = np.flatnonzero(np.isfinite(raw))
     n = int(finite.size)
     base_full = np.full(raw.size, np.nan)
@@ -268,46 +363,47 @@ def detect_anomalies(
     x = raw[finite]
     season = seasonal_profile(x, period, min_cycles=min_cycles)
     seasonal = bool(np.any(season != 0.0))
-    xd = x - season
-    sigma = robust_sigma(xd)
-    base, hist = adaptive_baseline(xd, window=window)
+    y = x - season
+    base, hist = adaptive_baseline(y, window=window)
     base_full[finite] = base + season
-    if not (sigma > 0 and math.isfinite(sigma)):
+    sigma0 = robust_sigma(y)
+    if not (sigma0 > 0 and math.isfinite(sigma0)):
         warn_degenerate("anomaly detection skipped: the series is constant")
         return Detection((), (), base_full, math.nan, n, seasonal)
 
-    # pass 1: the robust σ̂₀ with liberal (normal) critical values proposes split points; pass 2
-    # re-estimates σ from the winsorised residuals of that piecewise-constant fit (efficient,
-    # ν = n − segments − seasonal phases) and segments again with Student-t critical values.
-    # With too few points for pass 2, ν falls back to the MAD's own ≈ 0.26 (n − 1).
-    df0 = max(2.0, _MAD_DF_FACTOR * (n - 1))
-    cps = binary_segmentation(
-        xd, sigma=sigma, threshold=_crit(alpha / (2 * (n - 1)), _PASS1_DF), min_size=min_size
-    )
-    df = float(n - len(cps) - 1 - (period if seasonal and period else 0))
-    if df >= 2:
-        resid = xd - _piecewise_means(xd, cps)
-        sigma1 = math.sqrt(float(np.sum(np.minimum(resid**2, (_WINSOR * sigma) ** 2))) / df)
-        if sigma1 > 0:
-            sigma = sigma1
-            cps = binary_segmentation(
-                xd, sigma=sigma, threshold=_crit(alpha / (2 * (n - 1)), df), min_size=min_size
-            )
-    else:
-        df = df0
+    beta = penalty_factor * math.log(n)
+    # pass 1: iid penalty with the robust σ̂ (MAD of differences) — liberal, it proposes where
+    # the level moved, so that the noise model is estimated with those moves taken out;
+    # pass 2: the long-run variance (the larger of the difference- and residual-based AR(1)
+    # estimates on pass 1's residuals) scales the penalty and the tests
+    cps1 = changepoints(y, variance=sigma0**2, penalty=beta, min_size=min_size)
+    resid1 = y - _piecewise_means(y, cps1)
+    fit1 = y - resid1
+    steps = tuple(c for c in cps1 if abs(fit1[c] - fit1[c - 1]) >= _STEP * sigma0)
+    phases = period if seasonal and period else 0
+    lr_diff, lr_res = long_run_variance(y, breaks=steps), _residual_lrv(resid1, len(cps1) + 1, phases)
+    lr = max((lr_diff, lr_res), key=lambda r: r.estimate if math.isfinite(r.estimate) else -1.0)
+    if not (lr.estimate > 0 and math.isfinite(lr.estimate)):
+        lr = _ar1(sigma0**2, 0.0, n, "robust-sigma")  # residuals all zero: a clean step
+    cps = changepoints(y, variance=lr.estimate, penalty=beta, min_size=min_size)
+    resid = y - _piecewise_means(y, cps)
+    sigma = _residual_lrv(resid, len(cps) + 1, phases).sigma or lr.sigma or sigma0
+    lr_sigma = math.sqrt(lr.estimate)
+
     found: list[Anomaly] = []
     covered = np.zeros(n, dtype=bool)
-    for lo, hi, shift, z in _level_shifts(xd, cps, sigma, alpha, min_effect, df):
+    ref_level = float(y[: cps[0]].mean()) if cps else float(y.mean())
+    for lo, hi, shift, z in _level_shifts(y, cps, lr_sigma, alpha, min_effect):
         covered[lo:hi] = True
-        found.append(_anomaly(finite, lo, hi, shift, z, "changepoint", df))
+        found.append(_anomaly(finite, lo, hi, shift, z, "changepoint", ref_level))
 
-    # point anomalies outside level shifts, against the adaptive (seasonal-aware) baseline
-    point_crit = _crit(alpha / (2 * n), df)
+    # point anomalies outside level shifts, against the trailing (deseasonalised) median
+    point_crit = float(special.ndtri(1.0 - alpha / (2 * n)))
     with np.errstate(invalid="ignore", divide="ignore"):
         scale = sigma * np.sqrt(1.0 + math.pi / (2.0 * np.maximum(hist, 1.0)))
-        zt = (xd - base) / scale
+        zt = (y - base) / scale
     flag = (hist >= min_history) & ~covered & (np.abs(np.nan_to_num(zt)) > point_crit)
-    flag &= np.abs(np.nan_to_num(xd - base)) >= min_effect
+    flag &= np.abs(np.nan_to_num(y - base)) >= min_effect
     t = 0
     while t < n:
         if not flag[t]:
@@ -318,35 +414,43 @@ def detect_anomalies(
         while u + 1 < n and flag[u + 1] and np.sign(zt[u + 1]) == sign:
             u += 1
         span = slice(t, u + 1)
-        mag = float(np.mean(xd[span] - base[span]))
+        mag = float(np.mean(y[span] - base[span]))
         z = float(zt[span][np.argmax(np.abs(zt[span]))])
-        found.append(_anomaly(finite, t, u + 1, mag, z, "robust_z", df))
+        found.append(_anomaly(finite, t, u + 1, mag, z, "robust_z", float(base[t] + season[t])))
         t = u + 1
     found.sort(key=lambda a: (a.start, a.end))
-    return Detection(tuple(found), tuple(int(finite[c]) for c in cps), base_full, sigma, n, seasonal)
+    return Detection(
+        tuple(found), tuple(int(finite[c]) for c in cps), base_full, sigma, n, seasonal,
+        phi=lr.phi, long_run_sigma=lr_sigma,
+    )  # fmt: skip
 
 
-def _anomaly(finite: np.ndarray, lo: int, hi: int, shift: float, z: float, method: str, df: float) -> Anomaly:
+def _anomaly(
+    finite: np.ndarray, lo: int, hi: int, shift: float, z: float, method: str, baseline: float
+) -> Anomaly:
     """An :class:`Anomaly` over finite positions ``[lo, hi)`` mapped back to input indices."""
-    start, end = int(finite[lo]), int(finite[hi - 1]) + 1
     return Anomaly(
-        start=start,
-        end=end,
+        start=int(finite[lo]),
+        end=int(finite[hi - 1]) + 1,
         estimate=shift,
         direction="down" if shift < 0 else "up",
         score=float(z),
-        pvalue=float(2.0 * special.stdtr(df, -abs(z))),  # two-sided Student-t tail
+        pvalue=float(2.0 * special.ndtr(-abs(z))),
         n=hi - lo,
         method=method,
+        baseline=baseline,
     )
 
 
 __all__ = [
+    "PENALTY_FACTOR",
     "Anomaly",
     "Detection",
+    "LongRunVariance",
     "adaptive_baseline",
-    "binary_segmentation",
+    "changepoints",
     "detect_anomalies",
+    "long_run_variance",
     "robust_sigma",
     "seasonal_profile",
 ]

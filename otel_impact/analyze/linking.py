@@ -2,28 +2,46 @@
 
 "When accuracy dips, what changed upstream?" Every upstream event (a ``pipeline.run`` or
 ``pipeline.incident`` log event, a pipeline tool's span, or a synthetic ``late``/``missing`` run
-from the freshness check) that happened within ``window`` seconds before the anomaly's start
-(or up to ``tolerance`` after it — one bucket, since the anomaly's start is only known to the
-bucket) is a candidate cause. Its score is the product of three factors in (0, 1]:
+from the freshness check) in the ``window`` seconds before the anomaly's start is a candidate
+cause — **a cause precedes its effect**. Events after the start are admitted in two cases only:
+within ``skew`` seconds (clock skew between the pipeline's host and the services, default
+5 minutes) with full proximity, and inside the first anomalous bucket (``tolerance``) with at
+most half the proximity, fading to zero at the bucket's end (the onset is only known to the
+bucket; an event late in the bucket cannot have moved that bucket's value).
+
+A pipeline's **routine** is background, never a candidate: a successful run on its cadence with
+no declared ``pipeline.change`` and a ``data.version`` that is unchanged or a date stamp that
+just advances (``2026-11-13``, ``20261113`` … within a week of the run) has severity 0.
+:func:`mark_version_changes` marks what breaks the routine: a ``data.version`` that changes
+otherwise (``data_version``; e.g. ``v7`` → ``v8``, or a date stamp going backwards), unless the
+pipeline changes a non-date version on most runs (then a change is its routine too), and a
+run less than half a period after the previous one of a scheduled pipeline (``off_cadence``).
+
+The score is the product of three factors in [0, 1]:
 
 * **lineage** — how close the event is to the model in the lineage graph
   model → features → datasets → pipelines: an event on a dataset feeding one of the model's
   features (distance 2) weighs 1.0, an event of a pipeline producing such a dataset
   (distance 3) 0.8, anything unrelated 0.25; when the model has no lineage at all, 0.5.
-* **severity** — failed runs and schema changes 1.0, missing runs 0.9, late runs 0.7, other
-  non-success statuses 0.6, a successful run that changed something (``pipeline.change`` or a
-  new ``data.version``) or a ``pipeline.incident`` without a failing status 0.5, a routine
-  successful run 0.1.
-* **proximity** — ``1 − 0.5 · lag / window`` (1 at the anomaly's start, 0.5 at the edge).
+* **severity** — the evidence the event itself carries: a failed run or a schema change 1.0,
+  a missing run 0.9, a late run 0.7, another non-success status 0.6, a declared
+  ``pipeline.change`` 0.6, a ``pipeline.incident`` without a failing status 0.5, a
+  ``data_version`` change that breaks the routine 0.5, an off-cadence run 0.4, routine 0.
+* **proximity** — ``1 − 0.5 · lag / window`` before the start (1 at the start, 0.5 at the
+  window's edge); see above for events after it.
 
-Candidates scoring below ``min_score`` are dropped (so routine runs of unrelated pipelines are
-not offered as causes); the rest are ranked by score, then recency, then name. An anomaly with no
-candidate is "unlinked". The ranking is deterministic: same inputs, same order.
+Candidates scoring below ``min_score`` are dropped; the rest are ranked by score, then recency,
+then name. :data:`LIKELY_CAUSE_SCORE` (0.5) is the evidence needed to call the best candidate
+the *likely cause* — an in-lineage failure, schema change, missing/late run or declared change
+shortly before the start; a weaker best candidate is only a *possible* one, and an anomaly
+without candidates is "unlinked". :data:`STRONG_EVIDENCE_SCORE` (0.8) is what a critical
+incident needs. The ranking is deterministic: same inputs, same order.
 
 >>> lin = Lineage.from_maps({"ranker": ["user_ctr"]}, {"user_ctr": ["clicks"]}, {"clicks": ["features_daily"]})
 >>> ev = [UpstreamEvent(at=100.0, pipeline="features_daily", dataset="clicks", status="success",
 ...                     change="schema_change"),
-...       UpstreamEvent(at=100.0, pipeline="billing", dataset="invoices", status="failed")]
+...       UpstreamEvent(at=100.0, pipeline="billing", dataset="invoices", status="failed"),
+...       UpstreamEvent(at=900.0, pipeline="features_daily", dataset="clicks", status="failed")]
 >>> [(lk.event.pipeline, round(lk.score, 3)) for lk in link_events(150.0, ev, model="ranker", lineage=lin, window=100.0)]
 [('features_daily', 0.75), ('billing', 0.188)]
 """
@@ -31,8 +49,10 @@ candidate is "unlinked". The ranking is deterministic: same inputs, same order.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 FAILED_STATUSES = frozenset({"failed", "failure", "error", "aborted", "cancelled", "canceled", "timeout"})
 SUCCESS_STATUSES = frozenset({"success", "succeeded", "ok", "completed", "done", ""})
@@ -42,6 +62,15 @@ LINEAGE_WEIGHT_DATASET = 1.0
 LINEAGE_WEIGHT_PIPELINE = 0.8
 LINEAGE_WEIGHT_UNRELATED = 0.25
 LINEAGE_WEIGHT_UNKNOWN_MODEL = 0.5
+
+CLOCK_SKEW = 300.0  # seconds an event may follow the anomaly's start and still count in full
+LIKELY_CAUSE_SCORE = 0.5  # best link at least this strong → "likely cause"
+STRONG_EVIDENCE_SCORE = 0.8  # best link at least this strong → an incident may be critical
+ROUTINE_VERSION_SHARE = 0.8  # a pipeline changing a non-date version on ≥ 80 % of runs: routine
+DATE_VERSION_DAYS = 7.0  # a date-stamped version within a week before (or a day after) the run
+CHANGE_DATA_VERSION = "data_version"
+CHANGE_OFF_CADENCE = "off_cadence"
+_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -101,7 +130,7 @@ class Link:
 
     event: UpstreamEvent
     score: float
-    lag_s: float  # anomaly start − event time (negative: event inside the tolerance after it)
+    lag_s: float  # anomaly start − event time (negative: the event followed the start)
     distance: int | None
     lineage_weight: float
     severity: float
@@ -109,7 +138,7 @@ class Link:
 
 
 def severity(event: UpstreamEvent) -> float:
-    """How strongly this kind of event suggests a data problem (see the module docstring)."""
+    """How strongly this event suggests a data problem (see the module docstring); 0 = routine."""
     status = event.status.strip().lower()
     change = event.change.strip().lower()
     if event.kind == "missing" or status == "missing":
@@ -120,9 +149,13 @@ def severity(event: UpstreamEvent) -> float:
         return 1.0
     if status not in SUCCESS_STATUSES:
         return 0.6
-    if change or event.kind == "pipeline.incident":
+    if change == CHANGE_OFF_CADENCE:
+        return 0.4
+    if change == CHANGE_DATA_VERSION or event.kind == "pipeline.incident":
         return 0.5
-    return 0.1
+    if change:
+        return 0.6  # a declared pipeline.change
+    return 0.0
 
 
 def lineage_weight(model: str, event: UpstreamEvent, lineage: Lineage) -> tuple[float, int | None]:
@@ -137,6 +170,21 @@ def lineage_weight(model: str, event: UpstreamEvent, lineage: Lineage) -> tuple[
     return LINEAGE_WEIGHT_UNRELATED, None
 
 
+def proximity(lag: float, *, window: float, tolerance: float, skew: float = CLOCK_SKEW) -> float:
+    """Weight of an event ``lag`` seconds before the anomaly's start (negative: after it); 0 = out.
+
+    >>> proximity(0.0, window=100.0, tolerance=10.0), proximity(100.0, window=100.0, tolerance=10.0)
+    (1.0, 0.5)
+    >>> proximity(-5.0, window=100.0, tolerance=10.0, skew=0.0)
+    0.25
+    """
+    if lag > window or lag < -max(tolerance, skew):
+        return 0.0
+    if lag >= -skew:
+        return 1.0 - 0.5 * max(lag, 0.0) / window
+    return 0.5 * (1.0 + lag / tolerance)  # inside the first anomalous bucket: at most one half
+
+
 def link_events(
     anomaly_start: float,
     events: Sequence[UpstreamEvent],
@@ -145,14 +193,18 @@ def link_events(
     lineage: Lineage = EMPTY_LINEAGE,
     window: float,
     tolerance: float = 0.0,
+    skew: float = CLOCK_SKEW,
     min_score: float = 0.15,
     limit: int = 10,
 ) -> tuple[Link, ...]:
-    """Upstream events in ``[anomaly_start − window, anomaly_start + tolerance]``, best first."""
+    """Upstream events in ``[anomaly_start − window, anomaly_start]`` (plus the clock-skew grace
+    and the first bucket, see :func:`proximity`) scoring at least ``min_score``, best first."""
     if not (window > 0 and math.isfinite(window)):
         raise ValueError(f"window must be a positive number of seconds, got {window!r}")
     if not (tolerance >= 0 and math.isfinite(tolerance)):
         raise ValueError(f"tolerance must be ≥ 0 seconds, got {tolerance!r}")
+    if not (skew >= 0 and math.isfinite(skew)):
+        raise ValueError(f"skew must be ≥ 0 seconds, got {skew!r}")
     if not (0.0 <= min_score <= 1.0):
         raise ValueError(f"min_score must be in [0, 1], got {min_score!r}")
     if limit < 1:
@@ -162,11 +214,11 @@ def link_events(
     links: list[Link] = []
     for ev in events:
         lag = anomaly_start - ev.at
-        if lag > window or lag < -tolerance:
+        prox = proximity(lag, window=window, tolerance=tolerance, skew=skew)
+        sev = severity(ev)
+        if prox <= 0.0 or sev <= 0.0:
             continue
         weight, dist = lineage_weight(model, ev, lineage)
-        sev = severity(ev)
-        prox = 1.0 - 0.5 * max(lag, 0.0) / window
         score = weight * sev * prox
         if score >= min_score:
             links.append(Link(ev, score, lag, dist, weight, sev, prox))
@@ -176,21 +228,74 @@ def link_events(
     return tuple(links[:limit])
 
 
-def mark_version_changes(events: Sequence[UpstreamEvent]) -> list[UpstreamEvent]:
-    """Events sorted by time, with ``change="data_version"`` on runs whose ``version`` differs
-    from the previous run of the same pipeline and dataset (when no change was recorded)."""
-    out: list[UpstreamEvent] = []
+def _version_date(version: str) -> float | None:
+    """Epoch seconds of the date stamped in a version string (``2026-11-13``, ``d20261113``)."""
+    m = _DATE.search(version)
+    if m is None:
+        return None
+    try:
+        return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def _routine_date(prev: str, version: str, at: float) -> bool:
+    """A date-stamped version that advances and lies within a week before (a day after) the run."""
+    new, old = _version_date(version), _version_date(prev)
+    if new is None or old is None or new < old:
+        return False
+    return at - DATE_VERSION_DAYS * 86400.0 <= new <= at + 86400.0
+
+
+def mark_version_changes(
+    events: Sequence[UpstreamEvent], schedules: Mapping[str, float] | None = None
+) -> list[UpstreamEvent]:
+    """Events sorted by time; runs that break their pipeline's routine get a ``change`` mark.
+
+    A run whose ``version`` differs from the previous run of the same pipeline and dataset gets
+    ``change="data_version"`` — unless the new version is a date stamp that advances and lies
+    within :data:`DATE_VERSION_DAYS` before the run (a daily partition), or the pipeline changes
+    its non-date version on at least :data:`ROUTINE_VERSION_SHARE` of its runs. A run of a
+    pipeline in ``schedules`` (name → period in seconds) less than half a period after its
+    previous run gets ``change="off_cadence"``. Declared changes are kept as they are.
+    """
+    ordered = sorted(events, key=lambda e: (e.at, e.pipeline, e.dataset, e.kind, e.status, e.version))
+    schedules = schedules or {}
+    changes: dict[tuple[str, str], list[bool]] = {}  # per pipeline: non-date version changed?
     last: dict[tuple[str, str], str] = {}
-    for ev in sorted(events, key=lambda e: (e.at, e.pipeline, e.dataset, e.kind, e.status, e.version)):
+    for ev in ordered:
+        key = (ev.pipeline, ev.dataset)
+        if ev.version:
+            prev = last.get(key)
+            if prev is not None:
+                changes.setdefault(key, []).append(
+                    prev != ev.version and not _routine_date(prev, ev.version, ev.at)
+                )
+            last[key] = ev.version
+    routine = {k for k, v in changes.items() if len(v) >= 3 and sum(v) >= ROUTINE_VERSION_SHARE * len(v)}
+    out: list[UpstreamEvent] = []
+    last.clear()
+    last_run: dict[str, float] = {}
+    for ev in ordered:
         key = (ev.pipeline, ev.dataset)
         prev = last.get(key)
+        mark = ""
         if ev.version:
             last[key] = ev.version
-            if prev is not None and prev != ev.version and not ev.change:
-                ev = UpstreamEvent(
-                    ev.at, ev.pipeline, ev.dataset, ev.status, "data_version", ev.version, ev.kind
-                )
-        out.append(ev)
+            if (
+                prev is not None
+                and prev != ev.version
+                and key not in routine
+                and not _routine_date(prev, ev.version, ev.at)
+            ):
+                mark = CHANGE_DATA_VERSION
+        if ev.kind in ("pipeline.run", "span") and ev.status.strip().lower() in SUCCESS_STATUSES:
+            period = schedules.get(ev.pipeline)
+            before = last_run.get(ev.pipeline)
+            if period and before is not None and ev.at - before < 0.5 * period and not mark:
+                mark = CHANGE_OFF_CADENCE
+            last_run[ev.pipeline] = ev.at
+        out.append(replace(ev, change=mark) if mark and not ev.change else ev)
     return out
 
 
@@ -275,7 +380,12 @@ def check_freshness(
 
 
 __all__ = [
+    "CHANGE_DATA_VERSION",
+    "CHANGE_OFF_CADENCE",
+    "CLOCK_SKEW",
     "EMPTY_LINEAGE",
+    "LIKELY_CAUSE_SCORE",
+    "STRONG_EVIDENCE_SCORE",
     "Freshness",
     "Lineage",
     "Link",
@@ -284,5 +394,6 @@ __all__ = [
     "lineage_weight",
     "link_events",
     "mark_version_changes",
+    "proximity",
     "severity",
 ]

@@ -11,10 +11,18 @@ Writes three sections of the result and appends to a fourth:
   services emit ``ml.feature.summary`` events, and whether the bucket counts as drifted.
 * ``incidents`` — one entry per anomaly of a watched model metric (``incidents.metrics``) per
   model (and per segment value with ``incidents.segments``), with the upstream events linked to
-  it, best first (``linked: []`` and ``cause: "unlinked"`` when nothing upstream preceded it);
-  plus ``affected_windows`` (merged anomaly ranges per model and segment) and ``affected`` flags
-  on matching model series of ``result["series"]`` when that section exists.
+  it, best first, and ``cause``: ``"upstream"`` when the best link is evidence enough for a
+  likely cause (:data:`~otel_impact.analyze.linking.LIKELY_CAUSE_SCORE`), ``"possible"`` when
+  only weaker candidates exist, ``"unlinked"`` when nothing upstream preceded it; plus
+  ``affected_windows`` (merged anomaly ranges per model, segment and metric) and ``affected``
+  flags on the model series of ``result["series"]`` that moved: the same model, segment and
+  metric, all versions (other series get all-``false`` flags).
 * ``alerts`` — ``incident`` and ``drift`` alerts are appended (other stages' alerts are kept).
+  An incident alert is ``critical`` only when the metric moved in its bad direction and the
+  best upstream link is strong evidence
+  (:data:`~otel_impact.analyze.linking.STRONG_EVIDENCE_SCORE`); a move in the good direction
+  (an AUC rise, a latency fall) is ``info``; everything else ``warning``. Rules, thresholds and
+  measured false-alarm rates: ``docs/detection.md``.
 
 The metrics are computed over ``[end − incidents.history, end)`` (or the whole window when it is
 longer), on buckets aligned to multiples of ``incidents.bucket`` since the epoch, so that an
@@ -38,6 +46,8 @@ from otel_impact.analyze.anomaly import detect_anomalies
 from otel_impact.analyze.drift import KsResult, PsiResult, histogram_deltas, ks, psi, psi_from_counts
 from otel_impact.analyze.linking import (
     FAILED_STATUSES,
+    LIKELY_CAUSE_SCORE,
+    STRONG_EVIDENCE_SCORE,
     Lineage,
     Link,
     UpstreamEvent,
@@ -57,6 +67,16 @@ _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_LABELED = 10  # buckets with fewer labelled predictions give no AUC/accuracy point
 NOTABLE_SEVERITY = 0.5  # upstream events at least this severe are listed and annotated
+# the direction in which a watched metric getting worse is an incident (None: both)
+BAD_DIRECTION: dict[str, str | None] = {
+    "auc": "down",
+    "accuracy": "down",
+    "mean_score": None,
+    "volume": None,
+    "error_rate": "up",
+    "latency_p95": "up",
+}
+SERIES_NAME = {"latency_p95": "latency_p95_ms"}  # watched metric → its name in result["series"]
 
 
 def _iso(ns: float) -> str:
@@ -100,6 +120,7 @@ def _freshness(ctx: JobContext, start_ns: int, end_ns: int, win_start_ns: int) -
     pipes = ctx.config.pipelines
     lookback = cfg.link_window + max((p.schedule + p.grace for p in pipes.values()), default=0.0)
     cols = store.upstream_events(ctx.client, from_ns=start_ns - int(lookback * _NS), end_ns=end_ns)
+    schedules = {name: spec.schedule for name, spec in pipes.items()}
     events = mark_version_changes(
         [
             UpstreamEvent(t / _NS, str(p), str(d), str(s), str(c), str(v), str(k))
@@ -107,7 +128,8 @@ def _freshness(ctx: JobContext, start_ns: int, end_ns: int, win_start_ns: int) -
                 cols["t"], cols["kind"], cols["pipeline"], cols["dataset"], cols["status"],
                 cols["change"], cols["version"], strict=True,
             )
-        ]
+        ],
+        schedules,
     )  # fmt: skip
     gaps: list[UpstreamEvent] = []
     for name in sorted(pipes):
@@ -396,7 +418,7 @@ def _incidents(
     for i, key in enumerate(zip(cols["model"], cols["seg_key"], cols["seg_value"], strict=True)):
         groups.setdefault((str(key[0]), str(key[1]), str(key[2])), []).append(i)
     alerts = ctx.result.setdefault("alerts", [])
-    windows: dict[tuple[str, str, str], list[list[Any]]] = {}
+    windows: dict[tuple[str, str, str, str], list[list[Any]]] = {}
     for model, skey, sval in sorted(groups):
         for metric in cfg.metrics:
             values = _series(cols, groups[(model, skey, sval)], metric, nb)
@@ -409,31 +431,35 @@ def _incidents(
                     a_start / _NS, events, model=model, lineage=lineage, window=cfg.link_window,
                     tolerance=cfg.bucket, min_score=cfg.min_score,
                 )  # fmt: skip
-                inc = _incident_json(model, metric, skey, sval, a, a_start, a_end, det.baseline, links)
+                inc = _incident_json(model, metric, skey, sval, a, a_start, a_end, links)
                 ctx.result["incidents"].append(inc)
                 alerts.append(_incident_alert(inc))
-                windows.setdefault((model, skey, sval), []).append([a_start, a_end, metric])
-    for (model, skey, sval), spans in sorted(windows.items()):
-        spans.sort(key=lambda s: (s[0], s[1]))
-        merged: list[list[Any]] = []
-        for s, e, m in spans:
+                windows.setdefault((model, skey, sval, metric), []).append([a_start, a_end])
+    for (model, skey, sval, moved), spans in sorted(windows.items()):
+        spans.sort()
+        merged: list[list[int]] = []
+        for s, e in spans:
             if merged and s <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], e)
-                merged[-1][2].add(m)
             else:
-                merged.append([s, e, {m}])
-        for s, e, ms in merged:
+                merged.append([s, e])
+        for s, e in merged:
             ctx.result["affected_windows"].append(
                 {semconv.ML_MODEL_NAME: model, "segment": _seg(skey, sval), "start": _iso(s), "end": _iso(e),
-                 "metrics": sorted(ms)}
+                 "metrics": [moved]}
             )  # fmt: skip
     _flag_series(ctx.result)
 
 
+def _cause(links: tuple[Link, ...]) -> str:
+    if not links:
+        return "unlinked"
+    return "upstream" if links[0].score >= LIKELY_CAUSE_SCORE else "possible"
+
+
 def _incident_json(
-    model: str, metric: str, skey: str, sval: str, a: Any, a_start: int, a_end: int, baseline: np.ndarray,
-    links: tuple[Link, ...],
-) -> dict[str, Any]:  # fmt: skip
+    model: str, metric: str, skey: str, sval: str, a: Any, a_start: int, a_end: int, links: tuple[Link, ...]
+) -> dict[str, Any]:
     return {
         "anomaly": {
             semconv.ML_MODEL_NAME: model,
@@ -442,7 +468,7 @@ def _incident_json(
             "start": _iso(a_start),
             "end": _iso(a_end),
             "magnitude": a.estimate,
-            "baseline": float(baseline[a.start]) if a.start < baseline.size else math.nan,
+            "baseline": a.baseline,  # the level before the change (deseasonalised)
             "direction": a.direction,
             "method": a.method,
             "score": a.score,
@@ -454,7 +480,7 @@ def _incident_json(
             | {"score": lk.score, "lag_s": lk.lag_s, "lineage_distance": lk.distance, "severity": lk.severity}
             for lk in links
         ],
-        "cause": "upstream" if links else "unlinked",
+        "cause": _cause(links),
         "affected": True,
     }
 
@@ -466,25 +492,36 @@ def _incident_alert(inc: dict[str, Any]) -> dict[str, Any]:
         f"{metric} of {model} {a['direction']} by {abs(a['magnitude']):.4g} from {a['start']} ({a['method']})"
     )
     attrs: dict[str, Any] = {semconv.ML_MODEL_NAME: model, semconv.IMPACT_INCIDENT_METRIC: metric}
-    if links:
-        top = links[0]
+    top = links[0] if links else None
+    if top is not None and inc["cause"] == "upstream":
         what = top["change"] or top["status"] or top["kind"]
         msg += f"; likely cause: {top[semconv.PIPELINE_NAME] or '?'} {what} on {top[semconv.DATASET_NAME] or '?'} at {top['at']}"
         attrs |= {
             semconv.PIPELINE_NAME: top[semconv.PIPELINE_NAME],
             semconv.DATASET_NAME: top[semconv.DATASET_NAME],
         }
+    elif top is not None:
+        msg += (
+            f"; no upstream cause found (weak candidate: {top[semconv.PIPELINE_NAME] or '?'} at {top['at']})"
+        )
     else:
         msg += "; no upstream cause found"
     for k, v in a["segment"].items():
         attrs |= {semconv.IMPACT_SEGMENT_KEY: k, semconv.IMPACT_SEGMENT_VALUE: v}
-    severe = bool(links) and links[0]["score"] >= 0.5
-    return {"rule": "incident", "state": "firing", "severity": "critical" if severe else "warning", "at": a["start"], "message": msg,
+    bad = BAD_DIRECTION.get(metric)
+    if bad is not None and a["direction"] != bad:
+        sev = "info"  # the metric improved: worth a note, not a page
+    elif top is not None and top["score"] >= STRONG_EVIDENCE_SCORE:
+        sev = "critical"
+    else:
+        sev = "warning"
+    return {"rule": "incident", "state": "firing", "severity": sev, "at": a["start"], "message": msg,
             "attributes": attrs}  # fmt: skip
 
 
 def _flag_series(result: dict[str, Any]) -> None:
-    """Add ``affected`` flags to model series in ``result["series"]`` overlapping an affected window."""
+    """``affected`` flags on model series: true on buckets inside an anomaly of that series' own
+    metric, model and segment (the all-versions series); per-version and other series get false."""
     series = result.get("series")
     if not isinstance(series, list):
         return
@@ -494,13 +531,12 @@ def _flag_series(result: dict[str, Any]) -> None:
         model = s.get(semconv.ML_MODEL_NAME)
         wins = [
             w for w in result["affected_windows"]
-            if (model is None or w[semconv.ML_MODEL_NAME] == model) and w["segment"] == (s.get("segment") or {})
+            if (model is None or w[semconv.ML_MODEL_NAME] == model)
+            and w["segment"] == (s.get("segment") or {})
+            and s.get(semconv.ML_MODEL_VERSION) is None
+            and any(SERIES_NAME.get(m, m) == s.get("name") for m in w["metrics"])
         ]  # fmt: skip
-        flags = []
-        for b in s["buckets"]:
-            at = _to_iso(b)
-            flags.append(any(w["start"] <= at < w["end"] for w in wins))
-        s["affected"] = flags
+        s["affected"] = [any(w["start"] <= _to_iso(b) < w["end"] for w in wins) for b in s["buckets"]]
 
 
 def _to_iso(value: Any) -> str:

@@ -9,6 +9,9 @@ import pytest
 
 from otel_impact.analyze.anomaly import detect_anomalies
 from otel_impact.analyze.linking import (
+    CHANGE_DATA_VERSION,
+    CHANGE_OFF_CADENCE,
+    CLOCK_SKEW,
     EMPTY_LINEAGE,
     Lineage,
     UpstreamEvent,
@@ -16,10 +19,12 @@ from otel_impact.analyze.linking import (
     lineage_weight,
     link_events,
     mark_version_changes,
+    proximity,
     severity,
 )
 
 DAY = 86400.0
+T0 = 1_793_491_200.0  # 2026-11-01T00:00:00Z
 LINEAGE = Lineage.from_maps(
     {"ranker": ["user_ctr", "item_pop"], "churn": ["tenure"]},
     {"user_ctr": ["clicks"], "item_pop": ["catalog"], "tenure": ["accounts"]},
@@ -41,10 +46,12 @@ def test_severity_order() -> None:
     schema = severity(UpstreamEvent(0, status="success", change="schema_change"))
     missing = severity(UpstreamEvent(0, kind="missing"))
     late = severity(UpstreamEvent(0, kind="late"))
+    declared = severity(UpstreamEvent(0, status="success", change="new_source"))
     changed = severity(UpstreamEvent(0, status="success", change="data_version"))
+    off = severity(UpstreamEvent(0, status="success", change="off_cadence"))
     routine = severity(UpstreamEvent(0, status="success"))
     assert failed == schema == 1.0
-    assert failed > missing > late > changed > routine
+    assert failed > missing > late > declared > changed > off > routine == 0.0
 
 
 def _synthetic_incident(seed: int, *, with_events: bool = True) -> tuple[np.ndarray, list[UpstreamEvent]]:
@@ -100,18 +107,77 @@ def test_drop_without_upstream_events_is_unlinked() -> None:
     assert link_events(anomaly.start * DAY, routine, model="ranker", lineage=LINEAGE, window=3 * DAY) == ()
 
 
-def test_window_and_tolerance_bound_the_candidates() -> None:
+def test_a_cause_precedes_its_effect() -> None:
     ev = [
         UpstreamEvent(100.0, "features_daily", "clicks", "failed"),
         UpstreamEvent(10.0, "features_daily", "clicks", "failed"),  # too early
-        UpstreamEvent(205.0, "features_daily", "clicks", "failed"),  # after start, inside tolerance
-        UpstreamEvent(230.0, "features_daily", "clicks", "failed"),  # after tolerance
+        UpstreamEvent(202.0, "features_daily", "clicks", "failed"),  # after start, inside clock skew
+        UpstreamEvent(205.0, "features_daily", "clicks", "failed"),  # inside the first bucket
+        UpstreamEvent(230.0, "features_daily", "clicks", "failed"),  # after the first bucket
     ]
-    links = link_events(200.0, ev, model="ranker", lineage=LINEAGE, window=150.0, tolerance=10.0)
-    assert [lk.event.at for lk in links] == [205.0, 100.0]
-    assert links[0].lag_s == -5.0 and links[0].proximity == 1.0
+    links = link_events(200.0, ev, model="ranker", lineage=LINEAGE, window=150.0, tolerance=10.0, skew=3.0)
+    assert [lk.event.at for lk in links] == [202.0, 100.0, 205.0]
+    assert links[0].lag_s == -2.0 and links[0].proximity == 1.0
     assert links[1].proximity == pytest.approx(1 - 0.5 * 100 / 150)
     assert links[1].score == pytest.approx(1.0 * 1.0 * (1 - 0.5 * 100 / 150))
+    assert links[2].proximity == pytest.approx(0.5 * (1 - 5 / 10))  # never full after the start
+    # no grace at all: only what precedes the start, with the first bucket at reduced weight
+    strict = link_events(200.0, ev, model="ranker", lineage=LINEAGE, window=150.0, skew=0.0)
+    assert [lk.event.at for lk in strict] == [100.0]
+
+
+def test_proximity_closed_form() -> None:
+    assert proximity(0.0, window=100.0, tolerance=0.0) == 1.0
+    assert proximity(50.0, window=100.0, tolerance=0.0) == 0.75
+    assert proximity(101.0, window=100.0, tolerance=0.0) == 0.0
+    assert proximity(-CLOCK_SKEW, window=1e6, tolerance=0.0) == 1.0
+    assert proximity(-CLOCK_SKEW - 1, window=1e6, tolerance=0.0) == 0.0
+    assert proximity(-DAY / 2, window=1e6, tolerance=DAY) == pytest.approx(0.25)
+
+
+def test_routine_runs_are_background() -> None:
+    """Daily successful runs with a date-stamped data.version that advances: severity 0 and never
+    a candidate, however close; a declared change, a failure, a version break and an
+    off-cadence run of the same pipeline are candidates."""
+    runs = [
+        UpstreamEvent(T0 + d * DAY + 3600, "features_daily", "clicks", "success", "", f"2026-11-{d + 1:02d}")
+        for d in range(20)
+    ]
+    marked = mark_version_changes(runs, {"features_daily": DAY})
+    assert all(e.change == "" and severity(e) == 0.0 for e in marked)
+    assert (
+        link_events(T0 + 10 * DAY, marked, model="ranker", lineage=LINEAGE, window=3 * DAY, min_score=0.0)
+        == ()
+    )
+    unusual = [
+        UpstreamEvent(
+            T0 + 5 * DAY + 7200, "features_daily", "clicks", "success", "", "2026-11-06"
+        ),  # extra run
+        UpstreamEvent(
+            T0 + 12 * DAY + 7200, "features_daily", "clicks", "success", "", "2026-10-01"
+        ),  # backfill
+        UpstreamEvent(
+            T0 + 15 * DAY + 7200, "features_daily", "clicks", "success", "new_source", "2026-11-16"
+        ),
+        UpstreamEvent(T0 + 17 * DAY + 7200, "features_daily", "clicks", "failed", "", ""),
+    ]
+    out = {e.at: e.change for e in mark_version_changes(runs + unusual, {"features_daily": DAY})}
+    assert out[T0 + 5 * DAY + 7200] == CHANGE_OFF_CADENCE
+    assert out[T0 + 12 * DAY + 7200] == CHANGE_DATA_VERSION  # a date stamp going backwards
+    assert out[T0 + 13 * DAY + 3600] == ""  # back to the current partition: routine again
+    assert out[T0 + 15 * DAY + 7200] == "new_source"
+    assert out[T0 + 16 * DAY + 3600] == ""
+
+
+def test_a_pipeline_that_always_changes_its_version_is_routine() -> None:
+    runs = [UpstreamEvent(d * DAY, "etl", "d", "success", "", f"build-{d * 7919 % 1000}") for d in range(10)]
+    assert all(e.change == "" for e in mark_version_changes(runs))
+    rare = [UpstreamEvent(d * DAY, "etl", "d", "success", "", "v8" if d == 5 else "v7") for d in range(10)]
+    assert [e.change for e in mark_version_changes(rare)][4:7] == [
+        "",
+        CHANGE_DATA_VERSION,
+        CHANGE_DATA_VERSION,
+    ]
 
 
 def test_ranking_is_deterministic_under_input_order() -> None:

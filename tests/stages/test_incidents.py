@@ -217,10 +217,14 @@ def test_model_series_buckets_are_flagged_affected(incident_result: dict[str, An
         if s["kind"] == "model" and s["segment"] == {} and "affected" in s
     ]
     assert series, "the series stage runs before the incidents stage"
+    moved = {i["anomaly"]["metric"] for i in incident_result["incidents"]}
+    assert "auc" in moved
     for s in series:
         flags = dict(zip(s["buckets"], s["affected"], strict=True))
         assert flags["2026-11-05T00:00:00Z"] is False
-        assert flags["2026-11-20T00:00:00Z"] is True
+        # flagged: the all-versions series of a metric that moved; not volume, latency …
+        expected = s["name"] in moved and s["ml.model.version"] is None
+        assert flags["2026-11-20T00:00:00Z"] is expected, s["name"]
 
 
 def test_feature_summaries_in_data_quality(incident_result: dict[str, Any]) -> None:
