@@ -31,7 +31,7 @@ def _worker(params: WorldParams, endpoint: str, shard: int, shards: int, out: An
         from otel_impact.demo.world import simulate
 
         world = simulate(params)
-        services = make_services(endpoint, params.truth.sampled_ratio, replica=f"w{shard}")
+        services = make_services(endpoint, params.truth.sampled_ratio, replica=f"w{shard}", seed=params.seed)
         try:
 
             def progress(line: str) -> None:

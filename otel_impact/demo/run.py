@@ -234,7 +234,7 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
             say(f"services: {options.workers} worker processes replay the simulated users")
             counts = emit_parallel(params, endpoint, workers=options.workers, progress=say)
         else:
-            services = make_services(endpoint, params.truth.sampled_ratio)
+            services = make_services(endpoint, params.truth.sampled_ratio, seed=params.seed)
             try:
                 counts = emit_world(world, services, progress=say)
             finally:

@@ -6,6 +6,8 @@ same wiring a real service would have, only with large batches so that 30 simula
 in about a minute. The recommender runs as two replicas: one records every trace, the other uses
 a ``TraceIdRatioBased`` sampler (the analyzer must re-weight its predictions by their adjusted
 count).
+Trace and span ids come from a generator seeded by the world's seed, so a demo run with the same
+seed samples the same traces and reproduces its numbers.
 
 The batch processors' queues are sized for one simulated day and the emitter flushes after each
 day, so no span or log record is ever dropped by a full queue.
@@ -13,6 +15,7 @@ day, so no span or log record is ever dropped by a full queue.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
@@ -25,6 +28,7 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler, TraceIdRatioBased
 
 from otel_impact import semconv
@@ -40,6 +44,19 @@ _BATCH = 8192
 _EXPORT_TIMEOUT_S = 60.0  # one OTLP request (the receiver acknowledges once written)
 _FLUSH_TIMEOUT_S = 600.0  # a whole backlog on a busy machine
 _METRIC_INTERVAL_MS = 3_600_000  # metrics are flushed explicitly at the end
+
+
+class SeededIdGenerator(IdGenerator):
+    """Random, valid (non-zero) trace and span ids from a seeded generator: reproducible runs."""
+
+    def __init__(self, seed: int | str) -> None:
+        self._random = random.Random(seed)
+
+    def generate_span_id(self) -> int:
+        return self._random.getrandbits(64) or 1
+
+    def generate_trace_id(self) -> int:
+        return self._random.getrandbits(128) or 1
 
 
 @dataclass
@@ -69,13 +86,22 @@ class Service:
 
 
 def make_service(
-    name: str, endpoint: str, *, instance: str | None = None, sampler: Sampler | None = None
+    name: str,
+    endpoint: str,
+    *,
+    instance: str | None = None,
+    sampler: Sampler | None = None,
+    seed: int | None = None,
 ) -> Service:
-    """Providers for service ``name`` exporting OTLP/HTTP protobuf to ``endpoint`` (``http://host:port``)."""
+    """Providers for service ``name`` exporting OTLP/HTTP protobuf to ``endpoint`` (``http://host:port``).
+
+    With ``seed``, trace and span ids are drawn from a generator seeded by ``seed`` and ``instance``.
+    """
     base = endpoint.rstrip("/")
     instance = instance or name
     resource = Resource.create({semconv.SERVICE_NAME: name, semconv.SERVICE_INSTANCE_ID: instance})
-    tracer_provider = TracerProvider(resource=resource, sampler=sampler or ALWAYS_ON)
+    ids = SeededIdGenerator(f"{seed}/{instance}") if seed is not None else None
+    tracer_provider = TracerProvider(resource=resource, sampler=sampler or ALWAYS_ON, id_generator=ids)
     tracer_provider.add_span_processor(
         BatchSpanProcessor(
             OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=_EXPORT_TIMEOUT_S),
@@ -133,20 +159,24 @@ class Services:
             service.shutdown()
 
 
-def make_services(endpoint: str, sampled_ratio: float, *, replica: str = "0") -> Services:
+def make_services(
+    endpoint: str, sampled_ratio: float, *, replica: str = "0", seed: int | None = None
+) -> Services:
     """The demo's services, all exporting to the receiver at ``endpoint``.
 
-    ``replica`` distinguishes the ``service.instance.id`` of services run by several processes.
+    ``replica`` distinguishes the ``service.instance.id`` of services run by several processes;
+    ``seed`` (the world's) makes their trace and span ids reproducible.
     """
     return Services(
-        recommender=make_service(RECOMMENDER, endpoint, instance=f"recommender-a-{replica}"),
+        recommender=make_service(RECOMMENDER, endpoint, instance=f"recommender-a-{replica}", seed=seed),
         recommender_sampled=make_service(
             RECOMMENDER,
             endpoint,
             instance=f"recommender-b-{replica}",
             sampler=TraceIdRatioBased(sampled_ratio),
+            seed=seed,
         ),
-        checkout=make_service(CHECKOUT, endpoint, instance=f"checkout-{replica}"),
-        subscriptions=make_service(SUBSCRIPTIONS, endpoint, instance=f"subscriptions-{replica}"),
-        pipeline=make_service(FEATURE_PIPELINE, endpoint, instance=f"feature-pipeline-{replica}"),
+        checkout=make_service(CHECKOUT, endpoint, instance=f"checkout-{replica}", seed=seed),
+        subscriptions=make_service(SUBSCRIPTIONS, endpoint, instance=f"subscriptions-{replica}", seed=seed),
+        pipeline=make_service(FEATURE_PIPELINE, endpoint, instance=f"feature-pipeline-{replica}", seed=seed),
     )

@@ -174,7 +174,8 @@ def rollout_section(result: Mapping[str, Any]) -> Section:
         items = tuple(str(a) for a in r.get("assumptions") or [])
         if (method, *items) not in seen:
             seen.add((method, *items))
-            assumptions.append([method, "; ".join(items)])
+            # one assumption per row: each is a sentence a reader checks on its own
+            assumptions += [[method if i == 0 else "", item] for i, item in enumerate(items)]
     sec.tables.append(Table(["method", "assumes"], assumptions))
     sec.notes.append("★ = the estimate the headline uses. Effects are relative to the counterfactual level.")
     return sec
