@@ -167,16 +167,14 @@ def make_services(
     ``replica`` distinguishes the ``service.instance.id`` of services run by several processes;
     ``seed`` (the world's) makes their trace and span ids reproducible.
     """
+
+    def service(name: str, instance: str, sampler: Sampler | None = None) -> Service:
+        return make_service(name, endpoint, instance=f"{instance}-{replica}", sampler=sampler, seed=seed)
+
     return Services(
-        recommender=make_service(RECOMMENDER, endpoint, instance=f"recommender-a-{replica}", seed=seed),
-        recommender_sampled=make_service(
-            RECOMMENDER,
-            endpoint,
-            instance=f"recommender-b-{replica}",
-            sampler=TraceIdRatioBased(sampled_ratio),
-            seed=seed,
-        ),
-        checkout=make_service(CHECKOUT, endpoint, instance=f"checkout-{replica}", seed=seed),
-        subscriptions=make_service(SUBSCRIPTIONS, endpoint, instance=f"subscriptions-{replica}", seed=seed),
-        pipeline=make_service(FEATURE_PIPELINE, endpoint, instance=f"feature-pipeline-{replica}", seed=seed),
+        recommender=service(RECOMMENDER, "recommender-a"),
+        recommender_sampled=service(RECOMMENDER, "recommender-b", TraceIdRatioBased(sampled_ratio)),
+        checkout=service(CHECKOUT, "checkout"),
+        subscriptions=service(SUBSCRIPTIONS, "subscriptions"),
+        pipeline=service(FEATURE_PIPELINE, "feature-pipeline"),
     )

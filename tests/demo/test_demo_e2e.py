@@ -258,7 +258,7 @@ def test_headline_answers_with_the_planted_effects(demo):
     # (the digits follow the seed's sampled traces; the wording is pinned)
     assert re.fullmatch(
         r"- ranker v2 vs v1 raised purchase: \+[0-9.]+% per exposed user \(CI \+[0-9.]+% to \+[0-9.]+%, "
-        r"Welch t-test p (< 0\.001|= 0\.0[0-4][0-9]*), n = 1,[78][0-9]{2} users; arms by feature_flag\.result\.variant\)\.",
+        r"Welch t-test p (< 0\.001|= 0\.00[0-9]+), n = 1,[78][0-9]{2} users; arms by feature_flag\.result\.variant\)\.",
         lines[1],
     ), lines[1]
     # the planted 2-day lag and the most sensitive segment, with the method and both p-values
@@ -278,7 +278,7 @@ def test_headline_answers_with_the_planted_effects(demo):
     assert re.search(r"- INCIDENT 2026-11-0[0-9]: ranker auc down from .* likely cause: features_daily "
                      r"schema_change on clicks", text)  # fmt: skip
     assert "- WARNING 2026-11-1" in text and "correlation_breakdown: mean_score → purchase (all users" in text
-    # most severe first (the planted drift reads critical in some runs, warning in others)
+    # most severe first, for whichever severities this seed's run raises
     order = [
         text.find(f"- {label} ") for label in ("CRITICAL", "INCIDENT", "WARNING") if f"- {label} " in text
     ]
