@@ -43,6 +43,7 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.alerts import fdr_condition
 from otel_impact.analyze.anomaly import detect_anomalies
+from otel_impact.analyze.bounded import detect_proportion_anomalies
 from otel_impact.analyze.drift import KsResult, PsiResult, histogram_deltas, ks, psi, psi_from_counts
 from otel_impact.analyze.linking import (
     FAILED_STATUSES,
@@ -68,6 +69,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_LABELED = 10  # buckets with fewer labelled predictions give no AUC/accuracy point
 NOTABLE_SEVERITY = 0.5  # upstream events at least this severe are listed and annotated
 # the direction in which a watched metric getting worse is an incident (None: both)
+# per-bucket sample proportions, skewed near their bounds: detected on the asin(√x) scale (analyze/bounded.py)
+PROPORTION_METRICS = frozenset({"auc", "accuracy"})
 BAD_DIRECTION: dict[str, str | None] = {
     "auc": "down",
     "accuracy": "down",
@@ -422,7 +425,8 @@ def _incidents(
     for model, skey, sval in sorted(groups):
         for metric in cfg.metrics:
             values = _series(cols, groups[(model, skey, sval)], metric, nb)
-            det = detect_anomalies(values, alpha=cfg.alpha, period=cfg.period, min_effect=cfg.min_effect)
+            detect = detect_proportion_anomalies if metric in PROPORTION_METRICS else detect_anomalies
+            det = detect(values, alpha=cfg.alpha, period=cfg.period, min_effect=cfg.min_effect)
             for a in det.anomalies:
                 a_start, a_end = start_ns + a.start * bucket_ns, min(end_ns, start_ns + a.end * bucket_ns)
                 if a_end <= win_start_ns:
