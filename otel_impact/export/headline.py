@@ -221,11 +221,16 @@ def roi_sentence(roi: Mapping[str, Any], lift: Mapping[str, Any] | None) -> str:
         p = p_is((lift or {}).get("pvalue"))
         return f"not claimed: the lift it rests on is not significant ({p}, CI includes 0)"
     lo, hi = ci_of(roi, "incremental_value_ci")
-    return (
-        f"{fmt_pct(roi.get('roi_pct'), scale=1)} (incremental value {fmt_num(roi.get('incremental_value'))}, "
-        f"CI {fmt_num(lo)} to {fmt_num(hi)}, against cost {fmt_num(roi.get('cost'))}; "
-        f"net benefit {fmt_num(roi.get('net_benefit'))})"
-    )
+    # what is known: the digest reads stored points, which carry ROI and net benefit only
+    parts = []
+    if num(roi.get("incremental_value")) is not None:
+        parts.append(f"incremental value {fmt_num(roi.get('incremental_value'))}")
+        if num(lo) is not None and num(hi) is not None:
+            parts.append(f"CI {fmt_num(lo)} to {fmt_num(hi)}")
+    if num(roi.get("cost")) is not None:
+        parts.append(f"against cost {fmt_num(roi.get('cost'))}")
+    net = f"net benefit {fmt_num(roi.get('net_benefit'))}"
+    return f"{fmt_pct(roi.get('roi_pct'), scale=1)} ({'; '.join(filter(None, [', '.join(parts), net]))})"
 
 
 def best_correlation(rows: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:

@@ -58,6 +58,28 @@ def _row(outcome: DemoOutcome, effect: str) -> Any:
     return next(r for r in outcome.rows if r.effect == effect)
 
 
+def test_recorded_result_is_what_this_run_produces(demo):
+    """tests/data/recorded/demo-results.json, the input of the export, report and digest tests, is
+    this very run's result: a renamed key or a changed number in any stage fails here."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "data"))
+    from record_results import DAYS, DEMO, SEED, USERS, demo_document, differences, load
+    from record_results import END as RECORDED_END
+
+    outcome, _, _ = demo
+    params = outcome.params
+    assert (params.users, params.days, params.seed, params.start + timedelta(days=params.days)) == (
+        USERS, DAYS, SEED, RECORDED_END,
+    )  # fmt: skip
+    diff = differences(demo_document(outcome.result), load(DEMO))
+    assert diff == [], (
+        f"{len(diff)} differences from the recorded result, e.g. {diff[:5]}; if the change is intended, "
+        "re-record: .venv/bin/python tests/data/record_results.py"
+    )
+
+
 def test_lag_is_recovered_exactly(demo):
     outcome, _, _ = demo
     rec = recover(outcome.result)

@@ -1,9 +1,34 @@
-"""A realistic hand-made analysis result document (the JSON contract), shared by the export tests."""
+"""The result documents the tests of exporters, reports, digests and headlines run on.
+
+:func:`recorded` and :func:`recorded_llm` are what the real pipeline produced for the reduced demo
+(``tests/data/record_results.py``; ``tests/demo/test_demo_e2e.py`` checks that a fresh run still
+produces them). :func:`full_result` is a small hand-made document kept only for the job-machinery
+tests (watermark, export, exit codes), which need a fixed window and fixed alert states.
+"""
 
 from __future__ import annotations
 
 import copy
+import sys
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "data"))
+
+from record_results import DEMO, LLM, load
+
+
+def recorded() -> dict[str, Any]:
+    """A fresh copy of the recorded demo result (seed 3, 2,000 users, 2026-10-21 .. 2026-11-20)."""
+    return load(DEMO)
+
+
+def recorded_llm() -> dict[str, Any]:
+    """A fresh copy of the recorded result of the demo's LLM support assistant (cost per outcome)."""
+    return load(LLM)
+
+
+RECORDED_WINDOW: dict[str, str] = recorded()["window"]
 
 WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-05T00:00:00Z"}
 BUCKETS = [f"2026-11-0{d}T{h:02d}:00:00Z" for d in range(1, 5) for h in (0, 12)]

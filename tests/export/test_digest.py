@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from otlp_sink import receiver
-from results import WINDOW, full_result
+from results import RECORDED_WINDOW as WINDOW
+from results import recorded
 
 from otel_impact.cli.main import cli
 from otel_impact.config import config_from_dict
@@ -18,23 +19,25 @@ from otel_impact.export.digest import build_digest
 from otel_impact.job import run_job
 from otel_impact.pipeline import parse_iso
 
-T1 = parse_iso(WINDOW["end"])
+T0, T1 = parse_iso(WINDOW["start"]), parse_iso(WINDOW["end"])
 
 
 def analyze(client: Any, config: Any, window: Any, **kw: Any) -> dict[str, Any]:
-    return full_result(window.to_json())
+    """The recorded demo result, as the analyzer produced it for this window."""
+    assert window.to_json() == WINDOW
+    return recorded()
 
 
 @pytest.fixture()
 def exported(store: Any) -> Any:
     with receiver(store) as rx:
         config = config_from_dict({"export": {"endpoint": rx.endpoints.http, "timeout": "30s", "retries": 0}})
-        run_job(store, config, since=T1 - timedelta(days=4), until=T1, analyze_fn=analyze)
-        run_job(store, config, since=T1 - timedelta(days=4), until=T1, analyze_fn=analyze)  # re-run: no dupes
+        run_job(store, config, since=T0, until=T1, analyze_fn=analyze)
+        run_job(store, config, since=T0, until=T1, analyze_fn=analyze)  # re-run: no dupes
         rx.flush()
     down = config_from_dict({"export": {"endpoint": "http://127.0.0.1:9", "timeout": "200ms", "retries": 0}})
     with pytest.raises(ExportError):
-        run_job(store, down, since=T1 - timedelta(days=1), until=T1, analyze_fn=analyze)
+        run_job(store, down, since=T0, until=T1, analyze_fn=analyze)
     return store
 
 
@@ -49,19 +52,46 @@ def test_weekly_digest_sections_and_values_and_monthly_cli(exported: Any, tmp_pa
         "## Operational",
     ]
     # the same headline as the report, from the stored results, naming the window it covers
-    assert "_Estimates from the latest analysis: 2026-11-01 .. 2026-11-05 UTC._" in text
-    assert "- recommender v2 vs v1 raised purchase: +6.2% per exposed user (CI +2.1% to +10.4%" in text
-    assert "- CRITICAL 2026-11-03 12:00: correlation_break:" in text
-    assert "| ctr | model | 0.137 | – | – | 7 |" in text  # mean of the 7 ctr buckets, each counted once
-    assert "| ctr → purchase | Pearson | 12 h | 0.82 | [0.41, 0.95] | 0.012 |" in text
-    assert "| purchase | last touch | 21,000 | 27,210 |" in text
-    assert "| purchase | v2 vs v1 | all users | +6.2% | [+2.1%, +10.4%] | 0.003 |" in text
-    assert "| recommender v2 | +314.0% | 4,710 |" in text
+    doc = recorded()
+    lift = doc["lift"][0]
+    assert (
+        f"_Estimates from the latest analysis: {WINDOW['start'][:10]} .. {WINDOW['end'][:10]} UTC._" in text
+    )
+    assert (f"- ranker v2 vs v1 raised purchase: {100 * lift['estimate']:+.1f}% per exposed user "
+            f"(CI {100 * lift['ci'][0]:+.1f}% to {100 * lift['ci'][1]:+.1f}%") in text  # fmt: skip
+    roi = doc["roi"][0]  # stored points carry ROI and net benefit, nothing else of the ROI row
+    assert f"  - ROI: {roi['roi_pct']:+,.0f}% (net benefit {roi['net_benefit']:,.0f})" in text
+    assert "INCIDENT 2026-11-03: auc changed (all users); likely cause: features_daily on clicks" in text
+    best = next(r for r in doc["correlations"] if r["segment"] == {} and r["method"] == "pearson"
+                and r["business_metric"] == "purchase")  # fmt: skip
+    ci = f"[{best['ci'][0]:.2f}, {best['ci'][1]:.2f}]"
+    assert (
+        f"| mean_score → purchase | Pearson | 2 days | {best['estimate']:.2f} | {ci} | {best['pvalue']:.2g} |"
+        in text
+    )
+    cells = {r["ml.model.version"]: r["value"] for r in doc["attribution"]
+             if r["business_metric"] == "purchase" and r["model"] == "last_touch" and r["segment"] == {}}  # fmt: skip
+    assert f"| purchase | last touch | {cells['v1']:,.0f} | {cells['v2']:,.0f} |" in text
+    ci = f"[{100 * lift['ci'][0]:+.1f}%, {100 * lift['ci'][1]:+.1f}%]"
+    assert (
+        f"| purchase | v2 vs v1 | all users | {100 * lift['estimate']:+.1f}% | {ci} | {lift['pvalue']:.2g} |"
+        in text
+    )
+    assert f"| ranker v2 | {roi['roi_pct']:+,.0f}% | {roi['net_benefit']:,.0f} |" in text
+    # the series table: this period's mean of each stored series, bucket by bucket, each counted once
+    ctr = next(s for s in doc["series"] if s["name"] == "ctr" and s["segment"] == {})
+    week = [
+        v for b, v in zip(ctr["buckets"], ctr["values"], strict=True) if b >= "2026-11-13" and v is not None
+    ]
+    assert f"| ctr | model | {sum(week) / len(week):.3g} |" in text
     assert "analyzer runs: 2 ok, 1 failed" in text and "last failure: export_failed" in text
-    assert "alerts: 1 (1 critical, 0 resolved); incidents: 1" in text
+    week_alerts = [a for a in doc["alerts"] if a["at"] >= "2026-11-13T01:00:00Z"]
+    resolved = sum(a["state"] == "resolved" for a in week_alerts)
+    assert f"alerts: {len(week_alerts)} (0 critical, {resolved} resolved); incidents: 1" in text
     ops = text[text.index("## Operational") :]
-    assert ops.index("| CRIT | 2026-11-03 12:00 |") < ops.index("| INCIDENT |")  # critical first, as CRIT
-    assert "feature `recs`: iterate_ux" in text
+    assert ops.index("| INCIDENT |") < ops.index("| RESOLVED |")  # incidents before resolved transitions
+    for ev in doc["evaluation"]:
+        assert f"feature `{ev['feature']}`: {ev['decision']}" in text
     check_monthly_cli(exported, tmp_path)  # same stored results, through the CLI
 
 
@@ -84,7 +114,7 @@ def check_monthly_cli(exported: Any, tmp_path: Path) -> None:
     cfg.write_text("{}", encoding="utf-8")
     out = tmp_path / "d.md"
     args = ["digest", "--period", "monthly", "--config", str(cfg), "--dsn", "chdb://memory",
-            "--database", exported.database, "--now", "2026-11-05T01:00:00Z", "--out", str(out)]  # fmt: skip
+            "--database", exported.database, "--now", "2026-11-20T01:00:00Z", "--out", str(out)]  # fmt: skip
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     assert out.read_text().splitlines()[0] == "# otel-impact monthly digest"

@@ -1,52 +1,66 @@
-"""The headline's wording: a significant lift, a lift whose CI spans 0 (no ROI claimed) and an
-empty result. The demo's own headline is pinned in tests/demo/test_demo_e2e.py."""
+"""The headline's wording on the recorded demo result: a significant lift, a lift whose CI spans 0
+(no ROI claimed) and an empty result. The demo's own headline is pinned in tests/demo/test_demo_e2e.py."""
 
 from __future__ import annotations
 
-from results import full_result
+from results import recorded
 
 from otel_impact.export.headline import build_headline, significant_lift
 from otel_impact.export.report_html import render_html
 from otel_impact.export.summary import summary_lines
 
 
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}%"
+
+
 def test_significant_lift_is_the_headline_with_ci_test_and_n() -> None:
-    doc = full_result()
-    doc["roi"][0]["metric"] = "purchase"
+    doc = recorded()
+    lift, roi, (incident,) = doc["lift"][0], doc["roi"][0], doc["incidents"]
+    assert lift["segment"] == {} and significant_lift(lift)
     lines = build_headline(doc).lines()
-    assert lines == [
-        "Did the model move the business? (2026-11-01 .. 2026-11-05 UTC)",
-        "- recommender v2 vs v1 raised purchase: +6.2% per exposed user (CI +2.1% to +10.4%, Welch t-test "
-        "p = 0.003, n = 5,400 users; arms by ml.model.version).",
-        "  - ROI: +314.0% (incremental value 6,210, CI – to –, against cost 1,500; net benefit 4,710)",
-        "  - correlation: purchase follows ctr 12 h later: r = 0.82 (Pearson, n = 7 buckets; CI 0.41 to 0.95, "
-        "p = 0.012)",
-        "  - attribution: last_touch credited purchase to v1 21,000, v2 27,210 of 48,210 in the window "
-        "(credit, not an effect)",
-        "Needs attention:",
-        "- CRITICAL 2026-11-03 12:00: correlation_break: ctr→purchase correlation fell below 0.2 for ios",
-        "- INCIDENT 2026-11-04: ctr changed (all users); likely cause: features_daily on user_features at "
-        "2026-11-03 22:00",
-    ]
+    start, end = doc["window"]["start"][:10], doc["window"]["end"][:10]
+    assert lines[0] == f"Did the model move the business? ({start} .. {end} UTC)"
+    arms = "v2 vs v1"
+    assert lines[1] == (
+        f"- {roi['ml.model.name']} {arms} raised {lift['metric']}: {_pct(lift['estimate'])} per exposed user "
+        f"(CI {_pct(lift['ci'][0])} to {_pct(lift['ci'][1])}, Welch t-test p = {lift['pvalue']:.2g}, "
+        f"n = {lift['n']:,} users; arms by feature_flag.result.variant)."
+    )
+    assert lines[3].startswith(f"  - ROI: {roi['roi_pct']:+,.0f}% (incremental value ")
+    attention = lines[lines.index("Needs attention:") + 1 :]
+    assert attention[0].startswith(f"- INCIDENT {incident['anomaly']['start'][:10]}: ranker auc down from ")
+    cause = incident["linked"][0]
+    assert (
+        f"likely cause: {cause['pipeline.name']} {cause['change']} on {cause['dataset.name']}" in attention[0]
+    )
+    assert all(not line.startswith("- CRITICAL") for line in attention[1:])  # critical and incidents first
+    paging = {(a["rule"], a["severity"]) for a in doc["alerts"]
+              if a["rule"] != "incident" and a["severity"] in ("critical", "warning")}  # fmt: skip
+    assert len(attention) == 1 + len(
+        paging
+    )  # one line per rule and severity; info alerts wait for the report
 
 
 def test_lift_whose_ci_spans_zero_is_no_evidence_and_claims_no_roi() -> None:
-    doc = full_result()
-    doc["roi"][0]["metric"] = "purchase"
-    doc["lift"][0].update(ci=[-0.02, 0.14], pvalue=0.58)
-    doc["correlations"][0].update(pvalue=0.3)
-    assert not significant_lift(doc["lift"][0])
+    doc = recorded()
+    lift = doc["lift"][0]
+    lift.update(ci=[-0.02, 0.14], pvalue=0.58)
+    doc["roi"][0]["claimed"] = False  # the ROI stage claims nothing on a lift that is not significant
+    for row in doc["correlations"]:
+        if row["business_metric"] == lift["metric"]:
+            row["pvalue"] = 0.3
+    assert not significant_lift(lift)
     lines = build_headline(doc).lines()
     assert lines[1] == (
-        "- No evidence that recommender v2 vs v1 moved purchase: no significant lift or correlation in this window."
+        f"- No evidence that ranker v2 vs v1 moved {lift['metric']}: no significant lift or correlation in this window."
     )
     assert lines[2].endswith("— not significant") and "CI -2.0% to +14.0%" in lines[2]
-    assert (
-        lines[3] == "  - ROI: not claimed: the lift it rests on is not significant (p = 0.58, CI includes 0)"
-    )
-    assert "+314" not in "\n".join(lines)
+    roi = next(line for line in lines if line.startswith("  - ROI:"))
+    assert roi == "  - ROI: not claimed: the lift it rests on is not significant (p = 0.58, CI includes 0)"
+    assert f"{doc['roi'][0]['roi_pct']:+,.0f}%" not in "\n".join(lines)
     # the same headline opens the report and the terminal summary
-    assert "No evidence that recommender v2 vs v1 moved purchase" in render_html(doc)
+    assert "No evidence that ranker v2 vs v1 moved purchase" in render_html(doc)
     assert lines[1] in summary_lines(doc)
 
 

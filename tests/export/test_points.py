@@ -6,7 +6,8 @@ import math
 from datetime import UTC, datetime
 
 import pytest
-from results import WINDOW, full_result
+from results import RECORDED_WINDOW as WINDOW
+from results import recorded, recorded_llm
 
 from otel_impact import semconv as sc
 from otel_impact.export.points import (
@@ -20,95 +21,109 @@ from otel_impact.export.points import (
 )
 
 END_NS = to_ns(WINDOW["end"])
-COST_ROW = {  # one row of result["cost"] (stages/llm.py)
-    "business_metric": "purchase",
-    sc.ML_MODEL_NAME: "gpt-4o-mini",
-    sc.ML_MODEL_VERSION: "support-v2",
-    "segment": {"platform": "web"},
-    "input_tokens": 1000.0,
-    "output_tokens": 500.0,
-    "cached_input_tokens": 0.0,
-    "cost": 0.45,
-    "attribution_model": "last_touch",
-    "cost_per_outcome": 0.15,
-    "cost_per_value": None,
-}
-
-
-def test_cost_rows_become_impact_cost_points() -> None:
-    points = result_points({"window": WINDOW, "cost": [COST_ROW]}, run_id="r")
-    per_outcome = by_name(points, sc.METRIC_IMPACT_COST_PER_OUTCOME)
-    assert [p.value for p in per_outcome] == [0.15]
-    assert per_outcome[0].attributes[sc.ML_MODEL_VERSION] == "support-v2"
-    assert per_outcome[0].attributes[sc.IMPACT_BUSINESS_METRIC] == "purchase"
-    assert per_outcome[0].attributes[sc.IMPACT_SEGMENT_KEY] == "platform"
-    assert [p.value for p in by_name(points, sc.METRIC_IMPACT_COST_TOTAL)] == [0.45]
-    assert by_name(points, sc.METRIC_IMPACT_COST_PER_VALUE) == []  # null is skipped, not 0
-    tokens = {
-        p.attributes[sc.IMPACT_COST_TOKEN_TYPE]: p.value
-        for p in by_name(points, sc.METRIC_IMPACT_COST_TOKENS)
-    }
-    assert tokens == {"input": 1000.0, "output": 500.0, "cached_input": 0.0}
 
 
 def by_name(points: list, name: str) -> list:
     return [p for p in points if p.name == name]
 
 
+def test_cost_rows_become_impact_cost_points() -> None:
+    doc = recorded_llm()
+    rows = doc["cost"]
+    assert rows, "the recorded LLM result has cost rows"
+    points = result_points(doc, run_id="r")
+    per_outcome = by_name(points, sc.METRIC_IMPACT_COST_PER_OUTCOME)
+    assert [p.value for p in per_outcome] == [
+        r["cost_per_outcome"] for r in rows if r["cost_per_outcome"] is not None
+    ]
+    first = per_outcome[0].attributes
+    assert first[sc.IMPACT_BUSINESS_METRIC] == rows[0]["business_metric"]
+    assert first[sc.ML_MODEL_NAME] == rows[0][sc.ML_MODEL_NAME]
+    assert first[sc.IMPACT_SEGMENT_KEY] == "all" and rows[0]["segment"] == {}
+    assert [p.value for p in by_name(points, sc.METRIC_IMPACT_COST_TOTAL)] == [r["cost"] for r in rows]
+    tokens = [
+        (p.attributes[sc.IMPACT_COST_TOKEN_TYPE], p.value)
+        for p in by_name(points, sc.METRIC_IMPACT_COST_TOKENS)
+        if p.attributes == {**first, sc.IMPACT_COST_TOKEN_TYPE: p.attributes[sc.IMPACT_COST_TOKEN_TYPE]}
+    ]
+    assert dict(tokens) == {t: rows[0][f"{t}_tokens"] for t in ("input", "output", "cached_input")}
+    rows[0]["cost_per_value"] = None  # null is skipped, not exported as 0
+    assert len(by_name(result_points(doc, run_id="r"), sc.METRIC_IMPACT_COST_PER_VALUE)) == len(rows) - 1
+
+
 def test_every_exported_name_is_documented_with_a_unit() -> None:
-    points = result_points(full_result() | {"evaluation": [{"feature": "f", "decision": "ship",
-                                                           "offline": {"value": 1}, "online": {"value": 2}}],
-                                            "cost": [COST_ROW | {"cost_per_value": 0.01}]},
-                           run_id="r")  # fmt: skip
+    points = result_points(recorded(), run_id="r") + result_points(recorded_llm(), run_id="r")
     names = {p.name for p in points}
     assert names <= set(METRICS)
     assert all(n.startswith(sc.IMPACT_PREFIX) for n in names)
-    assert len(names) == len(METRICS)  # the full result exercises every metric
+    assert names == set(METRICS)  # the recorded runs exercise every metric
     assert by_name(points, sc.METRIC_IMPACT_ROI)[0].unit == "%"
     assert by_name(points, sc.METRIC_IMPACT_BEST_LAG)[0].unit == "s"
 
 
 def test_window_level_points_are_stamped_at_window_end_and_carry_run_and_window() -> None:
-    points = result_points(full_result(), run_id="run-1")
+    doc = recorded()
+    points = result_points(doc, run_id="run-1")
     for p in points:
         assert p.attributes[sc.IMPACT_RUN_ID] == "run-1"
         assert p.attributes[sc.IMPACT_WINDOW_START] == WINDOW["start"]
         assert p.attributes[sc.IMPACT_WINDOW_END] == WINDOW["end"]
         if p.name != sc.METRIC_IMPACT_SERIES:
             assert p.time_unix_nano == END_NS
-    lift = by_name(points, sc.METRIC_IMPACT_LIFT)[0]
-    assert lift.value == pytest.approx(0.062)
-    assert lift.attributes[sc.IMPACT_TREATMENT] == "ml.model.version=2"
-    assert lift.attributes[sc.IMPACT_CONTROL] == "ml.model.version=1"
-    assert [p.value for p in by_name(points, sc.METRIC_IMPACT_LIFT_CI_LOW)] == [pytest.approx(0.021)]
-    assert [p.value for p in by_name(points, sc.METRIC_IMPACT_TRANSFER_SLOPE)] == [310.0]
-    values = sorted(p.value for p in by_name(points, sc.METRIC_IMPACT_ATTRIBUTED_VALUE))
-    assert values == [9000.0, 21000.0, 27210.5]
+    lift = by_name(points, sc.METRIC_IMPACT_LIFT)
+    assert [p.value for p in lift] == [r["estimate"] for r in doc["lift"] if r["estimate"] is not None]
+    row, point = doc["lift"][0], lift[0]
+    assert point.attributes[sc.IMPACT_TREATMENT] == ",".join(f"{k}={v}" for k, v in row["treatment"].items())
+    assert point.attributes[sc.IMPACT_CONTROL] == ",".join(f"{k}={v}" for k, v in row["control"].items())
+    assert by_name(points, sc.METRIC_IMPACT_LIFT_CI_LOW)[0].value == row["ci"][0]
+    slopes = [p.value for p in by_name(points, sc.METRIC_IMPACT_TRANSFER_SLOPE)]
+    assert slopes == [r["estimate"] for r in doc["transfer"] if r["estimate"] is not None]
 
 
 def test_null_estimates_are_skipped_not_exported_as_zero() -> None:
-    points = result_points(full_result(), run_id="r")
-    web = [p for p in points if p.attributes.get(sc.segment_attribute("platform")) == "web"]
-    assert web == []  # the web correlation had estimate None
+    doc = recorded()
+    doc["correlations"][0]["estimate"] = None
+    seg = segment_attrs(doc["correlations"][0]["segment"])
+    points = result_points(doc, run_id="r")
+    corr = [p for p in by_name(points, sc.METRIC_IMPACT_CORRELATION) if seg.items() <= p.attributes.items()]
+    assert (
+        len(corr)
+        == len([r for r in doc["correlations"] if r["segment"] == doc["correlations"][0]["segment"]]) - 1
+    )
     assert not any(math.isnan(p.value) for p in points)
 
 
 def test_best_lag_is_the_lag_with_largest_absolute_correlation() -> None:
-    doc = full_result()
-    doc["correlations"][1]["estimate"] = -0.9  # lag 0 now strongest (by magnitude)
+    doc = recorded()
+    first = doc["correlations"][0]
+    same = [r for r in doc["correlations"]
+            if (r["model_metric"], r["business_metric"], r["segment"]) == (first["model_metric"], first["business_metric"], first["segment"])]  # fmt: skip
+    strongest = max(same, key=lambda r: abs(r["estimate"]))
     lags = by_name(result_points(doc, run_id="r"), sc.METRIC_IMPACT_BEST_LAG)
-    overall = [p for p in lags if p.attributes[sc.IMPACT_SEGMENT_KEY] == "all"]
-    assert [p.value for p in overall] == [0.0]
+    mine = [p for p in lags if p.attributes[sc.IMPACT_MODEL_METRIC] == first["model_metric"]
+            and p.attributes[sc.IMPACT_BUSINESS_METRIC] == first["business_metric"]
+            and p.attributes[sc.IMPACT_SEGMENT_KEY] == "all"]  # fmt: skip
+    assert [p.value for p in mine] == [strongest["lag_s"]]
+    weakest = min(same, key=lambda r: abs(r["estimate"]))
+    weakest["estimate"] = -2.0  # now the strongest (by magnitude)
+    lags = by_name(result_points(doc, run_id="r"), sc.METRIC_IMPACT_BEST_LAG)
+    mine = [p for p in lags if p.attributes[sc.IMPACT_MODEL_METRIC] == first["model_metric"]
+            and p.attributes[sc.IMPACT_BUSINESS_METRIC] == first["business_metric"]
+            and p.attributes[sc.IMPACT_SEGMENT_KEY] == "all"]  # fmt: skip
+    assert [p.value for p in mine] == [weakest["lag_s"]]
 
 
 def test_series_points_at_bucket_ends() -> None:
-    doc = {"window": WINDOW, "series": [{"name": "s", "kind": "business", "segment": {"country": "DE"},
-                                         "buckets": ["2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z"],
-                                         "values": [1.0, 2.0]}]}  # fmt: skip
-    pts = result_points(doc, run_id="r")
-    assert [p.time_unix_nano for p in pts] == [to_ns("2026-11-02T00:00:00Z"), to_ns("2026-11-03T00:00:00Z")]
-    assert pts[0].attributes[sc.segment_attribute("country")] == "DE"
-    assert pts[0].attributes[sc.IMPACT_SERIES_KIND] == "business"
+    doc = recorded()
+    series = doc["series"][0]
+    pts = [p for p in result_points({"window": WINDOW, "series": [series]}, run_id="r")]
+    finite = [i for i, v in enumerate(series["values"]) if v is not None and not math.isnan(v)]
+    starts = [to_ns(b) for b in series["buckets"]]
+    ends = [*starts[1:], END_NS]  # each bucket closes where the next one opens; the last at the window end
+    assert [p.time_unix_nano for p in pts] == [ends[i] for i in finite]
+    assert [p.value for p in pts] == [series["values"][i] for i in finite]
+    assert pts[0].attributes[sc.IMPACT_SERIES_KIND] == series["kind"]
+    assert pts[0].attributes[sc.IMPACT_SERIES_NAME] == series["name"]
 
 
 def test_bucket_ends_single_bucket_closes_at_window_end() -> None:
@@ -124,16 +139,21 @@ def test_segment_attrs_all_users_and_multi_key() -> None:
 
 
 def test_events_alert_and_incident_with_their_own_timestamps() -> None:
-    events = result_events(full_result(), run_id="r")
-    alert, incident = events
-    assert alert.name == sc.EVENT_IMPACT_ALERT and alert.severity == "ERROR"
-    assert alert.time_unix_nano == to_ns("2026-11-03T12:00:00Z")
-    assert alert.attributes[sc.IMPACT_ALERT_RULE] == "correlation_break"
-    assert alert.attributes["platform"] == "ios"
-    assert incident.name == sc.EVENT_IMPACT_INCIDENT
-    assert incident.time_unix_nano == to_ns("2026-11-04T12:00:00Z")
-    assert "features_daily" in incident.body
-    assert incident.attributes[sc.IMPACT_INCIDENT_MAGNITUDE] == -3.4
+    doc = recorded()
+    events = result_events(doc, run_id="r")
+    alerts = [e for e in events if e.name == sc.EVENT_IMPACT_ALERT]
+    (incident,) = [e for e in events if e.name == sc.EVENT_IMPACT_INCIDENT]
+    assert [e.time_unix_nano for e in alerts] == [to_ns(a["at"]) for a in doc["alerts"]]
+    assert [e.attributes[sc.IMPACT_ALERT_RULE] for e in alerts] == [a["rule"] for a in doc["alerts"]]
+    assert [e.body for e in alerts] == [a["message"] for a in doc["alerts"]]
+    severity = {"critical": "ERROR", "warning": "WARN", "info": "INFO"}
+    assert [e.severity for e in alerts] == [severity[a["severity"]] for a in doc["alerts"]]
+    first = doc["alerts"][0]
+    assert all(alerts[0].attributes[k] == v for k, v in first["attributes"].items())
+    (row,) = doc["incidents"]
+    assert incident.time_unix_nano == to_ns(row["anomaly"]["end"])
+    assert row["linked"] and row["linked"][0][sc.PIPELINE_NAME] in incident.body
+    assert incident.attributes[sc.IMPACT_INCIDENT_MAGNITUDE] == row["anomaly"]["magnitude"]
 
 
 def test_missing_sections_and_missing_window_give_nothing() -> None:

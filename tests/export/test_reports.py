@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from report_browser import check_layout
-from results import full_result
+from results import recorded
 
 from otel_impact.export.report_data import CHART_SECTIONS, build_sections
 from otel_impact.export.report_html import render_html
@@ -67,7 +67,7 @@ def parse(html: str) -> Dom:
 
 
 def test_full_report_has_every_section_and_a_chart_in_each() -> None:
-    html = render_html(full_result())
+    html = render_html(recorded())
     dom = parse(html)
     assert list(dom.headings) == SECTION_IDS
     assert dom.headings["timeline"] == "Alerts and incidents timeline"
@@ -78,7 +78,7 @@ def test_full_report_has_every_section_and_a_chart_in_each() -> None:
 
 
 def test_report_is_self_contained() -> None:
-    html = render_html(full_result())
+    html = render_html(recorded())
     dom = parse(html)
     assert "script" not in dom.tags and "link" not in dom.tags and "img" not in dom.tags
     assert all(u.startswith("#") for u in dom.urls)
@@ -87,13 +87,19 @@ def test_report_is_self_contained() -> None:
 
 
 def test_best_lag_is_applied_in_model_vs_business_chart() -> None:
-    sec = next(s for s in build_sections(full_result()) if s.id == "model-vs-business")
-    assert any("lag 12 h" in n and "0.82" in n and "(Pearson)" in n for n in sec.notes)
-    assert "drawn 12 h earlier" in sec.charts[0]  # the business panel is shifted back by the lag
+    doc = recorded()
+    best = max((r for r in doc["correlations"] if r["segment"] == {} and r["method"] == "pearson"
+                and r["business_metric"] == "purchase"), key=lambda r: abs(r["estimate"]))  # fmt: skip
+    days = best["lag_s"] / 86400
+    assert days == int(days) and days > 1  # the recorded demo's planted lag is whole days
+    sec = next(s for s in build_sections(doc) if s.id == "model-vs-business")
+    lag = f"lag {int(days)} days"
+    assert any(lag in n and f"r = {best['estimate']:.2f}" in n and "(Pearson)" in n for n in sec.notes)
+    assert f"drawn {int(days)} days earlier" in sec.charts[0]  # the business panel is shifted back by the lag
 
 
 def test_escaping_of_untrusted_labels() -> None:
-    doc = full_result()
+    doc = recorded()
     doc["alerts"][0]["message"] = "<script>alert(1)</script>"
     doc["correlations"][0]["model_metric"] = "<b>x</b>"
     html = render_html(doc)
@@ -114,29 +120,46 @@ def test_missing_or_odd_sections_say_no_data(doc: dict[str, Any]) -> None:
 
 
 def test_markdown_report_tables() -> None:
-    md = render_markdown(full_result())
+    doc = recorded()
+    md = render_markdown(doc)
     for sec in build_sections({}):
         assert f"## {sec.title}" in md
-    assert "| business metric | attribution model | segment | recommender v1 | recommender v2 |" in md
-    assert "| purchase | last touch | all users | 21,000 (430 conv.) | 27,210 (580 conv.) |" in md
-    assert "| recs | ndcg | 0.41 | 0.3 | ctr | 0.137 | 0.2 | iterate on UX |" in md
+    assert "| business metric | attribution model | segment | ranker v1 | ranker v2 |" in md
+    cells = {r["ml.model.version"]: r for r in doc["attribution"]
+             if r["business_metric"] == "purchase" and r["model"] == "last_touch" and r["segment"] == {}}  # fmt: skip
+    row = " | ".join(f"{cells[v]['value']:,.0f} ({cells[v]['credit']:,.0f} conv.)" for v in ("v1", "v2"))
+    assert f"| purchase | last touch | all users | {row} |" in md
+    for ev in doc["evaluation"]:
+        assert f"| {ev['feature']} | {ev['offline']['metric']} | {ev['offline']['value']:.3g} |" in md
+        assert f"| {ev['action']} |" in md
 
 
 def test_terminal_summary_is_concise() -> None:
-    lines = summary_lines(full_result())
-    assert len(lines) < 20
+    doc = recorded()
+    lines = summary_lines(doc)
+    assert len(lines) <= 25  # the headline plus the strongest estimates, not every row
+    best = next(r for r in doc["correlations"] if r["segment"] == {} and r["method"] == "pearson")
     assert any(
-        "ctr → purchase" in line and "r = 0.82 Pearson" in line and "lag 12 h" in line for line in lines
+        "mean_score → purchase" in line
+        and f"r = {best['estimate']:.2f} Pearson" in line
+        and "lag 2 days" in line
+        for line in lines
     )
-    assert any("lift" in line and "+6.2% CI [+2.1%, +10.4%], p = 0.003" in line for line in lines)
-    assert any(line.strip().startswith("alerts") and "1 firing (1 critical)" in line for line in lines)
+    lift = doc["lift"][0]
+    ci = f"CI [{100 * lift['ci'][0]:+.1f}%, {100 * lift['ci'][1]:+.1f}%], p = {lift['pvalue']:.2g}"
+    assert any(line.startswith("  lift") and "[all users]" in line and ci in line for line in lines)
+    firing = [a for a in doc["alerts"] if a["state"] == "firing"]
+    critical = sum(a["severity"] == "critical" for a in firing)
+    resolved = len(doc["alerts"]) - len(firing)
+    assert any(line.strip().startswith("alerts") and f"{len(firing)} firing ({critical} critical), {resolved} resolved" in line
+               for line in lines)  # fmt: skip
     assert not any(line.startswith("warning:") for line in lines)  # warnings go to stderr
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed (html.parser checks still ran)")
 def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    page.write_text(render_html(full_result()), encoding="utf-8")
+    page.write_text(render_html(recorded()), encoding="utf-8")
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]  # fmt: skip
@@ -153,7 +176,7 @@ def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> 
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
-@pytest.mark.parametrize("doc", [full_result(), {}], ids=["full", "empty"])
+@pytest.mark.parametrize("doc", [recorded(), {}], ids=["full", "empty"])
 def test_layout_of_full_and_empty_reports(doc: dict[str, Any], tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(render_html(doc), encoding="utf-8")
