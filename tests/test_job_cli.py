@@ -15,12 +15,19 @@ from otel_impact.job import JobLock
 
 sys.path.insert(0, str(Path(__file__).parent / "export"))
 from otlp_sink import receiver
-from results import WINDOW, full_result
+from results import RECORDED_WINDOW as WINDOW
+from results import recorded
 
 
 @pytest.fixture()
 def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "analyze", lambda c, cfg, w, **kw: full_result(w.to_json()))
+    """The analysis replaced by its recorded result for the same window (the job around it is real)."""
+
+    def analyze(client: Any, config: Any, window: Any, **kw: Any) -> dict[str, Any]:
+        assert window.to_json() == WINDOW
+        return recorded()
+
+    monkeypatch.setattr(pipeline, "analyze", analyze)
 
 
 def write_config(tmp_path: Path, text: str = "", timeout: str = "30s") -> Path:
@@ -42,8 +49,8 @@ def test_reports_summary_progress_and_fail_on_alert(store: Any, tmp_path: Path, 
                  "--fail-on-alert")  # fmt: skip
     assert res.exit_code == 8, res.output
     assert html.exists() and md.exists()
-    assert "ctr→purchase" in res.stdout and "alerts" in res.stdout
-    assert "window 2026-11-01T00:00:00Z .. 2026-11-05T00:00:00Z" in res.stderr  # progress lines
+    assert "mean_score → purchase" in res.stdout and "alerts" in res.stdout
+    assert f"window {WINDOW['start']} .. {WINDOW['end']}" in res.stderr  # progress lines
     assert invoke(store, write_config(tmp_path), "--no-export").exit_code == 0
 
 
