@@ -4,14 +4,18 @@ A model metric per time bucket (AUC, accuracy, mean score …) is modelled as
 
     x_t = μ_seg(t) + s_phase(t) + e_t
 
-a piecewise-constant level ``μ``, an optional periodic profile ``s`` (weekly for daily buckets)
-and stationary, possibly autocorrelated noise ``e``. Two kinds of departures are reported:
+a piecewise level ``μ`` — constant, or a straight line where a segment trends —, an optional
+periodic profile ``s`` (weekly for daily buckets) and stationary, possibly autocorrelated noise
+``e``. Two kinds of departures are reported:
 
-1. **Level shifts** (``method="changepoint"``). Change points come from PELT (Killick, Fearnhead
-   & Eckley 2012) with the squared-error cost, as implemented by ``ruptures`` (Truong, Oudre &
-   Vayatis 2020), and a penalty per change point of ``β · σ²_LR`` with ``β = c · ln n`` (a
-   BIC-type constant) and ``σ²_LR`` the noise's **long-run variance**: the variance of a
-   segment mean of length ``m`` is ``σ²_LR / m``, not ``σ² / m``, when the noise is
+1. **Level shifts** (``method="changepoint"``). Change points come from an exact PELT (Killick,
+   Fearnhead & Eckley 2012) whose segment cost is the smaller of the squared error about the
+   segment mean and the squared error about the segment's least-squares line plus a slope
+   penalty ``c_s · ln n · σ²_LR``, so a steady trend is one segment instead of a staircase of
+   small steps (``slope_factor=None``: constant levels only, the L2 cost of ``ruptures``,
+   Truong, Oudre & Vayatis 2020). The penalty per change point is ``β · σ²_LR`` with
+   ``β = c · ln n`` (a BIC-type constant) and ``σ²_LR`` the noise's **long-run variance**: the
+   variance of a segment mean of length ``m`` is ``σ²_LR / m``, not ``σ² / m``, when the noise is
    autocorrelated, so scaling the penalty by ``σ²_LR`` keeps the false-split rate of AR noise
    at the iid level. Segments after the first are compared with the first one (the earliest
    regime is "normal"): a segment whose mean differs by more than ``z_{α / (2 s)}`` standard
@@ -31,7 +35,8 @@ change points):
   ``corr(Δx_t, Δx_{t+1}) = −(1 − φ) / 2``; the differences across the first pass's change
   points are left out and the rest winsorised at 3.5 robust standard deviations, so a shift
   or a spike does not pass for autocorrelation;
-* from the residuals of a first, deliberately liberal segmentation (iid penalty), with the
+* from the residuals of a first, deliberately liberal segmentation (iid penalty; one degree of
+  freedom more for each line), with the
   lag-1 autocorrelation corrected for its small-sample bias ``−(1 + 3φ) / n``
   (Kendall 1954; Marriott & Pope 1954).
 
@@ -53,7 +58,8 @@ seasonal artefact; for a point anomaly the expected value at that point (trailin
 that phase's seasonal offset).
 
 Null-data calibration of the defaults (``alpha = 0.01``, ``c = 4``, ``min_size = 3``) is in
-``docs/detection.md`` and pinned by ``tests/analyze/test_anomaly.py``.
+``docs/detection.md`` and pinned by ``tests/analyze/test_anomaly.py``; the slope constant
+``c_s = 8`` and why it is not ``c`` are discussed there too ("Trend").
 
 Indices are positions in the input array; the stage maps them to bucket timestamps. NaN points
 (empty buckets) are skipped. Fewer than ``min_points`` finite points, or a constant series,
@@ -87,6 +93,7 @@ PHI_SE = 1.645  # φ is raised to its one-sided 95 % upper confidence limit
 _STEP = 4.0  # a first-pass jump this many robust σ is a step, kept out of the difference-based φ
 _SEASON_ALPHA = 0.01  # Kruskal–Wallis level for "the phases differ"
 PENALTY_FACTOR = 4.0  # c in β = c · ln n (calibrated on null data, docs/detection.md)
+SLOPE_FACTOR = 8.0  # a segment's slope costs SLOPE_FACTOR · ln n · σ²_LR (docs/detection.md)
 
 
 @dataclass(frozen=True)
@@ -267,32 +274,125 @@ def adaptive_baseline(values: ArrayLike, *, window: int = 14) -> tuple[FloatArra
     return base, hist
 
 
-def changepoints(values: ArrayLike, *, variance: float, penalty: float, min_size: int = 3) -> tuple[int, ...]:
-    """Change points (segment start indices) of a mean-shift model: PELT with the L2 cost.
+def changepoints(
+    values: ArrayLike,
+    *,
+    variance: float,
+    penalty: float,
+    min_size: int = 3,
+    slope_penalty: float | None = None,
+) -> tuple[int, ...]:
+    """Change points (segment start indices) by PELT: a mean-shift model, or levels and trends.
 
-    The series is scaled by ``sqrt(variance)`` and PELT (``ruptures.Pelt(model="l2")``) is run
-    with ``penalty`` per change point, so ``penalty`` is in units of ``variance``.
+    The series is scaled by ``sqrt(variance)`` and PELT is run with ``penalty`` per change point,
+    so the penalties are in units of ``variance``. Without ``slope_penalty`` every segment is a
+    constant level: the L2 cost (``ruptures.KernelCPD(kernel="linear")``, which equals
+    ``ruptures.Pelt(model="l2")``). With it, each segment is either a constant level or a
+    straight line, whichever has the smaller cost, the line paying ``slope_penalty`` for its
+    slope, so a steady trend is one segment, not a staircase.
+
+    >>> x = np.r_[np.arange(20.0), np.full(10, 5.0)]
+    >>> changepoints(x, variance=0.01, penalty=10.0, slope_penalty=20.0)
+    (20,)
     """
     x = as_float_array(values, "values")
     if not (variance > 0 and math.isfinite(variance)):
         raise ValueError(f"variance must be a positive finite number, got {variance!r}")
     if not (penalty > 0 and math.isfinite(penalty)):
         raise ValueError(f"penalty must be a positive finite number, got {penalty!r}")
+    if slope_penalty is not None and not (slope_penalty > 0 and math.isfinite(slope_penalty)):
+        raise ValueError(f"slope_penalty must be a positive finite number or None, got {slope_penalty!r}")
     if min_size < 1:
         raise ValueError(f"min_size must be ≥ 1, got {min_size!r}")
     if x.size < 2 * min_size:
         return ()
     y = (x - float(np.mean(x))) / math.sqrt(variance)
-    # the linear kernel is the L2 cost; ruptures runs its PELT in C
-    bkps = rpt.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(y).predict(pen=penalty)
-    return tuple(int(b) for b in bkps[:-1])
+    if slope_penalty is None:
+        # the linear kernel is the L2 cost; ruptures runs its PELT in C
+        bkps = rpt.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(y).predict(pen=penalty)
+        return tuple(int(b) for b in bkps[:-1])
+    return _pelt_level_or_trend(y, penalty, slope_penalty, min_size)
 
 
-def _piecewise_means(x: FloatArray, cps: tuple[int, ...]) -> FloatArray:
+def _prefix_sums(y: FloatArray) -> tuple[FloatArray, ...]:
+    """Cumulative sums of 1, t, t², y, t·y, y² (t centred) for O(1) segment regressions."""
+    t = np.arange(y.size, dtype=np.float64) - (y.size - 1) / 2.0
+    return tuple(np.r_[0.0, np.cumsum(v)] for v in (np.ones(y.size), t, t * t, y, t * y, y * y))
+
+
+def _segment_costs(
+    sums: tuple[FloatArray, ...], lo: np.ndarray, hi: int, slope_penalty: float
+) -> tuple[FloatArray, np.ndarray]:
+    """Cost of the segments ``[lo, hi)``: the smaller of the squared error about the segment
+    mean and the squared error about the least-squares line plus ``slope_penalty``; and whether
+    the line is the smaller. ``sums`` come from :func:`_prefix_sums` (same scaling as ``y``)."""
+    c1, ct, ctt, cy, cty, cyy = sums
+    m = c1[hi] - c1[lo]
+    st, sy = ct[hi] - ct[lo], cy[hi] - cy[lo]
+    level = np.maximum(cyy[hi] - cyy[lo] - sy * sy / m, 0.0)
+    var_t = ctt[hi] - ctt[lo] - st * st / m
+    cov = cty[hi] - cty[lo] - st * sy / m
+    gain = np.divide(cov * cov, var_t, out=np.zeros_like(var_t), where=var_t > 1e-12)
+    trend = np.where(m >= 3, np.maximum(level - gain, 0.0) + slope_penalty, np.inf)  # a line needs 3 points
+    return np.minimum(level, trend), trend < level
+
+
+def _pelt_level_or_trend(
+    y: FloatArray, penalty: float, slope_penalty: float, min_size: int
+) -> tuple[int, ...]:
+    """Exact PELT (Killick et al. 2012) with the level-or-trend segment cost. Splitting a segment
+    never raises its squared error, but a line split in two pays two slope penalties, so
+    ``C(a, b) + C(b, c) ≤ C(a, c) + slope_penalty`` and the pruning constant is
+    ``K = −slope_penalty``: a start ``a`` is dropped once ``F(a) + C(a, t) − slope_penalty > F(t)``,
+    which keeps the search exact (a test checks it against optimal partitioning). The bound
+    needs both parts to be allowed a line (3 points), so with ``min_size < 3`` nothing is
+    pruned."""
+    n = y.size
+    sums = _prefix_sums(y)
+    best = np.full(n + 1, np.inf)
+    best[0] = -penalty
+    last = np.zeros(n + 1, dtype=np.int64)
+    cands = np.zeros(1, dtype=np.int64)
+    for hi in range(min_size, n + 1):
+        # every start in ``cands`` is at least ``min_size`` before ``hi`` (added below)
+        cost, _ = _segment_costs(sums, cands, hi, slope_penalty)
+        total = best[cands] + cost
+        j = int(np.argmin(total))
+        best[hi], last[hi] = total[j] + penalty, cands[j]
+        if min_size >= 3:  # the bound needs both parts long enough to hold a line
+            cands = cands[total - slope_penalty <= best[hi]]
+        if hi - min_size + 1 >= min_size:
+            cands = np.append(cands, hi - min_size + 1)
+    out, hi = [], n
+    while hi > 0:
+        if last[hi] > 0:
+            out.append(int(last[hi]))
+        hi = int(last[hi])
+    return tuple(sorted(out))
+
+
+def _piecewise_fit(
+    x: FloatArray, cps: tuple[int, ...], slope_penalty: float | None, variance: float
+) -> tuple[FloatArray, tuple[bool, ...]]:
+    """Fitted values per segment (mean, or least-squares line where the segmentation chose one,
+    judged with the same costs) and which segments are lines."""
     out = np.empty_like(x)
+    lines: list[bool] = []
+    sums = _prefix_sums((x - float(np.mean(x))) / math.sqrt(variance)) if slope_penalty else ()
     for lo, hi in itertools.pairwise([0, *cps, x.size]):
-        out[lo:hi] = x[lo:hi].mean()
-    return out
+        seg = x[lo:hi]
+        is_line = False
+        if slope_penalty is not None and hi - lo >= 3:
+            is_line = bool(_segment_costs(sums, np.array([lo]), hi, slope_penalty)[1][0])
+        if is_line:
+            t = np.arange(hi - lo, dtype=np.float64)
+            t -= t.mean()
+            slope = float(np.dot(t, seg - seg.mean()) / np.dot(t, t))
+            out[lo:hi] = seg.mean() + slope * t
+        else:
+            out[lo:hi] = seg.mean()
+        lines.append(is_line)
+    return out, tuple(lines)
 
 
 def _level_shifts(
@@ -334,6 +434,7 @@ def detect_anomalies(
     min_effect: float = 0.0,
     min_points: int = 6,
     penalty_factor: float = PENALTY_FACTOR,
+    slope_factor: float | None = SLOPE_FACTOR,
 ) -> Detection:
     """Level shifts and point anomalies in ``values`` (see the module docstring).
 
@@ -341,7 +442,8 @@ def detect_anomalies(
     in points (7 for daily buckets with weekly seasonality; None = no seasonality);
     ``min_size`` the shortest segment between change points; ``min_effect`` an absolute
     magnitude below which shifts are ignored; ``penalty_factor`` the ``c`` in the penalty
-    ``c · ln n · σ²_LR``.
+    ``c · ln n · σ²_LR``; ``slope_factor`` the ``c_s`` in a segment's slope penalty
+    ``c_s · ln n · σ²_LR`` (None: constant levels only, the mean-shift model).
     """
     alpha = check_alpha(alpha)
     raw = as_float_array(values, "values")
@@ -354,6 +456,8 @@ def detect_anomalies(
         raise ValueError(f"min_effect must be ≥ 0, got {min_effect!r}")
     if not (penalty_factor > 0 and math.isfinite(penalty_factor)):
         raise ValueError(f"penalty_factor must be a positive number, got {penalty_factor!r}")
+    if slope_factor is not None and not (slope_factor > 0 and math.isfinite(slope_factor)):
+        raise ValueError(f"slope_factor must be a positive number or None, got {slope_factor!r}")
     finite = np.flatnonzero(np.isfinite(raw))
     n = int(finite.size)
     base_full = np.full(raw.size, np.nan)
@@ -372,22 +476,25 @@ def detect_anomalies(
         return Detection((), (), base_full, math.nan, n, seasonal)
 
     beta = penalty_factor * math.log(n)
+    gamma = slope_factor * math.log(n) if slope_factor is not None else None
     # pass 1: iid penalty with the robust σ̂ (MAD of differences) — liberal, it proposes where
     # the level moved, so that the noise model is estimated with those moves taken out;
     # pass 2: the long-run variance (the larger of the difference- and residual-based AR(1)
-    # estimates on pass 1's residuals) scales the penalty and the tests
-    cps1 = changepoints(y, variance=sigma0**2, penalty=beta, min_size=min_size)
-    resid1 = y - _piecewise_means(y, cps1)
-    fit1 = y - resid1
+    # estimates on pass 1's residuals) scales the penalties and the tests
+    cps1 = changepoints(y, variance=sigma0**2, penalty=beta, min_size=min_size, slope_penalty=gamma)
+    fit1, lines1 = _piecewise_fit(y, cps1, gamma, sigma0**2)
+    resid1 = y - fit1
     steps = tuple(c for c in cps1 if abs(fit1[c] - fit1[c - 1]) >= _STEP * sigma0)
     phases = period if seasonal and period else 0
-    lr_diff, lr_res = long_run_variance(y, breaks=steps), _residual_lrv(resid1, len(cps1) + 1, phases)
+    lr_diff = long_run_variance(y, breaks=steps)
+    lr_res = _residual_lrv(resid1, len(cps1) + 1, phases + sum(lines1))
     lr = max((lr_diff, lr_res), key=lambda r: r.estimate if math.isfinite(r.estimate) else -1.0)
     if not (lr.estimate > 0 and math.isfinite(lr.estimate)):
         lr = _ar1(sigma0**2, 0.0, n, "robust-sigma")  # residuals all zero: a clean step
-    cps = changepoints(y, variance=lr.estimate, penalty=beta, min_size=min_size)
-    resid = y - _piecewise_means(y, cps)
-    sigma = _residual_lrv(resid, len(cps) + 1, phases).sigma or lr.sigma or sigma0
+    cps = changepoints(y, variance=lr.estimate, penalty=beta, min_size=min_size, slope_penalty=gamma)
+    fit, lines = _piecewise_fit(y, cps, gamma, lr.estimate)
+    resid = y - fit
+    sigma = _residual_lrv(resid, len(cps) + 1, phases + sum(lines)).sigma or lr.sigma or sigma0
     lr_sigma = math.sqrt(lr.estimate)
 
     found: list[Anomaly] = []
@@ -444,6 +551,7 @@ def _anomaly(
 
 __all__ = [
     "PENALTY_FACTOR",
+    "SLOPE_FACTOR",
     "Anomaly",
     "Detection",
     "LongRunVariance",

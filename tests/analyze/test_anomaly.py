@@ -9,6 +9,7 @@ import pytest
 import ruptures as rpt
 from ar_series import ar1
 
+from otel_impact.analyze.anomaly import _segment_costs as segment_costs
 from otel_impact.analyze.anomaly import (
     adaptive_baseline,
     changepoints,
@@ -228,6 +229,82 @@ def test_changepoints_are_ruptures_l2_pelt_and_the_penalty_is_the_split_gain() -
         assert changepoints(y, variance=1.0, penalty=8.0, min_size=3) == tuple(ref)
 
 
+def _optimal_partitioning(
+    y: np.ndarray, penalty: float, slope_penalty: float, min_size: int
+) -> tuple[int, ...]:
+    """Reference: the O(n²) dynamic programme over all segmentations (Jackson et al. 2005), with
+    the segment cost computed by least squares on each segment directly (no prefix sums)."""
+
+    def cost(seg: np.ndarray) -> float:
+        level = float(np.sum((seg - seg.mean()) ** 2))
+        if seg.size < 3:
+            return level
+        t = np.arange(seg.size, dtype=float)
+        fit = np.polyval(np.polyfit(t, seg, 1), t)
+        return min(level, float(np.sum((seg - fit) ** 2)) + slope_penalty)
+
+    n = y.size
+    best, last = [-penalty] + [math.inf] * n, [0] * (n + 1)
+    for hi in range(min_size, n + 1):
+        for lo in [0, *range(min_size, hi - min_size + 1)]:
+            total = best[lo] + cost(y[lo:hi]) + penalty
+            if total < best[hi]:
+                best[hi], last[hi] = total, lo
+    out, hi = [], n
+    while hi > 0:
+        if last[hi]:
+            out.append(last[hi])
+        hi = last[hi]
+    return tuple(sorted(out))
+
+
+def test_level_or_trend_pelt_is_exact_against_optimal_partitioning() -> None:
+    rng = np.random.default_rng(11)
+    t = np.arange(60, dtype=float)
+    for _ in range(6):
+        y = rng.normal(size=60) + np.where(t < 25, 0.15 * t, 3.0) + np.where(t >= 45, -4.0, 0.0)
+        y += rng.normal(0, 3) * (t >= rng.integers(10, 50))
+        ref = _optimal_partitioning((y - y.mean()), 3 * math.log(60), 4 * math.log(60), 3)
+        assert changepoints(y, variance=1.0, penalty=3 * math.log(60), slope_penalty=4 * math.log(60)) == ref
+
+
+def test_segment_cost_is_the_smaller_of_level_and_line_with_its_slope_penalty() -> None:
+    y = np.r_[np.arange(10.0), np.zeros(5)]
+    sums = tuple(np.r_[0.0, np.cumsum(v)] for v in _sums_inputs(y))
+    cost, line = segment_costs(sums, np.array([0]), 10, 1.0)  # [0, 10): a ramp
+    assert line[0] and cost[0] == pytest.approx(1.0)  # a perfect line pays only its slope penalty
+    cost, line = segment_costs(sums, np.array([10]), 15, 1.0)
+    assert not line[0] and cost[0] == pytest.approx(0.0)
+
+
+def _sums_inputs(y: np.ndarray) -> tuple[np.ndarray, ...]:
+    t = np.arange(y.size, dtype=float) - (y.size - 1) / 2.0
+    return np.ones(y.size), t, t * t, y, t * y, y * y
+
+
+def test_steady_trend_is_one_segment_not_a_staircase() -> None:
+    # a growing count: the mean-shift model cuts it into steps, the trend-aware one does not
+    t = np.arange(200, dtype=float)
+    x = 1000.0 + 5.0 * t + np.random.default_rng(3).normal(0, 2.0, 200)
+    assert len(detect_anomalies(x, slope_factor=None).changepoints) > 5
+    assert detect_anomalies(x).changepoints == ()
+
+
+def test_level_drop_on_a_trend_is_found_where_it_happens() -> None:
+    t = np.arange(120, dtype=float)
+    x = 50.0 + 0.2 * t + np.random.default_rng(8).normal(0, 0.5, 120)
+    x[70:] -= 6.0
+    det = detect_anomalies(x)
+    assert any(abs(c - 70) <= 1 for c in det.changepoints)
+    assert len(det.changepoints) <= 2
+
+
+def test_without_trends_the_segmentation_is_the_mean_shift_model() -> None:
+    for seed in range(5):
+        x = auc_series(seed, drop_at=12 + seed)
+        assert detect_anomalies(x).changepoints == detect_anomalies(x, slope_factor=None).changepoints
+
+
 def test_seasonal_profile_is_robust_to_a_level_shift_and_gated() -> None:
     pattern = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]) - 4.0
     x = np.tile(pattern, 8) + np.random.default_rng(0).normal(0, 0.1, 56)
@@ -270,6 +347,7 @@ def test_step_in_a_constant_series_is_found() -> None:
         ({"min_effect": -1.0}, "min_effect"),
         ({"min_points": 2}, "min_points"),
         ({"penalty_factor": 0.0}, "penalty_factor"),
+        ({"slope_factor": 0.0}, "slope_factor"),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, float], match: str) -> None:
@@ -286,6 +364,8 @@ def test_values_must_be_one_dimensional() -> None:
         changepoints([1.0, 2.0], variance=1.0, penalty=0.0)
     with pytest.raises(ValueError, match="min_size"):
         changepoints([1.0, 2.0], variance=1.0, penalty=1.0, min_size=0)
+    with pytest.raises(ValueError, match="slope_penalty"):
+        changepoints([1.0, 2.0], variance=1.0, penalty=1.0, slope_penalty=-1.0)
     with pytest.raises(ValueError, match="window"):
         adaptive_baseline([1.0, 2.0], window=0)
     with pytest.raises(ValueError, match="values"):
