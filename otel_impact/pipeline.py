@@ -24,6 +24,7 @@ from typing import Any
 
 from otel_impact.config.model import ImpactConfig
 from otel_impact.errors import AnalysisError, OtelImpactError
+from otel_impact.store.client import StoreClient
 
 
 def iso_utc(value: datetime) -> str:
@@ -83,7 +84,7 @@ class Window:
 class JobContext:
     """Everything a stage needs; stages add their sections to ``result``."""
 
-    client: Any  # clickhouse-connect client; its current database holds the tables
+    client: StoreClient  # clickhouse-connect client; its current database holds the tables
     config: ImpactConfig
     window: Window
     result: dict[str, Any] = field(default_factory=dict)
@@ -163,7 +164,7 @@ def to_jsonable(value: Any) -> Any:
 
 
 def analyze(
-    client: Any,
+    client: StoreClient,
     config: ImpactConfig,
     window: Window,
     *,

@@ -38,6 +38,7 @@ from otel_impact.demo.llm_service import (
     run_support_assistant,
 )
 from otel_impact.demo.llm_stub import LlmStub, Served
+from otel_impact.store.client import StoreClient
 
 METRIC = "support_upgrade"
 PRICES = {"input": 150.0, "output": 600.0}  # per million tokens (a demo price sheet)
@@ -169,7 +170,7 @@ def verdicts(
 
 
 def run_llm_demo(
-    client: Any,
+    client: StoreClient,
     endpoint: str,
     start: datetime,
     days: int,

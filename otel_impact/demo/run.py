@@ -40,6 +40,7 @@ from otel_impact.demo.recover import Row, compare, recover
 from otel_impact.demo.truth import PlantedTruth
 from otel_impact.demo.world import World, WorldParams, simulate
 from otel_impact.errors import AnalysisError, ConfigError, OtelImpactError, ReceiverError, StoreError
+from otel_impact.store.client import StoreClient
 
 DEFAULT_DATABASE = "otel_impact_demo"
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -92,7 +93,7 @@ class DemoOutcome:
         return sum(1 for r in self.rows if r.ok)
 
 
-def _prepare_database(client: Any, database: str, progress: Progress) -> None:
+def _prepare_database(client: StoreClient, database: str, progress: Progress) -> None:
     """Drop and recreate the demo's own database; refuse to touch a foreign non-empty one."""
     if not _DB_NAME.match(database):
         raise ConfigError(f"not a plain database name: {database!r}", path="--database")
@@ -146,7 +147,7 @@ def _stage_by_stage(failures: list[str], progress: Progress) -> Callable[..., di
 
 
 def _analyze(
-    client: Any, config: Any, params: WorldParams, options: DemoOptions, progress: Progress
+    client: StoreClient, config: Any, params: WorldParams, options: DemoOptions, progress: Progress
 ) -> tuple[dict[str, Any], dict[str, Path], list[str]]:
     """Run the analyzer job (export + reports), stage by stage; or only the stages in a build
     without the job."""

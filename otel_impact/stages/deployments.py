@@ -20,9 +20,7 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
-from otel_impact.errors import StoreError
-from otel_impact.store.failures import first_line
-from otel_impact.store.sqltext import load_sql
+from otel_impact.store.client import StoreClient, dict_rows, query_file
 
 if TYPE_CHECKING:
     from otel_impact.pipeline import JobContext
@@ -30,14 +28,8 @@ if TYPE_CHECKING:
 CACHE_KEY = "deployments"
 
 
-def _rows(client: Any, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    try:
-        res = client.query(load_sql(name), parameters=params)
-    except Exception as exc:
-        raise StoreError(f"deployments query {name} failed: {first_line(exc)}") from exc
-    if not res.result_rows:
-        return []
-    return [dict(zip(res.column_names, r, strict=True)) for r in res.result_rows]
+def _rows(client: StoreClient, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return dict_rows(query_file(client, name, params, doing="deployments query"))
 
 
 def _aware(ts: datetime) -> datetime:

@@ -34,10 +34,10 @@ from otel_impact.stages.series import (
 from otel_impact.stages.series import (
     Series,
     SeriesSet,
-    _groups,
-    _index,
-    _seg,
+    bucket_index,
     collect_warnings,
+    group_rows,
+    segment_pairs,
     series_json,
 )
 from otel_impact.store.llm import evaluation_series, usage_series, write_version_attributes
@@ -113,17 +113,17 @@ def _add_series(
     start_ns = int(built.buckets[0].astype(np.int64)) if built.buckets.size else 0
     bucket_ns = round(built.bucket_s * 1e9)
     count = built.buckets.size
-    idx = _index(cols, start_ns, bucket_ns)
+    idx = bucket_index(cols, start_ns, bucket_ns)
     added: list[Series] = []
     keys = ("model_name", "model_version", "segment_key", "segment_value", *extra)
-    for key, rows in _groups(cols, keys).items():
+    for key, rows in group_rows(cols, keys).items():
         mn, mv, sk, sv = (str(k) for k in key[:4])
         for column, name in measures.items():
             values = np.full(count, np.nan if column in ("mean_score", "llm_cost") else 0.0)
             ok = rows[(idx[rows] >= 0) & (idx[rows] < count)]
             values[idx[ok]] = cols[column][ok]
             label = name if not extra else name + str(key[4])
-            added.append(Series(label, "model", _seg(sk, sv), values, mn, mv or None))
+            added.append(Series(label, "model", segment_pairs(sk, sv), values, mn, mv or None))
     built.items.extend(added)
     return added
 

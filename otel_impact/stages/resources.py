@@ -17,9 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from otel_impact import semconv
-from otel_impact.errors import StoreError
-from otel_impact.store.failures import first_line
-from otel_impact.store.sqltext import load_sql
+from otel_impact.store.client import StoreClient, query_file, rows
 
 if TYPE_CHECKING:
     from otel_impact.pipeline import JobContext
@@ -27,11 +25,8 @@ if TYPE_CHECKING:
 GIB = float(2**30)
 
 
-def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    try:
-        return list(client.query(load_sql(name), parameters=params).result_rows)
-    except Exception as exc:
-        raise StoreError(f"resources query {name} failed: {first_line(exc)}") from exc
+def _rows(client: StoreClient, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return rows(query_file(client, name, params, doing="resources query"))
 
 
 def run(ctx: JobContext) -> None:

@@ -37,11 +37,10 @@ from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
 from otel_impact.analyze.its import interrupted_time_series
 from otel_impact.analyze.synth import difference_in_differences, synthetic_control
-from otel_impact.errors import ConfigError, StoreError
+from otel_impact.errors import ConfigError
 from otel_impact.stages.series import CACHE_KEY as SERIES_KEY
 from otel_impact.stages.series import SeriesSet, collect_warnings
-from otel_impact.store.failures import first_line
-from otel_impact.store.sqltext import load_sql
+from otel_impact.store.client import dict_rows, query_file
 
 if TYPE_CHECKING:
     from otel_impact.config.quasi import RolloutImpactSection
@@ -85,11 +84,7 @@ def trail_rollouts(ctx: JobContext, seg_key: str | None, bucket_s: float) -> lis
         "models": list(ctx.config.models),
         "seg_key": seg_key or "",
     }
-    try:
-        res = ctx.client.query(load_sql("rollout_traffic.sql"), parameters=params)
-    except Exception as exc:
-        raise StoreError(f"rollout traffic query failed: {first_line(exc)}") from exc
-    rows = [dict(zip(res.column_names, r, strict=True)) for r in res.result_rows] if res.result_rows else []
+    rows = dict_rows(query_file(ctx.client, "rollout_traffic.sql", params, doing="rollout traffic query"))
     n_buckets = max(1, math.ceil(ctx.window.seconds / bucket_s))
     out = []
     for model in sorted({str(r["model"]) for r in rows}):

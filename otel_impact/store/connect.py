@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError, StoreLockedError
+from otel_impact.store.client import StoreClient
 from otel_impact.store.sqltext import quote_identifier
 
 _MEMORY = ("memory", ":memory:")
@@ -132,7 +133,7 @@ def _password_from_env() -> str | None:
 
 def connect(
     dsn: str | None = None, database: str | None = None, *, create_database: bool = False, **settings: Any
-) -> Any:
+) -> StoreClient:
     """Open a clickhouse-connect client on ``dsn`` (default: see :func:`default_dsn`).
 
     ``database`` (else the DSN's) becomes the client's current database; it must exist unless
@@ -228,7 +229,7 @@ def _get_chdb_client(dsn: str, settings: dict[str, Any]) -> Any:
         raise StoreError(str(exc)) from exc
 
 
-def use_database(client: Any, database: str) -> None:
+def use_database(client: StoreClient, database: str) -> None:
     """Make ``database`` the client's current database (StoreError when it does not exist)."""
     try:
         exists = client.command(
@@ -358,7 +359,7 @@ def _first_line(exc: BaseException) -> str:
     return text[:400]
 
 
-def dsn_of(client: Any) -> str:
+def dsn_of(client: StoreClient) -> str:
     """A printable description of the engine a client talks to."""
     path = getattr(client, "path", None)
     if path is not None:
