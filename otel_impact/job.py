@@ -42,9 +42,9 @@ from otel_impact import semconv as sc
 from otel_impact.config.base import check_bucket_count
 from otel_impact.config.model import ImpactConfig
 from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
+from otel_impact.context import Window, iso_utc
 from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError
 from otel_impact.joblock import JobLock
-from otel_impact.pipeline import Window, iso_utc
 from otel_impact.store.client import StoreClient, query_text, rows
 from otel_impact.store.incidents import incident_annotations, write_annotations
 from otel_impact.store.jobstate import RunRecord, read_watermark, record_run, require_tables

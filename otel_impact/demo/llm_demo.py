@@ -194,10 +194,11 @@ def run_llm_demo(
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from otel_impact.config.loader import config_from_dict
+    from otel_impact.context import Window
     from otel_impact.export.otlp import OtlpResultExporter
     from otel_impact.export.points import result_points
     from otel_impact.export.report_md import render_markdown
-    from otel_impact.pipeline import Window, analyze, to_jsonable
+    from otel_impact.pipeline import analyze, to_jsonable
 
     plan = SupportPlan(start=start, days=days, users_per_day=users_per_day, purchase_metric=METRIC, seed=seed)
     resource = Resource.create({semconv.SERVICE_NAME: SERVICE})

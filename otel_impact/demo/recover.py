@@ -88,7 +88,7 @@ class Row:
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
-    from otel_impact.pipeline import parse_iso
+    from otel_impact.context import parse_iso
 
     try:
         return parse_iso(value)

@@ -151,7 +151,7 @@ def _analyze(
 ) -> tuple[dict[str, Any], dict[str, Path], list[str]]:
     """Run the analyzer job (export + reports), stage by stage; or only the stages in a build
     without the job."""
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
     notes: list[str] = []
     analyze = _stage_by_stage(notes, progress)

@@ -28,6 +28,7 @@ from otel_impact import semconv
 from otel_impact.analyze.cost import combine_costs, cost_per_outcome, token_cost
 from otel_impact.config.llm import EVALUATION_METRIC_PREFIX
 from otel_impact.errors import StoreError
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import (
     CACHE_KEY as SERIES_KEY,
 )
@@ -43,7 +44,7 @@ from otel_impact.stages.series import (
 from otel_impact.store.llm import evaluation_series, usage_series, write_version_attributes
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 CACHE_KEY = "llm_cost"  # {(model name, model version): window cost, all users}
 _USAGE = ("input_tokens", "output_tokens", "cached_input_tokens")
@@ -228,4 +229,13 @@ def run(ctx: JobContext) -> None:
     ctx.result.setdefault("series", []).extend(series_json(s, times) for s in added)
 
 
-__all__ = ["CACHE_KEY", "run", "settings"]
+LLM_SETTINGS = Stage("llm_settings", settings)
+LLM = Stage(
+    "llm",
+    run,
+    needs=frozenset({"cache.series", "result.attribution"}),
+    gives=frozenset({"cache.llm_cost", "result.cost"}),
+    adds=frozenset({"result.series"}),
+)
+
+__all__ = ["CACHE_KEY", "LLM", "LLM_SETTINGS", "run", "settings"]

@@ -36,11 +36,12 @@ from scipy import stats
 from otel_impact import semconv
 from otel_impact.analyze import alerts as rules
 from otel_impact.analyze.results import DegenerateDataWarning
+from otel_impact.stages.graph import Stage
 from otel_impact.store import series as store_series
 from otel_impact.store.stitch import conversions_by_bucket
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 CACHE_KEY = "series"
 _MODEL_MEASURES = ("volume", "mean_score", "error_rate", "latency_p50_ms", "latency_p95_ms")
@@ -549,8 +550,18 @@ def _drift_episodes(alerts: list[dict[str, Any]], model: str) -> list[tuple[str,
     return spans
 
 
+SERIES = Stage("series", run, gives=frozenset({"cache.series", "result.series"}))
+ALERT_RULES = Stage(
+    "alert_rules",
+    alert_rules,
+    needs=frozenset({"cache.series", "result.lift", "result.data_quality"}),
+    adds=frozenset({"result.alerts"}),
+)
+
 __all__ = [
+    "ALERT_RULES",
     "CACHE_KEY",
+    "SERIES",
     "Series",
     "SeriesSet",
     "alert_rules",

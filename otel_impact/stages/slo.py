@@ -24,12 +24,13 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.slo import SloEpisode, SloResult, evaluate_slo, freshness_steps
 from otel_impact.config.base import format_duration
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import persistence
 from otel_impact.store.client import StoreClient, query_file, rows
 
 if TYPE_CHECKING:
     from otel_impact.config.contract import ModelSlo, PipelineSlo
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 
 def _rows(client: StoreClient, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -218,4 +219,6 @@ def run(ctx: JobContext) -> None:
             )  # fmt: skip
 
 
-__all__ = ["run"]
+SLOS = Stage("slos", run, gives=frozenset({"result.slos"}), adds=frozenset({"result.alerts"}))
+
+__all__ = ["SLOS", "run"]

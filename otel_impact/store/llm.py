@@ -26,7 +26,7 @@ from otel_impact.store.client import StoreClient, query_text, sql_text
 from otel_impact.store.series import base_params, columns_by_name, dims, floats, series_query, to_ns
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 
 def _sql(name: str) -> str:

@@ -45,7 +45,7 @@ from otel_impact.errors import ConfigError
 from otel_impact.store.client import QueryResult, StoreClient, query_text, sql_text
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 HEURISTIC_MODELS: tuple[str, ...] = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
 

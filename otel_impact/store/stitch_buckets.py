@@ -26,7 +26,7 @@ from otel_impact.store.stitch import (
 )
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 
 def rollup_segments(

@@ -121,7 +121,9 @@ def test_a_failing_stage_is_skipped_and_reported(monkeypatch: pytest.MonkeyPatch
     def fine(ctx: Any) -> None:
         ctx.result["fine"] = [1.0, float("nan")]
 
-    monkeypatch.setattr(pipeline, "STAGES", [("boom", boom), ("fine", fine)])
+    from otel_impact.stages.graph import Stage
+
+    monkeypatch.setattr(pipeline, "STAGES", (Stage("boom", boom), Stage("fine", fine)))
     failures: list[str] = []
     said: list[str] = []
     window = pipeline.Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
