@@ -4,7 +4,7 @@
 each planted effect (best lag, segment ranking, lift per tenure with its CI, breakdown alert,
 incident and its linked cause); :func:`compare` lines that up against the
 :class:`~otel_impact.demo.truth.PlantedTruth` as table rows with a verdict each. A section the
-analyzer did not produce (its stage is not in this build) is reported as
+analyzer did not produce (its stage failed and was skipped) is reported as
 ``not recovered (stage unavailable)`` instead of failing the demo.
 """
 

@@ -357,11 +357,3 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     text = text.splitlines()[0]
     return text[:400]
-
-
-def dsn_of(client: StoreClient) -> str:
-    """A printable description of the engine a client talks to."""
-    path = getattr(client, "path", None)
-    if path is not None:
-        return "chdb://memory" if str(path).startswith(":memory:") else f"chdb://{path}"
-    return str(getattr(client, "url", "") or "clickhouse")
