@@ -17,8 +17,10 @@ stages reuse go into ``ctx.cache``. Every stage declares the items it needs, giv
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from otel_impact.config.model import ImpactConfig
@@ -27,7 +29,7 @@ from otel_impact.errors import AnalysisError, OtelImpactError
 from otel_impact.stages.attribution import ATTRIBUTION
 from otel_impact.stages.correlation import CORRELATION
 from otel_impact.stages.deployments import DEPLOYMENTS
-from otel_impact.stages.graph import Stage, order_stages, run_guarded
+from otel_impact.stages.graph import Stage, order_stages, render_graph, replace_generated, run_guarded
 from otel_impact.stages.incidents import INCIDENTS
 from otel_impact.stages.lift import LIFT
 from otel_impact.stages.llm import LLM, LLM_SETTINGS
@@ -132,6 +134,23 @@ def analyze(
     return out
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m otel_impact.pipeline --graph [PAGE]``: print the stage graph, or write it
+    between the generated-section markers of ``PAGE`` (``make docs`` does, for
+    docs/architecture.md; a test checks the page is up to date)."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "--graph" or len(args) > 2:
+        sys.stderr.write("usage: python -m otel_impact.pipeline --graph [PAGE.md]\n")
+        return 2
+    graph = render_graph(STAGES)
+    if len(args) == 1:
+        sys.stdout.write(graph)
+        return 0
+    page = Path(args[1])
+    page.write_text(replace_generated(page.read_text(encoding="utf-8"), graph), encoding="utf-8")
+    return 0
+
+
 __all__ = [
     "LISTED",
     "STAGES",
@@ -140,6 +159,11 @@ __all__ = [
     "Window",
     "analyze",
     "iso_utc",
+    "main",
     "parse_iso",
     "to_jsonable",
 ]
+
+
+if __name__ == "__main__":  # pragma: no cover - command-line use
+    raise SystemExit(main())

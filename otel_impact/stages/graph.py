@@ -189,6 +189,45 @@ def graph_lines(stages: Sequence[Stage]) -> Iterator[tuple[str, str, str]]:
                     yield p, item, s.name
 
 
+BEGIN, END = "<!-- stage-graph:begin (generated: make docs) -->", "<!-- stage-graph:end -->"
+
+
+def render_graph(stages: Sequence[Stage]) -> str:
+    """The stage graph as Markdown: a Mermaid flowchart of the hand-overs (solid: a stage needs
+    what another gives; dotted: stages adding to one shared item, in order) and a table of every
+    stage's declarations, in run order (what ``python -m otel_impact.pipeline --graph`` writes)."""
+
+    def items(values: frozenset[str]) -> str:
+        return ", ".join(f"`{v}`" for v in sorted(values)) or "—"
+
+    lines = ["```mermaid", "flowchart TD"]
+    lines += [f'    {s.name}["{i + 1}. {s.name}"]' for i, s in enumerate(stages)]
+    edges: dict[tuple[str, str], list[str]] = {}
+    for producer, item, consumer in graph_lines(stages):
+        edges.setdefault((producer, consumer), []).append(item)
+    lines += [f'    {p} -->|"{", ".join(its)}"| {c}' for (p, c), its in edges.items()]
+    chained: dict[tuple[str, str], list[str]] = {}  # adders of one item run in listed order
+    for item in sorted({i for s in stages for i in s.adds}):
+        adders = [s.name for s in stages if item in s.adds]
+        for p, c in itertools.pairwise(adders):
+            chained.setdefault((p, c), []).append(item)
+    lines += [f'    {p} -.->|"{", ".join(its)}"| {c}' for (p, c), its in chained.items()]
+    lines += ["```", "", "| # | stage | needs | gives | adds to |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {i + 1} | `{s.name}` | {items(s.needs)} | {items(s.gives)} | {items(s.adds)} |"
+        for i, s in enumerate(stages)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def replace_generated(text: str, generated: str) -> str:
+    """``text`` with the part between the :data:`BEGIN` / :data:`END` markers replaced."""
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"the markers {BEGIN!r} … {END!r} are missing")
+    return text[: start + len(BEGIN)] + "\n" + generated + text[end:]
+
+
 class _Guarded(dict[str, Any]):
     """A copy of ``ctx.cache`` / ``ctx.result`` that raises on keys its stage did not declare."""
 
@@ -261,6 +300,8 @@ def run_guarded(stage: Stage, ctx: JobContext) -> None:
 
 
 __all__ = [
+    "BEGIN",
+    "END",
     "PROVIDED",
     "Stage",
     "StageGraphError",
@@ -268,6 +309,8 @@ __all__ = [
     "cache",
     "graph_lines",
     "order_stages",
+    "render_graph",
+    "replace_generated",
     "result",
     "run_guarded",
 ]
