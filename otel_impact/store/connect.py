@@ -155,7 +155,7 @@ def connect(
     return client
 
 
-def _connect_server(parsed: Dsn, settings: dict[str, Any]) -> Any:
+def _connect_server(parsed: Dsn, settings: dict[str, Any]) -> StoreClient:
     import clickhouse_connect
 
     password = _password_from_env()
@@ -199,7 +199,7 @@ def _reason(exc: BaseException) -> str:
     return _first_line(exc)
 
 
-def _connect_chdb(parsed: Dsn, settings: dict[str, Any]) -> Any:
+def _connect_chdb(parsed: Dsn, settings: dict[str, Any]) -> StoreClient:
     if parsed.path is not None:
         try:
             Path(parsed.path).mkdir(parents=True, exist_ok=True)
@@ -220,7 +220,7 @@ def _connect_chdb(parsed: Dsn, settings: dict[str, Any]) -> Any:
     return client
 
 
-def _get_chdb_client(dsn: str, settings: dict[str, Any]) -> Any:
+def _get_chdb_client(dsn: str, settings: dict[str, Any]) -> StoreClient:
     import clickhouse_connect
 
     try:
