@@ -39,9 +39,11 @@ test: lint typecheck pytest
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
-# regenerate docs/configuration.md from the config models (a test checks it is up to date)
+# regenerate docs/configuration.md from the config models and the stage graph in
+# docs/architecture.md from the stage declarations (tests check both are up to date)
 docs: $(DEV_STAMP)
 	$(BIN)/python -m otel_impact.config.reference docs/configuration.md
+	$(BIN)/python -m otel_impact.pipeline --graph docs/architecture.md
 
 clean:
 	rm -rf $(VENV) .otel-impact demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -42,18 +42,15 @@ from otel_impact import semconv as sc
 from otel_impact.config.base import check_bucket_count
 from otel_impact.config.model import ImpactConfig
 from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
-from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError, StoreError
+from otel_impact.context import Window, iso_utc
+from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError
 from otel_impact.joblock import JobLock
-from otel_impact.pipeline import Window, iso_utc
+from otel_impact.store.client import StoreClient, query_text, rows
 from otel_impact.store.incidents import incident_annotations, write_annotations
+from otel_impact.store.jobstate import RunRecord, read_watermark, record_run, require_tables
 
-_SQL = Path(__file__).parent / "store" / "sql"
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-
-
-def _sql(name: str) -> str:
-    return (_SQL / f"{name}.sql").read_text(encoding="utf-8")
 
 
 class ResultExporter(Protocol):
@@ -86,29 +83,6 @@ def new_run_id(at: datetime | None = None) -> str:
     return at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + uuid.uuid4().hex[:8]
 
 
-def _require_tables(client: Any, *tables: str) -> None:
-    for table in tables:
-        try:
-            exists = client.command("EXISTS TABLE {t:Identifier}", parameters={"t": table})
-        except Exception as exc:
-            raise StoreError(f"cannot check table {table}: {exc}") from exc
-        if str(exists).strip() not in ("1", "True"):
-            raise StoreError(
-                f"table {table} does not exist in database {client.database!r}; "
-                "run `otel-impact schema apply` first"
-            )
-
-
-def read_watermark(client: Any, job: str) -> datetime | None:
-    """Window end of the job's latest successful run, or None if it never succeeded."""
-    _require_tables(client, sc.TABLE_JOB_STATE)
-    rows = client.query(_sql("job_watermark"), parameters={"job": job}).result_rows
-    if not rows or int(rows[0][1]) == 0:
-        return None
-    wm = rows[0][0]
-    return wm.replace(tzinfo=UTC) if wm.tzinfo is None else wm.astimezone(UTC)
-
-
 def plan_window(
     config: ImpactConfig,
     since: datetime | None,
@@ -131,54 +105,8 @@ def plan_window(
     return Window(start, end)
 
 
-def _record_run(
-    client: Any,
-    job: str,
-    run_id: str,
-    status: str,
-    window: Window,
-    watermark: datetime | None,
-    started: datetime,
-    points: int,
-    events: int,
-    alerts: int,
-    message: str,
-) -> None:
-    client.insert(
-        sc.TABLE_JOB_STATE,
-        [
-            [
-                job,
-                run_id,
-                status,
-                window.start,
-                watermark or window.start,
-                started,
-                datetime.now(UTC),
-                points,
-                events,
-                alerts,
-                message[:2000],
-            ]
-        ],
-        column_names=[
-            "job",
-            "run_id",
-            "status",
-            "window_start",
-            "watermark",
-            "started_at",
-            "finished_at",
-            "points",
-            "events",
-            "alerts",
-            "message",
-        ],
-    )
-
-
 def _record_failure(
-    client: Any,
+    client: StoreClient,
     job: str,
     run_id: str,
     exc: BaseException,
@@ -191,25 +119,25 @@ def _record_failure(
     if window is None:
         return  # failed before a window existed (e.g. reading the watermark): nothing to log against
     try:
-        _record_run(
-            client, job, run_id, status, window, previous, started, 0, 0, 0, f"{type(exc).__name__}: {exc}"
+        record_run(
+            client,
+            RunRecord(
+                job, run_id, status, window.start, previous, started, message=f"{type(exc).__name__}: {exc}"
+            ),
         )
     except Exception as log_exc:  # the original error matters more than the log row
         log.warning("could not record the failed run %s: %s", run_id, log_exc)
 
 
-def _offline_values(client: Any, config: ImpactConfig) -> dict[str, float | None]:
+def _offline_values(client: StoreClient, config: ImpactConfig) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for i, feature in enumerate(config.evaluation.features):
         if feature.offline.sql is None:
             continue
         path = f"evaluation.features[{i}].offline.sql"
         sql = "SELECT * FROM (" + source_sql(feature.offline.sql, path) + ")"
-        try:
-            rows = client.query(sql, settings=READ_ONLY_SETTINGS).result_rows
-        except Exception as exc:
-            raise StoreError(f"evaluation.features[{i}].offline.sql failed: {exc}") from exc
-        out[feature.name] = float(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else None
+        found = rows(query_text(client, sql, doing=path, settings=READ_ONLY_SETTINGS))
+        out[feature.name] = float(found[0][0]) if found and found[0] and found[0][0] is not None else None
     return out
 
 
@@ -235,7 +163,7 @@ def write_reports(result: dict[str, Any], paths: Sequence[str | Path]) -> tuple[
 
 
 def run_job(
-    client: Any,
+    client: StoreClient,
     config: ImpactConfig,
     *,
     since: datetime | None = None,
@@ -267,7 +195,7 @@ def run_job(
     started = datetime.now(UTC)
     run_id = new_run_id(started)
     job = config.job.name
-    _require_tables(client, sc.TABLE_JOB_STATE, sc.TABLE_JOB_LOCK)
+    require_tables(client, sc.TABLE_JOB_STATE, sc.TABLE_JOB_LOCK)
     lock = JobLock(client, job, config.job.lock_ttl)
     lock.acquire()
     previous: datetime | None = None
@@ -322,18 +250,19 @@ def run_job(
             say("results not exported: the export watermark stays where it was")
         # the watermark marks exported results: a run that exported nothing leaves it alone
         watermark = (max(previous, window.end) if previous else window.end) if exported else previous
-        _record_run(
+        record_run(
             client,
-            job,
-            run_id,
-            "ok" if exported else "not_exported",
-            window,
-            watermark if exported else window.end,
-            started,
-            len(points) if exported else 0,
-            len(events) if exported else 0,
-            alerts,
-            "",
+            RunRecord(
+                job,
+                run_id,
+                "ok" if exported else "not_exported",
+                window.start,
+                watermark if exported else window.end,
+                started,
+                len(points) if exported else 0,
+                len(events) if exported else 0,
+                alerts,
+            ),
         )
     except Exception as exc:
         _record_failure(client, job, run_id, exc, planned, previous, started)
@@ -354,7 +283,9 @@ def run_job(
     )
 
 
-def _exporter(client: Any, config: ImpactConfig, export: bool | ResultExporter) -> ResultExporter | None:
+def _exporter(
+    client: StoreClient, config: ImpactConfig, export: bool | ResultExporter
+) -> ResultExporter | None:
     """The exporter for this run: ``export.endpoint: store`` (the default without an OTLP endpoint)
     writes into ``client``'s store, an OTLP endpoint exports over OTLP."""
     if export is False or (export is True and not config.export.enabled):

@@ -50,14 +50,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from otel_impact import semconv as sc
 from otel_impact.errors import LockedError, StoreError
-
-_SQL = Path(__file__).parent / "store" / "sql"
-_COLUMNS = ["job", "token", "owner", "host", "pid", "acquired_at", "expires_at", "released"]
+from otel_impact.store.client import StoreClient
+from otel_impact.store.jobstate import read_lock_claims, write_lock_row
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ class JobLock:
 
     def __init__(
         self,
-        client: Any,
+        client: StoreClient,
         job: str,
         ttl: float,
         clock: Callable[[], float] = time.time,
@@ -130,11 +126,7 @@ class JobLock:
     def claims(self) -> list[Claim]:
         """Live tokens of this job, confirmed first, then by (acquired_at, token)."""
         now = datetime.fromtimestamp(self.clock(), UTC)
-        sql = (_SQL / "job_lock_claims.sql").read_text(encoding="utf-8")
-        try:
-            rows = self.client.query(sql, parameters={"job": self.job, "now": now}).result_rows
-        except Exception as exc:
-            raise StoreError(f"cannot read the lock of job {self.job!r}: {exc}") from exc
+        rows = read_lock_claims(self.client, self.job, now)
         return [Claim(str(r[0]), str(r[1]), str(r[2]), int(r[3]), r[4], r[5], bool(r[6])) for r in rows]
 
     def _insert(self, released: int, acquired: float, expires: float | None = None) -> None:
@@ -148,10 +140,7 @@ class JobLock:
             datetime.fromtimestamp(acquired + self.ttl if expires is None else expires, UTC),
             released,
         ]
-        try:
-            self.client.insert(sc.TABLE_JOB_LOCK, [row], column_names=_COLUMNS)
-        except Exception as exc:
-            raise StoreError(f"cannot write the lock of job {self.job!r}: {exc}") from exc
+        write_lock_row(self.client, row)
 
     def _refuse(self, holder: Claim) -> LockedError:
         return LockedError(

@@ -1,139 +1,65 @@
-"""The analyzer job: run the analysis stages in order over one time window.
+"""The analyzer job: run the declared analysis stages over one time window.
 
-Each stage is a function ``stage(ctx: JobContext) -> None`` that queries the store through
-``ctx.client`` (whose current database holds the tables), calls pure functions from
-:mod:`otel_impact.analyze`, and writes its JSON-able section into ``ctx.result``. Stages that
-produce something other stages reuse put it into ``ctx.cache``. A stage registers itself by one
-import line and one entry in :data:`STAGES` below.
+Each stage (an :class:`~otel_impact.stages.graph.Stage` in its module under
+:mod:`otel_impact.stages`) queries the store through ``ctx.client``, calls pure functions from
+:mod:`otel_impact.analyze`, and writes its JSON-able sections into ``ctx.result``; values other
+stages reuse go into ``ctx.cache``. Every stage declares the items it needs, gives and adds to;
+:data:`STAGES` is the listed stages in an order that satisfies those declarations
+(``python -m otel_impact.pipeline --graph`` prints the graph).
 
->>> from datetime import UTC, datetime
->>> w = Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC))
->>> w.to_json()
-{'start': '2026-11-01T00:00:00Z', 'end': '2026-11-08T00:00:00Z'}
->>> w.seconds
-604800.0
+:class:`Window`, :class:`JobContext`, :func:`iso_utc` and :func:`parse_iso` live in
+:mod:`otel_impact.context` and are re-exported here.
+
+>>> [s.name for s in STAGES][:3]
+['llm_settings', 'tracking_plan', 'stitching']
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from otel_impact.config.model import ImpactConfig
+from otel_impact.context import JobContext, Window, iso_utc, parse_iso
 from otel_impact.errors import AnalysisError, OtelImpactError
+from otel_impact.stages.attribution import ATTRIBUTION
+from otel_impact.stages.correlation import CORRELATION
+from otel_impact.stages.deployments import DEPLOYMENTS
+from otel_impact.stages.graph import Stage, order_stages, render_graph, replace_generated, run_guarded
+from otel_impact.stages.incidents import INCIDENTS
+from otel_impact.stages.lift import LIFT
+from otel_impact.stages.llm import LLM, LLM_SETTINGS
+from otel_impact.stages.plan import TRACKING_PLAN
+from otel_impact.stages.resources import RESOURCES
+from otel_impact.stages.rollout import ROLLOUT_IMPACT
+from otel_impact.stages.series import ALERT_RULES, SERIES
+from otel_impact.stages.slo import SLOS
+from otel_impact.stages.stitching import STITCHING
+from otel_impact.store.client import StoreClient
 
-
-def iso_utc(value: datetime) -> str:
-    """ISO-8601 UTC spelling used throughout the JSON result (``2026-11-20T00:00:00Z``)."""
-    if value.tzinfo is None:
-        raise ValueError("datetime must be timezone-aware (UTC)")
-    text = value.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
-
-
-def parse_iso(text: str) -> datetime:
-    """Parse an ISO-8601 timestamp; a naive one is taken as UTC. Dates mean midnight UTC."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"not an ISO-8601 timestamp: {text!r}") from exc
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class Window:
-    """The analysed time range ``[start, end)`` (UTC, timezone-aware).
-
-    Outcomes (business events) are analysed when their timestamp falls in the window;
-    predictions are read from up to one join window earlier so an outcome early in the window
-    can still be credited to the prediction that preceded it.
-    """
-
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        for name in ("start", "end"):
-            value = getattr(self, name)
-            if not isinstance(value, datetime) or value.tzinfo is None:
-                raise ValueError(f"Window.{name} must be a timezone-aware datetime, got {value!r}")
-            object.__setattr__(self, name, value.astimezone(UTC))
-        if self.end <= self.start:
-            raise ValueError(f"Window.end ({iso_utc(self.end)}) must be after start ({iso_utc(self.start)})")
-
-    @classmethod
-    def ending(cls, end: datetime, seconds: float) -> Window:
-        """The window of length ``seconds`` ending at ``end``."""
-        return cls(end - timedelta(seconds=seconds), end)
-
-    @property
-    def seconds(self) -> float:
-        return (self.end - self.start).total_seconds()
-
-    def to_json(self) -> dict[str, str]:
-        return {"start": iso_utc(self.start), "end": iso_utc(self.end)}
-
-
-@dataclass
-class JobContext:
-    """Everything a stage needs; stages add their sections to ``result``."""
-
-    client: Any  # clickhouse-connect client; its current database holds the tables
-    config: ImpactConfig
-    window: Window
-    result: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    cache: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0  # for any randomness: np.random.default_rng(ctx.seed)
-
-    def warn(self, message: str) -> None:
-        """Record a warning that ends up in the result's ``warnings`` list."""
-        self.warnings.append(message)
-
-
-Stage = Callable[[JobContext], None]
-
-# --- stages --------------------------------------------------------------------------------
-# Imported here, after JobContext exists. Stage modules import JobContext only under
-# ``if TYPE_CHECKING:`` (the stage modules are imported by this module, so a runtime import of
-# otel_impact.pipeline from a stage module would be circular).
-# Register a stage with one import line here and one entry in STAGES; they run in order.
-from otel_impact.stages.attribution import run as attribution_stage  # noqa: E402
-from otel_impact.stages.correlation import run as correlation_stage  # noqa: E402
-from otel_impact.stages.deployments import run as deployments_stage  # noqa: E402
-from otel_impact.stages.incidents import run as incidents_stage  # noqa: E402
-from otel_impact.stages.lift import run as lift_stage  # noqa: E402
-from otel_impact.stages.llm import run as llm_stage  # noqa: E402
-from otel_impact.stages.llm import settings as llm_settings_stage  # noqa: E402
-from otel_impact.stages.plan import run as tracking_plan_stage  # noqa: E402
-from otel_impact.stages.resources import run as resources_stage  # noqa: E402
-from otel_impact.stages.rollout import run as rollout_impact_stage  # noqa: E402
-from otel_impact.stages.series import alert_rules as alert_rules_stage  # noqa: E402
-from otel_impact.stages.series import run as series_stage  # noqa: E402
-from otel_impact.stages.slo import run as slo_stage  # noqa: E402
-from otel_impact.stages.stitching import run as stitching_stage  # noqa: E402
-
-STAGES: list[tuple[str, Stage]] = [
-    ("llm_settings", llm_settings_stage),
-    ("tracking_plan", tracking_plan_stage),
-    ("stitching", stitching_stage),
-    ("attribution", attribution_stage),
-    ("series", series_stage),
-    ("llm", llm_stage),
-    ("correlation", correlation_stage),
-    ("deployments", deployments_stage),
-    ("resources", resources_stage),
-    ("lift", lift_stage),
-    ("rollout_impact", rollout_impact_stage),
-    ("incidents", incidents_stage),
-    ("slos", slo_stage),
-    ("alert_rules", alert_rules_stage),
-]
+# Register a stage with its declaration (a Stage in its module) here; the run order follows from
+# the declarations (see otel_impact.stages.graph), keeping this listed order where they allow.
+LISTED: tuple[Stage, ...] = (
+    LLM_SETTINGS,
+    TRACKING_PLAN,
+    STITCHING,
+    ATTRIBUTION,
+    SERIES,
+    LLM,
+    CORRELATION,
+    DEPLOYMENTS,
+    RESOURCES,
+    LIFT,
+    ROLLOUT_IMPACT,
+    INCIDENTS,
+    SLOS,
+    ALERT_RULES,
+)
+STAGES: tuple[Stage, ...] = order_stages(LISTED)  # a bad declaration fails here, at import
 
 
 def to_jsonable(value: Any) -> Any:
@@ -163,13 +89,14 @@ def to_jsonable(value: Any) -> Any:
 
 
 def analyze(
-    client: Any,
+    client: StoreClient,
     config: ImpactConfig,
     window: Window,
     *,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     on_stage_error: Callable[[str], None] | None = None,
+    check_access: bool = False,
 ) -> dict[str, Any]:
     """Run every stage in :data:`STAGES` over ``window`` and return the JSON-able result.
 
@@ -178,14 +105,20 @@ def analyze(
     the package's own tree (config, store) pass through unchanged. With ``on_stage_error``, any
     failing stage is skipped instead: the message naming it is recorded as a warning and passed
     to ``on_stage_error``, and the later stages still run (the demo shows whatever works).
+    ``check_access`` runs every stage on a view of ``ctx.cache`` / ``ctx.result`` that raises
+    :class:`~otel_impact.stages.graph.UndeclaredAccess` on an item the stage did not declare.
     """
     ctx = JobContext(client=client, config=config, window=window, seed=seed)
     ctx.result["window"] = window.to_json()
-    for name, stage in STAGES:
+    for stage in STAGES:
+        name = stage.name
         if progress is not None:
             progress(name)
         try:
-            stage(ctx)
+            if check_access:
+                run_guarded(stage, ctx)
+            else:
+                stage(ctx)
         except Exception as exc:
             if on_stage_error is not None:
                 message = f"stage {name!r} failed and was skipped: {type(exc).__name__}: {exc}"
@@ -201,4 +134,36 @@ def analyze(
     return out
 
 
-__all__ = ["STAGES", "JobContext", "Stage", "Window", "analyze", "iso_utc", "parse_iso", "to_jsonable"]
+def main(argv: list[str] | None = None) -> int:
+    """``python -m otel_impact.pipeline --graph [PAGE]``: print the stage graph, or write it
+    between the generated-section markers of ``PAGE`` (``make docs`` does, for
+    docs/architecture.md; a test checks the page is up to date)."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "--graph" or len(args) > 2:
+        sys.stderr.write("usage: python -m otel_impact.pipeline --graph [PAGE.md]\n")
+        return 2
+    graph = render_graph(STAGES)
+    if len(args) == 1:
+        sys.stdout.write(graph)
+        return 0
+    page = Path(args[1])
+    page.write_text(replace_generated(page.read_text(encoding="utf-8"), graph), encoding="utf-8")
+    return 0
+
+
+__all__ = [
+    "LISTED",
+    "STAGES",
+    "JobContext",
+    "Stage",
+    "Window",
+    "analyze",
+    "iso_utc",
+    "main",
+    "parse_iso",
+    "to_jsonable",
+]
+
+
+if __name__ == "__main__":  # pragma: no cover - command-line use
+    raise SystemExit(main())

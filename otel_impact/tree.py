@@ -17,15 +17,12 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from otel_impact.config.job import TreeNode, TreeSection
 from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
-from otel_impact.errors import StoreError
-from otel_impact.store.failures import first_line
+from otel_impact.store.client import StoreClient, query_file, rows
 
-_SQL = Path(__file__).parent / "store" / "sql"
 LIVE, NEEDS_DATA, NO_SOURCE = "Live", "Needs data", "No source"
 
 
@@ -114,25 +111,23 @@ def _source_label(node: TreeNode) -> str:
 
 
 def read_source(
-    client: Any, node: TreeNode, since: datetime, until: datetime, bucket: float
+    client: StoreClient, node: TreeNode, since: datetime, until: datetime, bucket: float
 ) -> list[tuple[Any, ...]]:
     """Bucketed rows (b, n, s, m, last_ts) of ``node``'s source; store failures name node and source."""
     src = node.source
     assert src is not None
     kind = src.kind
-    text = (_SQL / f"tree_{kind}.sql").read_text(encoding="utf-8")
     params: dict[str, Any] = {"bucket": max(1, int(bucket)), "since": since, "until": until}
     settings: dict[str, Any] = {}
+    splice: dict[str, str] = {}
     if kind == "sql":
         path = f"tree node {node.name!r} source.sql"
-        text = text.replace("/*SOURCE_SQL*/", source_sql(str(src.sql), path))
+        splice["/*SOURCE_SQL*/"] = source_sql(str(src.sql), path)
         settings = dict(READ_ONLY_SETTINGS)
     else:
         params["name"] = getattr(src, kind)
-    try:
-        return list(client.query(text, parameters=params, settings=settings or None).result_rows)
-    except Exception as exc:
-        raise StoreError(f"tree node {node.name!r} ({_source_label(node)}): {first_line(exc)}") from exc
+    doing = f"tree node {node.name!r} ({_source_label(node)})"
+    return rows(query_file(client, f"tree_{kind}.sql", params, doing=doing, settings=settings, splice=splice))
 
 
 def _aware(ts: Any) -> datetime:
@@ -140,7 +135,7 @@ def _aware(ts: Any) -> datetime:
 
 
 def measure_tree(
-    client: Any,
+    client: StoreClient,
     section: TreeSection,
     now: datetime | None = None,
     plan_mark: Callable[[str, str], Any] | None = None,

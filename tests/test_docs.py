@@ -34,6 +34,18 @@ def test_configuration_reference_is_generated_from_the_models() -> None:
     )
 
 
+def test_architecture_stage_graph_is_generated_from_the_declarations() -> None:
+    from otel_impact.pipeline import STAGES
+    from otel_impact.stages.graph import render_graph, replace_generated
+
+    committed = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    assert committed == replace_generated(committed, render_graph(STAGES)), (
+        "the stage graph in docs/architecture.md is out of date: run `make docs` "
+        "(python -m otel_impact.pipeline --graph docs/architecture.md)"
+    )
+    assert "flowchart TD" in committed and "| 10 | `lift` |" in committed
+
+
 def test_reference_lists_every_key_with_type_and_default() -> None:
     text = render_reference()
     for key in ("job.lookback", "export.endpoint", "business_metrics[].window", "pipelines.<name>.schedule"):

@@ -35,8 +35,8 @@ def command(
 ) -> None:
     """Write the operational / product+model / business digest for a cadence, in Markdown."""
     from otel_impact.config import load_config
+    from otel_impact.context import parse_iso
     from otel_impact.export.digest import build_digest
-    from otel_impact.pipeline import parse_iso
     from otel_impact.store import connect
 
     cfg = load_config(config_path)

@@ -71,17 +71,7 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, help_text = entry
-        try:
-            module = importlib.import_module(f"otel_impact.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"otel_impact.cli.{module_name}":
-                raise
-
-            @click.command(cmd_name, help=help_text + " (not available in this build)")
-            def unavailable() -> None:
-                raise click.UsageError(f"command {cmd_name!r} is not available in this build")
-
-            return unavailable
+        module = importlib.import_module(f"otel_impact.cli.{module_name}")
         cmd = module.command
         assert isinstance(cmd, click.Command)
         if not cmd.short_help:

@@ -16,7 +16,7 @@ import click
 from otel_impact.errors import ConfigError
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,7 +43,7 @@ def window_options(fn: F) -> F:
 def parse_window(since: str | None, until: str | None, days: float) -> Window:
     """The window ``since .. until``; without ``until`` it ends now, without ``since`` it starts
     ``days`` before its end."""
-    from otel_impact.pipeline import Window, parse_iso
+    from otel_impact.context import Window, parse_iso
 
     try:
         end = parse_iso(until) if until else datetime.now(UTC)

@@ -25,7 +25,7 @@ def command(
 ) -> None:
     """Show the metric tree: status, latest value and parent↔child correlation per node."""
     from otel_impact.config import load_config
-    from otel_impact.pipeline import parse_iso
+    from otel_impact.context import parse_iso
     from otel_impact.store import connect
     from otel_impact.tree import measure_tree, render_tree
 

@@ -5,9 +5,7 @@ services — business metrics with their join windows, segments, daily series, t
 v2-vs-v1 lift per segment, ROI costs, the rollout time for the KPI table, the lineage of the
 ranker's features down to the feature pipeline, where results go (the store itself, so the
 file works again after the demo's receiver is gone), the tracking plan of everything the services emit, and SLOs of the recommender
-endpoint and the pipelines. :func:`validated_config` checks it with the real config model. A
-section this build of the config model does not know yet is left out (and reported), so the demo
-still runs the stages that exist.
+endpoint and the pipelines. :func:`validated_config` checks it with the real config model.
 
 >>> from otel_impact.demo.world import WorldParams
 >>> data = demo_config_data(WorldParams(users=100, days=10), database="demo", endpoint=None)
@@ -27,7 +25,6 @@ from otel_impact.config import ImpactConfig, config_from_dict
 from otel_impact.config.job import STORE_ENDPOINT
 from otel_impact.demo.emit import CURRENCY, SUBSCRIPTION_PRICE
 from otel_impact.demo.world import VERSIONS, WorldParams
-from otel_impact.errors import ConfigError
 
 HEADER = """\
 # impact.yaml written by `otel-impact demo` for its simulated services.
@@ -290,29 +287,9 @@ def _slos(params: WorldParams) -> dict[str, Any]:
     }
 
 
-def validated_config(data: dict[str, Any]) -> tuple[ImpactConfig, dict[str, Any], list[str]]:
-    """Validate ``data``; drop top-level sections this build does not accept.
-
-    Returns the config, the data actually used, and notes on what was left out (a section the
-    config model does not know, or one it rejects — named with the dotted path of the problem).
-    """
-    used = dict(data)
-    notes: list[str] = []
-    known = set(ImpactConfig.model_fields)
-    for key in list(used):
-        if key not in known:
-            notes.append(f"section {key!r} left out: this build's config has no such section")
-            del used[key]
-    for _ in range(len(used) + 1):
-        try:
-            return config_from_dict(used, source="demo impact.yaml"), used, notes
-        except ConfigError as exc:
-            top = (exc.path or "").split(".")[0].split("[")[0]
-            if top not in used or top in ("business_metrics", "database"):
-                raise
-            notes.append(f"section {top!r} left out: {exc}")
-            del used[top]
-    raise ConfigError("demo configuration could not be validated")
+def validated_config(data: dict[str, Any]) -> ImpactConfig:
+    """``data`` checked by the real config model (a :class:`ConfigError` names the dotted path)."""
+    return config_from_dict(data, source="demo impact.yaml")
 
 
 def config_yaml(data: dict[str, Any], *, path: str, database: str) -> str:

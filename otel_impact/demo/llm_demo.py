@@ -38,6 +38,7 @@ from otel_impact.demo.llm_service import (
     run_support_assistant,
 )
 from otel_impact.demo.llm_stub import LlmStub, Served
+from otel_impact.store.client import StoreClient
 
 METRIC = "support_upgrade"
 PRICES = {"input": 150.0, "output": 600.0}  # per million tokens (a demo price sheet)
@@ -169,7 +170,7 @@ def verdicts(
 
 
 def run_llm_demo(
-    client: Any,
+    client: StoreClient,
     endpoint: str,
     start: datetime,
     days: int,
@@ -193,10 +194,11 @@ def run_llm_demo(
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from otel_impact.config.loader import config_from_dict
+    from otel_impact.context import Window
     from otel_impact.export.otlp import OtlpResultExporter
     from otel_impact.export.points import result_points
     from otel_impact.export.report_md import render_markdown
-    from otel_impact.pipeline import Window, analyze, to_jsonable
+    from otel_impact.pipeline import analyze, to_jsonable
 
     plan = SupportPlan(start=start, days=days, users_per_day=users_per_day, purchase_metric=METRIC, seed=seed)
     resource = Resource.create({semconv.SERVICE_NAME: SERVICE})

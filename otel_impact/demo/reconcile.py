@@ -19,6 +19,7 @@ from typing import Any
 from otel_impact import semconv
 from otel_impact.demo.emit import EmitCounts
 from otel_impact.errors import StoreError
+from otel_impact.store.client import StoreClient
 
 _SQL = resources.files("otel_impact.demo")
 
@@ -65,7 +66,7 @@ class Reconciliation:
 
 
 def reconcile(
-    client: Any, counts: EmitCounts, *, model: str, start: datetime, end: datetime, ratio: float
+    client: StoreClient, counts: EmitCounts, *, model: str, start: datetime, end: datetime, ratio: float
 ) -> Reconciliation:
     """Compare ``counts`` with what the store holds for ``[start, end)``."""
     params = {"model": model, "start": start, "end": end}

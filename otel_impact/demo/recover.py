@@ -4,7 +4,7 @@
 each planted effect (best lag, segment ranking, lift per tenure with its CI, breakdown alert,
 incident and its linked cause); :func:`compare` lines that up against the
 :class:`~otel_impact.demo.truth.PlantedTruth` as table rows with a verdict each. A section the
-analyzer did not produce (its stage is not in this build) is reported as
+analyzer did not produce (its stage failed and was skipped) is reported as
 ``not recovered (stage unavailable)`` instead of failing the demo.
 """
 
@@ -88,7 +88,7 @@ class Row:
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
-    from otel_impact.pipeline import parse_iso
+    from otel_impact.context import parse_iso
 
     try:
         return parse_iso(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from otel_impact.demo.recover import table_lines, table_markdown
 from otel_impact.export.headline import build_headline
@@ -180,8 +180,3 @@ def write_outputs(outcome: DemoOutcome, out: Path) -> dict[str, Path]:
     )
     paths["md"], paths["html"] = md, page
     return paths
-
-
-def as_dict(outcome: DemoOutcome) -> dict[str, Any]:
-    """A small JSON-able digest of the outcome (for tests and tooling)."""
-    return {"recovered": outcome.recovered, "rows": [vars(r) for r in outcome.rows]}

@@ -40,6 +40,7 @@ from otel_impact.demo.recover import Row, compare, recover
 from otel_impact.demo.truth import PlantedTruth
 from otel_impact.demo.world import World, WorldParams, simulate
 from otel_impact.errors import AnalysisError, ConfigError, OtelImpactError, ReceiverError, StoreError
+from otel_impact.store.client import StoreClient
 
 DEFAULT_DATABASE = "otel_impact_demo"
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -92,7 +93,7 @@ class DemoOutcome:
         return sum(1 for r in self.rows if r.ok)
 
 
-def _prepare_database(client: Any, database: str, progress: Progress) -> None:
+def _prepare_database(client: StoreClient, database: str, progress: Progress) -> None:
     """Drop and recreate the demo's own database; refuse to touch a foreign non-empty one."""
     if not _DB_NAME.match(database):
         raise ConfigError(f"not a plain database name: {database!r}", path="--database")
@@ -146,29 +147,15 @@ def _stage_by_stage(failures: list[str], progress: Progress) -> Callable[..., di
 
 
 def _analyze(
-    client: Any, config: Any, params: WorldParams, options: DemoOptions, progress: Progress
+    client: StoreClient, config: Any, params: WorldParams, options: DemoOptions, progress: Progress
 ) -> tuple[dict[str, Any], dict[str, Path], list[str]]:
-    """Run the analyzer job (export + reports), stage by stage; or only the stages in a build
-    without the job."""
-    from otel_impact.pipeline import Window
+    """Run the analyzer job (export + reports), stage by stage."""
+    from otel_impact.job import run_job
 
     notes: list[str] = []
     analyze = _stage_by_stage(notes, progress)
     out = options.out
     reports = {"html": out / "report.html", "md": out / "report.md"}
-    try:
-        from otel_impact.job import run_job
-    except ImportError:
-        notes.append("the analyzer job (export + reports) is not in this build: ran the analysis stages only")
-        window = Window(params.start, params.end)
-        result = analyze(
-            client,
-            config,
-            window,
-            seed=options.seed,
-            progress=lambda name: progress(f"analyzer: stage {name}"),
-        )
-        return result, {}, notes
     outcome = run_job(
         client,
         config,
@@ -261,16 +248,13 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
             raise StoreError("stored telemetry does not reconcile with what the services emitted (see above)")
 
         data = demo_config_data(params, database=options.database, endpoint=None)
-        config, used, notes = validated_config(data)
+        config = validated_config(data)
         config_path = out / "impact.yaml"
         config_path.write_text(
-            config_yaml(used, path=str(config_path), database=options.database), encoding="utf-8"
+            config_yaml(data, path=str(config_path), database=options.database), encoding="utf-8"
         )
-        for note in notes:
-            say(f"config: {note}")
         t = time.perf_counter()
-        result, paths, more_notes = _analyze(client, config, params, options, say)
-        notes += more_notes
+        result, paths, notes = _analyze(client, config, params, options, say)
         receiver.flush(timeout=60)
         timings["analyze"] = time.perf_counter() - t
         llm = None

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from otel_impact import semconv as sc
 from otel_impact.config.model import ImpactConfig
-from otel_impact.errors import ConfigError, StoreError
+from otel_impact.errors import ConfigError
 from otel_impact.export.headline import build_headline
 from otel_impact.export.report_base import (
     fmt,
@@ -41,10 +40,9 @@ from otel_impact.export.report_base import (
 )
 from otel_impact.export.report_data import Table
 from otel_impact.export.report_md import md_table
-from otel_impact.store.failures import first_line
+from otel_impact.store.client import StoreClient, query_file, rows
 
 PERIODS = {"daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400}
-_SQL = Path(__file__).resolve().parent.parent / "store" / "sql"
 _WINDOW_METRICS = [
     sc.METRIC_IMPACT_CORRELATION,
     sc.METRIC_IMPACT_CORRELATION_CI_LOW,
@@ -65,12 +63,8 @@ _WINDOW_METRICS = [
 ]
 
 
-def _query(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    text = (_SQL / f"{name}.sql").read_text(encoding="utf-8")
-    try:
-        return list(client.query(text, parameters=params).result_rows)
-    except Exception as exc:
-        raise StoreError(f"digest: {name}: {first_line(exc)}; run `otel-impact schema apply` first?") from exc
+def _query(client: StoreClient, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return rows(query_file(client, f"{name}.sql", params, doing="digest"))
 
 
 def _seg(attrs: dict[str, str]) -> str:
@@ -338,7 +332,7 @@ def _operational(
 
 
 def _product(
-    client: Any, rows: list[tuple[Any, ...]], since: datetime, now: datetime, window: str
+    client: StoreClient, rows: list[tuple[Any, ...]], since: datetime, now: datetime, window: str
 ) -> list[str]:
     lines = ["## Product and model", ""]
     mid = since
@@ -485,7 +479,7 @@ def _business(rows: list[tuple[Any, ...]], window: str) -> list[str]:
     return lines
 
 
-def build_digest(client: Any, config: ImpactConfig, period: str, now: datetime | None = None) -> str:
+def build_digest(client: StoreClient, config: ImpactConfig, period: str, now: datetime | None = None) -> str:
     """The Markdown digest for ``period`` (daily / weekly / monthly) ending at ``now``."""
     if period not in PERIODS:
         raise ConfigError(f"must be one of {', '.join(PERIODS)}, got {period!r}", path="--period")

@@ -31,7 +31,7 @@ from otel_impact.export.points import ImpactEvent, ImpactPoint
 
 log = logging.getLogger(__name__)
 
-_BATCH = 2000
+EXPORT_BATCH = 2000
 EXPORT_FIXES = (
     "Is the collector running? Without one: write the results into the store "
     "(`export.endpoint: store` in impact.yaml, or --export-endpoint store), run this analysis inside "
@@ -227,8 +227,8 @@ class OtlpResultExporter:
         service = self.settings.service_name
         attempts = 0
         timeout_ms = (self.settings.timeout or 10.0) * 1000
-        for i in range(0, len(points), _BATCH):
-            data = build_metrics_data(points[i : i + _BATCH], service)
+        for i in range(0, len(points), EXPORT_BATCH):
+            data = build_metrics_data(points[i : i + EXPORT_BATCH], service)
 
             def send_metrics(data: Any = data) -> bool:
                 return bool(
@@ -236,8 +236,8 @@ class OtlpResultExporter:
                 )
 
             attempts += self._retry("metrics", send_metrics)
-        for i in range(0, len(events), _BATCH):
-            records = build_log_records(events[i : i + _BATCH], service)
+        for i in range(0, len(events), EXPORT_BATCH):
+            records = build_log_records(events[i : i + EXPORT_BATCH], service)
 
             def send_logs(records: list[Any] = records) -> bool:
                 return bool(log_exporter.export(records) == LogRecordExportResult.SUCCESS)

@@ -103,13 +103,6 @@ def to_ns(value: Any) -> int:
     return (int(dt.timestamp()) * 1_000_000_000) + dt.microsecond * 1000
 
 
-def iso(dt: datetime) -> str:
-    """``2026-11-20T00:00:00Z`` spelling of an aware datetime."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + (
-        f".{dt.microsecond:06d}Z" if dt.microsecond else "Z"
-    )
-
-
 def _num(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from otel_impact.config.job import STORE_ENDPOINT, ExportSection
 from otel_impact.errors import ExportError, StoreError
-from otel_impact.export.otlp import _BATCH, ExportSummary, build_log_records, build_metrics_data
+from otel_impact.export.otlp import EXPORT_BATCH, ExportSummary, build_log_records, build_metrics_data
 from otel_impact.export.points import ImpactEvent, ImpactPoint
+from otel_impact.store.client import StoreClient
 
 # the standard variables that name an OTLP endpoint for the signals the results use
 _ENDPOINT_VARIABLES = (
@@ -65,7 +65,7 @@ class StoreResultExporter:
 
     endpoint = STORE_ENDPOINT
 
-    def __init__(self, client: Any, settings: ExportSection | None = None) -> None:
+    def __init__(self, client: StoreClient, settings: ExportSection | None = None) -> None:
         self.client = client
         self.settings = settings or ExportSection()
 
@@ -79,13 +79,15 @@ class StoreResultExporter:
         service = self.settings.service_name
         batches = 0
         try:
-            for i in range(0, len(points), _BATCH):
+            for i in range(0, len(points), EXPORT_BATCH):
                 write_metrics(
-                    self.client, [encode_metrics(build_metrics_data(points[i : i + _BATCH], service))]
+                    self.client, [encode_metrics(build_metrics_data(points[i : i + EXPORT_BATCH], service))]
                 )
                 batches += 1
-            for i in range(0, len(events), _BATCH):
-                write_logs(self.client, [encode_logs(build_log_records(events[i : i + _BATCH], service))])
+            for i in range(0, len(events), EXPORT_BATCH):
+                write_logs(
+                    self.client, [encode_logs(build_log_records(events[i : i + EXPORT_BATCH], service))]
+                )
                 batches += 1
         except StoreError as exc:
             raise ExportError(

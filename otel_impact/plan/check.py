@@ -27,9 +27,8 @@ from typing import Any
 
 from otel_impact import semconv
 from otel_impact.config.contract import PlanEntry, TrackingPlan, VolumeCheck
-from otel_impact.errors import StoreError
 from otel_impact.plan.validate import DOUBLE_PATTERN, INT_PATTERN, PlanProblem, is_unknown, validate_plan
-from otel_impact.store.failures import first_line
+from otel_impact.store.client import StoreClient, dict_rows, query_text
 
 _SQL = Path(__file__).parent / "sql"
 KINDS = (
@@ -49,14 +48,8 @@ def _sql(name: str) -> str:
     return (_SQL / name).read_text(encoding="utf-8")
 
 
-def _query(client: Any, text: str, params: dict[str, Any], what: str) -> list[dict[str, Any]]:
-    try:
-        res = client.query(text, parameters=params)
-    except Exception as exc:
-        raise StoreError(f"tracking plan check ({what}) failed: {first_line(exc)}") from exc
-    if not res.result_rows:
-        return []
-    return [dict(zip(res.column_names, row, strict=True)) for row in res.result_rows]
+def _query(client: StoreClient, text: str, params: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    return dict_rows(query_text(client, text, params, doing=f"tracking plan check ({what})"))
 
 
 @dataclass(frozen=True)
@@ -135,7 +128,11 @@ def _example(row: tuple[Any, ...], with_value: bool) -> dict[str, Any]:
 
 
 def _attribute_checks(
-    client: Any, plan: TrackingPlan, source: str, entries: Mapping[str, PlanEntry], base: dict[str, Any]
+    client: StoreClient,
+    plan: TrackingPlan,
+    source: str,
+    entries: Mapping[str, PlanEntry],
+    base: dict[str, Any],
 ) -> list[PlanViolation]:
     """One aggregation pass over all ``entries`` of ``source`` (grouped by name)."""
     names = [name for name, entry in entries.items() if entry.attributes]
@@ -234,7 +231,7 @@ def volume_anomalies(
     return out
 
 
-def check_store(client: Any, plan: TrackingPlan, start: datetime, end: datetime) -> PlanReport:
+def check_store(client: StoreClient, plan: TrackingPlan, start: datetime, end: datetime) -> PlanReport:
     """Validate the plan itself, then the stored telemetry of ``[start, end)`` against it."""
     report = PlanReport(start, end, plan, problems=validate_plan(plan))
     base = {"start": start, "end": end}
@@ -277,7 +274,9 @@ def check_store(client: Any, plan: TrackingPlan, start: datetime, end: datetime)
     return report
 
 
-def _volume_checks(client: Any, plan: TrackingPlan, start: datetime, end: datetime) -> list[PlanViolation]:
+def _volume_checks(
+    client: StoreClient, plan: TrackingPlan, start: datetime, end: datetime
+) -> list[PlanViolation]:
     rule = plan.volume
     events = [n for n, e in plan.events.items() if e.volume]
     models = [n for n, e in plan.predictions.items() if e.volume]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_impact import semconv
 from otel_impact.analyze.attribution import AttributionResult, markov_attribution, shapley_attribution
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.stitching import CACHE_KEY
 from otel_impact.store.stitch import (
     HEURISTIC_MODELS,
@@ -28,7 +29,7 @@ from otel_impact.store.stitch import (
 
 if TYPE_CHECKING:
     from otel_impact.config.model import BusinessMetric
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 
 def _heuristic_rows(ctx: JobContext, credits: Credits, model: str) -> list[dict[str, Any]]:
@@ -121,4 +122,8 @@ def run(ctx: JobContext) -> None:
     ctx.result["attribution"] = rows
 
 
-__all__ = ["run"]
+ATTRIBUTION = Stage(
+    "attribution", run, needs=frozenset({"cache.stitch_credits"}), gives=frozenset({"result.attribution"})
+)
+
+__all__ = ["ATTRIBUTION", "run"]

@@ -29,10 +29,11 @@ from otel_impact.analyze.alerts import fdr_condition
 from otel_impact.analyze.breakdown import Breakdown, condition_of, detect_breakdown
 from otel_impact.analyze.correlation import LagScan, lag_scan, rank_segments
 from otel_impact.analyze.transfer import fit_transfer, saturation
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import CACHE_KEY, SeriesSet, collect_warnings, persistence, segment_json
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 _MEASURE_SUFFIX = {
     "value": "",
@@ -318,4 +319,12 @@ def _breakdowns(
     return out
 
 
-__all__ = ["run"]
+CORRELATION = Stage(
+    "correlation",
+    run,
+    needs=frozenset({"cache.series"}),
+    gives=frozenset({"result.correlations", "result.segment_ranking", "result.transfer"}),
+    adds=frozenset({"result.alerts"}),
+)
+
+__all__ = ["CORRELATION", "run"]

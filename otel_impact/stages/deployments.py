@@ -7,8 +7,9 @@ version's rollout (``rollout_start`` / ``majority`` / ``complete``) is located o
 an ``ml.deployment`` event of that version, when present, gives the exact rollout start.
 
 When ``kpi.rollout`` is unset, the latest rollout found (``deployments.kpi_boundary``) becomes
-the KPI table's pre/post boundary: the stage replaces ``ctx.config`` with a copy whose
-``kpi.rollout`` is set, so it must run before the ``lift`` stage. Writes ``result["deployments"]``.
+the KPI table's pre/post boundary: the stage gives it as ``cache.kpi_rollout``, which the ``lift``
+and ``rollout_impact`` stages read through :func:`kpi_rollout` (the config is never rewritten).
+Writes ``result["deployments"]``.
 """
 
 from __future__ import annotations
@@ -20,24 +21,25 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
-from otel_impact.errors import StoreError
-from otel_impact.store.failures import first_line
-from otel_impact.store.sqltext import load_sql
+from otel_impact.stages.graph import Stage
+from otel_impact.store.client import StoreClient, dict_rows, query_file
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 CACHE_KEY = "deployments"
+ROLLOUT_KEY = "kpi_rollout"  # the rollout time derived from the trail, when kpi.rollout is unset
 
 
-def _rows(client: Any, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    try:
-        res = client.query(load_sql(name), parameters=params)
-    except Exception as exc:
-        raise StoreError(f"deployments query {name} failed: {first_line(exc)}") from exc
-    if not res.result_rows:
-        return []
-    return [dict(zip(res.column_names, r, strict=True)) for r in res.result_rows]
+def kpi_rollout(ctx: JobContext) -> datetime | None:
+    """The KPI table's pre/post boundary: ``kpi.rollout`` when configured, else the newest
+    rollout this stage found (``cache.kpi_rollout``), else None."""
+    configured: datetime | None = ctx.config.kpi.rollout
+    return configured if configured is not None else ctx.cache.get(ROLLOUT_KEY)
+
+
+def _rows(client: StoreClient, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return dict_rows(query_file(client, name, params, doing="deployments query"))
 
 
 def _aware(ts: datetime) -> datetime:
@@ -167,8 +169,7 @@ def run(ctx: JobContext) -> None:
         at, model, version = max(candidates)
         section["kpi_rollout"] = {"at": at, "model": model, "version": version, "boundary": cfg.kpi_boundary}
         if ctx.config.kpi.rollout is None:
-            kpi = ctx.config.kpi.model_copy(update={"rollout": at})
-            ctx.config = ctx.config.model_copy(update={"kpi": kpi})
+            ctx.cache[ROLLOUT_KEY] = at
             section["kpi_rollout"]["applied"] = True
         else:
             section["kpi_rollout"]["applied"] = False
@@ -176,4 +177,8 @@ def run(ctx: JobContext) -> None:
     ctx.result["deployments"] = section
 
 
-__all__ = ["CACHE_KEY", "run"]
+DEPLOYMENTS = Stage(
+    "deployments", run, gives=frozenset({"cache.deployments", "cache.kpi_rollout", "result.deployments"})
+)
+
+__all__ = ["CACHE_KEY", "DEPLOYMENTS", "ROLLOUT_KEY", "kpi_rollout", "run"]

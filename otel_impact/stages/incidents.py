@@ -57,12 +57,13 @@ from otel_impact.analyze.linking import (
     mark_version_changes,
     severity,
 )
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import persistence
 from otel_impact.store import incidents as store
 from otel_impact.store.incidents import incident_annotations
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -549,4 +550,19 @@ def _to_iso(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["incident_annotations", "run"]
+INCIDENTS = Stage(
+    "incidents",
+    run,
+    gives=frozenset(
+        {
+            "result.affected_windows",
+            "result.data_quality",
+            "result.freshness",
+            "result.incidents",
+            "result.upstream_events",
+        }
+    ),
+    adds=frozenset({"result.alerts", "result.series"}),
+)
+
+__all__ = ["INCIDENTS", "incident_annotations", "run"]

@@ -23,12 +23,15 @@ from otel_impact import semconv
 from otel_impact.analyze.lift import lift, sample_ratio_mismatch
 from otel_impact.analyze.results import ConfidenceInterval
 from otel_impact.analyze.roi import kpi_table, roi
+from otel_impact.stages.deployments import kpi_rollout
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.llm import CACHE_KEY as LLM_COST_KEY
+from otel_impact.stages.resources import compute_cost
 from otel_impact.stages.series import CACHE_KEY, SeriesSet, collect_warnings
 from otel_impact.store.series import lift_users
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 
 def _lift_row(res: Any, metric: str, cfg: Any, segment: dict[str, str], crossover: int) -> dict[str, Any]:
@@ -177,7 +180,7 @@ def _roi(
             predictions=predictions,
             cost_per_1k_predictions=costs.cost_per_1k_predictions,
             fixed_cost_per_month=costs.fixed_cost_per_month,
-            compute_cost=costs.compute_cost + llm_cost,
+            compute_cost=compute_cost(ctx) + llm_cost,
             period_s=ctx.window.seconds,
             lift_ci=abs_ci,
             lift_significant=significant,
@@ -206,7 +209,7 @@ def _roi(
 
 
 def _kpi(ctx: JobContext, built: SeriesSet | None) -> None:
-    rollout = ctx.config.kpi.rollout
+    rollout = kpi_rollout(ctx)
     if rollout is None or built is None:
         ctx.result.setdefault("kpi", {})
         return
@@ -253,4 +256,12 @@ def _kpi(ctx: JobContext, built: SeriesSet | None) -> None:
     ctx.result["kpi"] = {"rollout": rollout, "rows": rows}
 
 
-__all__ = ["run"]
+LIFT = Stage(
+    "lift",
+    run,
+    needs=frozenset({"cache.compute_cost", "cache.kpi_rollout", "cache.llm_cost", "cache.series"}),
+    gives=frozenset({"result.kpi", "result.lift", "result.roi"}),
+    adds=frozenset({"result.alerts"}),
+)
+
+__all__ = ["LIFT", "run"]

@@ -28,22 +28,23 @@ from otel_impact import semconv
 from otel_impact.analyze.cost import combine_costs, cost_per_outcome, token_cost
 from otel_impact.config.llm import EVALUATION_METRIC_PREFIX
 from otel_impact.errors import StoreError
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import (
     CACHE_KEY as SERIES_KEY,
 )
 from otel_impact.stages.series import (
     Series,
     SeriesSet,
-    _groups,
-    _index,
-    _seg,
+    bucket_index,
     collect_warnings,
+    group_rows,
+    segment_pairs,
     series_json,
 )
 from otel_impact.store.llm import evaluation_series, usage_series, write_version_attributes
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 CACHE_KEY = "llm_cost"  # {(model name, model version): window cost, all users}
 _USAGE = ("input_tokens", "output_tokens", "cached_input_tokens")
@@ -113,17 +114,17 @@ def _add_series(
     start_ns = int(built.buckets[0].astype(np.int64)) if built.buckets.size else 0
     bucket_ns = round(built.bucket_s * 1e9)
     count = built.buckets.size
-    idx = _index(cols, start_ns, bucket_ns)
+    idx = bucket_index(cols, start_ns, bucket_ns)
     added: list[Series] = []
     keys = ("model_name", "model_version", "segment_key", "segment_value", *extra)
-    for key, rows in _groups(cols, keys).items():
+    for key, rows in group_rows(cols, keys).items():
         mn, mv, sk, sv = (str(k) for k in key[:4])
         for column, name in measures.items():
             values = np.full(count, np.nan if column in ("mean_score", "llm_cost") else 0.0)
             ok = rows[(idx[rows] >= 0) & (idx[rows] < count)]
             values[idx[ok]] = cols[column][ok]
             label = name if not extra else name + str(key[4])
-            added.append(Series(label, "model", _seg(sk, sv), values, mn, mv or None))
+            added.append(Series(label, "model", segment_pairs(sk, sv), values, mn, mv or None))
     built.items.extend(added)
     return added
 
@@ -228,4 +229,13 @@ def run(ctx: JobContext) -> None:
     ctx.result.setdefault("series", []).extend(series_json(s, times) for s in added)
 
 
-__all__ = ["CACHE_KEY", "run", "settings"]
+LLM_SETTINGS = Stage("llm_settings", settings)
+LLM = Stage(
+    "llm",
+    run,
+    needs=frozenset({"cache.series", "result.attribution"}),
+    gives=frozenset({"cache.llm_cost", "result.cost"}),
+    adds=frozenset({"result.series"}),
+)
+
+__all__ = ["CACHE_KEY", "LLM", "LLM_SETTINGS", "run", "settings"]

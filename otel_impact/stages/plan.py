@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from otel_impact.plan.check import check_store
 from otel_impact.plan.validate import load_plan
+from otel_impact.stages.graph import Stage
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 CACHE_KEY = "tracking_plan"
 
@@ -49,4 +50,11 @@ def run(ctx: JobContext) -> None:
         )
 
 
-__all__ = ["CACHE_KEY", "run"]
+TRACKING_PLAN = Stage(
+    "tracking_plan",
+    run,
+    gives=frozenset({"cache.tracking_plan", "result.tracking_plan"}),
+    adds=frozenset({"result.alerts"}),
+)
+
+__all__ = ["CACHE_KEY", "TRACKING_PLAN", "run"]

@@ -9,7 +9,8 @@ their (adjusted) prediction share. Costs: ``resources.cpu_hour_cost`` per CPU-ho
 
 Writes ``result["resources"]`` (one row per service × model). When ``roi.compute_cost`` is 0
 and a price is configured, the total measured cost of the model services becomes the ROI's
-``compute_cost`` (the stage replaces ``ctx.config`` with that copy; it runs before ``lift``).
+``compute_cost``: the stage gives it as ``cache.compute_cost``, which the ``lift`` stage reads
+through :func:`compute_cost` (the config is never rewritten).
 """
 
 from __future__ import annotations
@@ -17,21 +18,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from otel_impact import semconv
-from otel_impact.errors import StoreError
-from otel_impact.store.failures import first_line
-from otel_impact.store.sqltext import load_sql
+from otel_impact.stages.graph import Stage
+from otel_impact.store.client import StoreClient, query_file, rows
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 GIB = float(2**30)
+COMPUTE_COST_KEY = "compute_cost"  # the window's priced compute, when roi.compute_cost is 0
 
 
-def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    try:
-        return list(client.query(load_sql(name), parameters=params).result_rows)
-    except Exception as exc:
-        raise StoreError(f"resources query {name} failed: {first_line(exc)}") from exc
+def compute_cost(ctx: JobContext) -> float:
+    """The ROI's compute cost: ``roi.compute_cost`` when configured (non-zero), else the priced
+    usage this stage measured (``cache.compute_cost``), else 0."""
+    configured = float(ctx.config.roi.compute_cost)
+    return configured if configured != 0 else float(ctx.cache.get(COMPUTE_COST_KEY, configured))
+
+
+def _rows(client: StoreClient, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return rows(query_file(client, name, params, doing="resources query"))
 
 
 def run(ctx: JobContext) -> None:
@@ -83,8 +88,9 @@ def run(ctx: JobContext) -> None:
     ctx.result["resources"] = rows
     priced = cfg.cpu_hour_cost > 0 or cfg.memory_gib_hour_cost > 0
     if rows and priced and ctx.config.roi.compute_cost == 0:
-        roi = ctx.config.roi.model_copy(update={"compute_cost": sum(r["cost"] for r in rows)})
-        ctx.config = ctx.config.model_copy(update={"roi": roi})
+        ctx.cache[COMPUTE_COST_KEY] = sum(r["cost"] for r in rows)
 
 
-__all__ = ["run"]
+RESOURCES = Stage("resources", run, gives=frozenset({"cache.compute_cost", "result.resources"}))
+
+__all__ = ["COMPUTE_COST_KEY", "RESOURCES", "compute_cost", "run"]

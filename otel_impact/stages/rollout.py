@@ -37,15 +37,16 @@ from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
 from otel_impact.analyze.its import interrupted_time_series
 from otel_impact.analyze.synth import difference_in_differences, synthetic_control
-from otel_impact.errors import ConfigError, StoreError
+from otel_impact.errors import ConfigError
+from otel_impact.stages.deployments import kpi_rollout
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import CACHE_KEY as SERIES_KEY
 from otel_impact.stages.series import SeriesSet, collect_warnings
-from otel_impact.store.failures import first_line
-from otel_impact.store.sqltext import load_sql
+from otel_impact.store.client import dict_rows, query_file
 
 if TYPE_CHECKING:
     from otel_impact.config.quasi import RolloutImpactSection
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 _SUFFIX = {
     "value": "",
@@ -85,11 +86,7 @@ def trail_rollouts(ctx: JobContext, seg_key: str | None, bucket_s: float) -> lis
         "models": list(ctx.config.models),
         "seg_key": seg_key or "",
     }
-    try:
-        res = ctx.client.query(load_sql("rollout_traffic.sql"), parameters=params)
-    except Exception as exc:
-        raise StoreError(f"rollout traffic query failed: {first_line(exc)}") from exc
-    rows = [dict(zip(res.column_names, r, strict=True)) for r in res.result_rows] if res.result_rows else []
+    rows = dict_rows(query_file(ctx.client, "rollout_traffic.sql", params, doing="rollout traffic query"))
     n_buckets = max(1, math.ceil(ctx.window.seconds / bucket_s))
     out = []
     for model in sorted({str(r["model"]) for r in rows}):
@@ -285,8 +282,9 @@ def run(ctx: JobContext) -> None:
     rollouts = _configured_rollouts(ctx, built, seg_key) if cfg.rollouts else []
     if not rollouts:
         rollouts = trail_rollouts(ctx, seg_key, built.bucket_s)
-    if not rollouts and ctx.config.kpi.rollout is not None:
-        at = math.floor((ctx.config.kpi.rollout - ctx.window.start).total_seconds() / built.bucket_s)
+    configured = kpi_rollout(ctx)
+    if not rollouts and configured is not None:
+        at = math.floor((configured - ctx.window.start).total_seconds() / built.bucket_s)
         rollouts = [
             {"name": "kpi.rollout", "model": None, "version": None, "source": "kpi", "starts": {ALL: at}}
         ]
@@ -324,4 +322,11 @@ def _time(times: list[datetime], index: int | None) -> datetime | None:
     return times[index] if index is not None and 0 <= index < len(times) else None
 
 
-__all__ = ["run", "trail_rollouts"]
+ROLLOUT_IMPACT = Stage(
+    "rollout_impact",
+    run,
+    needs=frozenset({"cache.kpi_rollout", "cache.series"}),
+    gives=frozenset({"result.rollout_impact"}),
+)
+
+__all__ = ["ROLLOUT_IMPACT", "run", "trail_rollouts"]

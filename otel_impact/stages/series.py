@@ -36,11 +36,12 @@ from scipy import stats
 from otel_impact import semconv
 from otel_impact.analyze import alerts as rules
 from otel_impact.analyze.results import DegenerateDataWarning
+from otel_impact.stages.graph import Stage
 from otel_impact.store import series as store_series
 from otel_impact.store.stitch import conversions_by_bucket
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 CACHE_KEY = "series"
 _MODEL_MEASURES = ("volume", "mean_score", "error_rate", "latency_p50_ms", "latency_p95_ms")
@@ -148,7 +149,7 @@ def _spread(
     return out
 
 
-def _groups(cols: dict[str, np.ndarray], keys: tuple[str, ...]) -> dict[tuple[Any, ...], np.ndarray]:
+def group_rows(cols: dict[str, np.ndarray], keys: tuple[str, ...]) -> dict[tuple[Any, ...], np.ndarray]:
     n = len(cols["bucket"])
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i in range(n):
@@ -156,7 +157,7 @@ def _groups(cols: dict[str, np.ndarray], keys: tuple[str, ...]) -> dict[tuple[An
     return {k: np.asarray(v, dtype=np.int64) for k, v in groups.items()}
 
 
-def _index(cols: dict[str, np.ndarray], start_ns: int, bucket_ns: int) -> np.ndarray:
+def bucket_index(cols: dict[str, np.ndarray], start_ns: int, bucket_ns: int) -> np.ndarray:
     return (cols["bucket"].astype(np.int64) - start_ns) // bucket_ns
 
 
@@ -165,7 +166,7 @@ def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _seg(key: str, value: str) -> tuple[tuple[str, str], ...]:
+def segment_pairs(key: str, value: str) -> tuple[tuple[str, str], ...]:
     return ((key, value),) if key else ()
 
 
@@ -180,34 +181,52 @@ def build(ctx: JobContext) -> SeriesSet:
         (store_series.model_series(ctx.client, cfg, window, bucket_s), _MODEL_MEASURES),
         (store_series.quality_series(ctx.client, cfg, window, bucket_s), _QUALITY_MEASURES),
     ):
-        idx = _index(cols, start_ns, bucket_ns)
-        for (mn, mv, sk, sv), rows in _groups(cols, dims).items():
+        idx = bucket_index(cols, start_ns, bucket_ns)
+        for (mn, mv, sk, sv), rows in group_rows(cols, dims).items():
             for m in measures:
                 values = _spread(cols, m, rows, idx, count)
-                out.items.append(Series(m, "model", _seg(sk, sv), values, mn, mv or None))
+                out.items.append(Series(m, "model", segment_pairs(sk, sv), values, mn, mv or None))
     for bm in cfg.business_metrics:
         conv = conversions_by_bucket(ctx.client, cfg, window, bucket_s, metric=bm.name)
-        idx = _index(conv, start_ns, bucket_ns)
+        idx = bucket_index(conv, start_ns, bucket_ns)
         totals: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
-        for (mn, mv, sk, sv), rows in _groups(conv, dims).items():
+        for (mn, mv, sk, sv), rows in group_rows(conv, dims).items():
             preds = _spread(conv, "predictions", rows, idx, count)
             converted = _spread(conv, "converted", rows, idx, count)
             out.items.append(
-                Series("conversion_rate", "model", _seg(sk, sv), _rate(converted, preds), mn, mv, bm.name)
+                Series(
+                    "conversion_rate",
+                    "model",
+                    segment_pairs(sk, sv),
+                    _rate(converted, preds),
+                    mn,
+                    mv,
+                    bm.name,
+                )
             )
             p0, c0 = totals.get((mn, sk, sv), (np.zeros(count), np.zeros(count)))
             totals[(mn, sk, sv)] = (p0 + preds, c0 + converted)
         for (mn, sk, sv), (preds, converted) in totals.items():  # all versions together
             out.items.append(
-                Series("conversion_rate", "model", _seg(sk, sv), _rate(converted, preds), mn, None, bm.name)
+                Series(
+                    "conversion_rate",
+                    "model",
+                    segment_pairs(sk, sv),
+                    _rate(converted, preds),
+                    mn,
+                    None,
+                    bm.name,
+                )
             )
         cols = store_series.business_series(ctx.client, cfg, window, bucket_s, bm)
-        idx = _index(cols, start_ns, bucket_ns)
-        for (sk, sv), rows in _groups(cols, ("segment_key", "segment_value")).items():
+        idx = bucket_index(cols, start_ns, bucket_ns)
+        for (sk, sv), rows in group_rows(cols, ("segment_key", "segment_value")).items():
             for m, suffix in _BUSINESS_MEASURES.items():
                 values = _spread(cols, m, rows, idx, count)
                 out.items.append(
-                    Series(bm.name + suffix, "business", _seg(sk, sv), values, business_metric=bm.name)
+                    Series(
+                        bm.name + suffix, "business", segment_pairs(sk, sv), values, business_metric=bm.name
+                    )
                 )
         if not any(s.business_metric == bm.name and s.kind == "business" for s in out.items):
             zeros = np.zeros(count)
@@ -216,7 +235,7 @@ def build(ctx: JobContext) -> SeriesSet:
                 out.items.append(Series(bm.name + suffix, "business", (), values, business_metric=bm.name))
     for i, custom in enumerate(cfg.series.custom):
         cols = store_series.custom_series(ctx.client, cfg, window, bucket_s, custom, i)
-        idx = _index(cols, start_ns, bucket_ns)
+        idx = bucket_index(cols, start_ns, bucket_ns)
         values = np.full(count, np.nan)
         ok = (idx >= 0) & (idx < count)
         values[idx[ok]] = cols["value"][ok]
@@ -531,8 +550,18 @@ def _drift_episodes(alerts: list[dict[str, Any]], model: str) -> list[tuple[str,
     return spans
 
 
+SERIES = Stage("series", run, gives=frozenset({"cache.series", "result.series"}))
+ALERT_RULES = Stage(
+    "alert_rules",
+    alert_rules,
+    needs=frozenset({"cache.series", "result.lift", "result.data_quality"}),
+    adds=frozenset({"result.alerts"}),
+)
+
 __all__ = [
+    "ALERT_RULES",
     "CACHE_KEY",
+    "SERIES",
     "Series",
     "SeriesSet",
     "alert_rules",

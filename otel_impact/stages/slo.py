@@ -24,21 +24,17 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.slo import SloEpisode, SloResult, evaluate_slo, freshness_steps
 from otel_impact.config.base import format_duration
-from otel_impact.errors import StoreError
+from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import persistence
-from otel_impact.store.failures import first_line
-from otel_impact.store.sqltext import load_sql
+from otel_impact.store.client import StoreClient, query_file, rows
 
 if TYPE_CHECKING:
     from otel_impact.config.contract import ModelSlo, PipelineSlo
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 
-def _rows(client: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    try:
-        return list(client.query(load_sql(name), parameters=params).result_rows)
-    except Exception as exc:
-        raise StoreError(f"SLO query {name} failed: {first_line(exc)}") from exc
+def _rows(client: StoreClient, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return rows(query_file(client, name, params, doing="SLO query"))
 
 
 def _ns(ts: datetime) -> int:
@@ -223,4 +219,6 @@ def run(ctx: JobContext) -> None:
             )  # fmt: skip
 
 
-__all__ = ["run"]
+SLOS = Stage("slos", run, gives=frozenset({"result.slos"}), adds=frozenset({"result.alerts"}))
+
+__all__ = ["SLOS", "run"]

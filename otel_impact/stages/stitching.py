@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from otel_impact.stages.graph import Stage
 from otel_impact.store.stitch import Credits, heuristic_credits
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import JobContext
+    from otel_impact.context import JobContext
 
 CACHE_KEY = "stitch_credits"
 
@@ -50,3 +51,8 @@ def run(ctx: JobContext) -> None:
             )
         rows.append(row)
     ctx.result["stitching"] = rows
+
+
+STITCHING = Stage("stitching", run, gives=frozenset({"cache.stitch_credits", "result.stitching"}))
+
+__all__ = ["STITCHING", "run"]

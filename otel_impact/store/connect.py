@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError, StoreLockedError
+from otel_impact.store.client import StoreClient
 from otel_impact.store.sqltext import quote_identifier
 
 _MEMORY = ("memory", ":memory:")
@@ -132,7 +133,7 @@ def _password_from_env() -> str | None:
 
 def connect(
     dsn: str | None = None, database: str | None = None, *, create_database: bool = False, **settings: Any
-) -> Any:
+) -> StoreClient:
     """Open a clickhouse-connect client on ``dsn`` (default: see :func:`default_dsn`).
 
     ``database`` (else the DSN's) becomes the client's current database; it must exist unless
@@ -154,7 +155,7 @@ def connect(
     return client
 
 
-def _connect_server(parsed: Dsn, settings: dict[str, Any]) -> Any:
+def _connect_server(parsed: Dsn, settings: dict[str, Any]) -> StoreClient:
     import clickhouse_connect
 
     password = _password_from_env()
@@ -198,7 +199,7 @@ def _reason(exc: BaseException) -> str:
     return _first_line(exc)
 
 
-def _connect_chdb(parsed: Dsn, settings: dict[str, Any]) -> Any:
+def _connect_chdb(parsed: Dsn, settings: dict[str, Any]) -> StoreClient:
     if parsed.path is not None:
         try:
             Path(parsed.path).mkdir(parents=True, exist_ok=True)
@@ -219,7 +220,7 @@ def _connect_chdb(parsed: Dsn, settings: dict[str, Any]) -> Any:
     return client
 
 
-def _get_chdb_client(dsn: str, settings: dict[str, Any]) -> Any:
+def _get_chdb_client(dsn: str, settings: dict[str, Any]) -> StoreClient:
     import clickhouse_connect
 
     try:
@@ -228,7 +229,7 @@ def _get_chdb_client(dsn: str, settings: dict[str, Any]) -> Any:
         raise StoreError(str(exc)) from exc
 
 
-def use_database(client: Any, database: str) -> None:
+def use_database(client: StoreClient, database: str) -> None:
     """Make ``database`` the client's current database (StoreError when it does not exist)."""
     try:
         exists = client.command(
@@ -356,11 +357,3 @@ def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     text = text.splitlines()[0]
     return text[:400]
-
-
-def dsn_of(client: Any) -> str:
-    """A printable description of the engine a client talks to."""
-    path = getattr(client, "path", None)
-    if path is not None:
-        return "chdb://memory" if str(path).startswith(":memory:") else f"chdb://{path}"
-    return str(getattr(client, "url", "") or "clickhouse")

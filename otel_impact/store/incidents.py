@@ -22,7 +22,7 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
-from otel_impact.store.sqltext import load_sql
+from otel_impact.store.client import StoreClient, query_file
 
 ANNOTATIONS_TABLE = "impact_annotations"
 ANNOTATION_COLUMNS: tuple[str, ...] = (
@@ -52,14 +52,11 @@ _ATTR_KEYS = {
 
 
 def _query(
-    client: Any, name: str, parameters: dict[str, Any], columns: Sequence[str]
+    client: StoreClient, name: str, parameters: dict[str, Any], columns: Sequence[str]
 ) -> dict[str, np.ndarray]:
     """Run ``sql/<name>`` and return ``columns`` as numpy object arrays (empty when no rows: the
     embedded engine reports no column names for an empty result)."""
-    try:
-        res = client.query(load_sql(name), parameters=parameters)
-    except Exception as exc:
-        raise StoreError(f"incidents query {name} failed: {exc}") from exc
+    res = query_file(client, name, parameters, doing="incidents query")
     got = dict(zip(res.column_names, res.result_columns, strict=True)) if res.result_rows else {}
     out: dict[str, np.ndarray] = {}
     for col in columns:
@@ -79,7 +76,7 @@ def _as_int(values: np.ndarray) -> np.ndarray:
 
 
 def model_metrics(
-    client: Any,
+    client: StoreClient,
     *,
     start_ns: int,
     end_ns: int,
@@ -113,7 +110,7 @@ def model_metrics(
     return cols
 
 
-def upstream_events(client: Any, *, from_ns: int, end_ns: int) -> dict[str, np.ndarray]:
+def upstream_events(client: StoreClient, *, from_ns: int, end_ns: int) -> dict[str, np.ndarray]:
     """``pipeline.run`` / ``pipeline.incident`` log events and pipeline spans in ``[from, end)``,
     concatenated and ordered by time: t (ns), kind, pipeline, dataset, status, change, version."""
     params = {"from_ns": from_ns, "end_ns": end_ns, **_ATTR_KEYS}
@@ -131,7 +128,7 @@ def upstream_events(client: Any, *, from_ns: int, end_ns: int) -> dict[str, np.n
 
 
 def score_samples(
-    client: Any,
+    client: StoreClient,
     *,
     start_ns: int,
     end_ns: int,
@@ -164,7 +161,7 @@ def score_samples(
 
 
 def missing_rates(
-    client: Any, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
+    client: StoreClient, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
 ) -> dict[str, np.ndarray]:
     """Per (model, bucket) from spans carrying ``ml.features.missing``: n, missing_rate, missing_mean."""
     cols = _query(
@@ -189,7 +186,7 @@ def missing_rates(
 
 
 def feature_summaries(
-    client: Any, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
+    client: StoreClient, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
 ) -> dict[str, np.ndarray]:
     """Per (model, feature, bucket) from ``ml.feature.summary`` events: n, missing, mean, min, max."""
     cols = _query(
@@ -218,7 +215,7 @@ def feature_summaries(
 
 
 def score_histograms(
-    client: Any, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
+    client: StoreClient, *, start_ns: int, end_ns: int, bucket_ns: int, models: Sequence[str] = ()
 ) -> dict[str, np.ndarray]:
     """The ``ml.prediction.score`` histogram metric per (model, series, bucket): temporality
     (1 delta, 2 cumulative), series_start_ns, last_counts (cumulative), delta_counts (sum of
@@ -241,7 +238,7 @@ def score_histograms(
     return cols
 
 
-def write_annotations(client: Any, rows: Sequence[dict[str, Any]]) -> int:
+def write_annotations(client: StoreClient, rows: Sequence[dict[str, Any]]) -> int:
     """Insert annotation rows (dicts keyed by :data:`ANNOTATION_COLUMNS`) into ``impact_annotations``."""
     if not rows:
         return 0

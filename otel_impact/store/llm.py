@@ -15,26 +15,25 @@ columns; prices are applied by :mod:`otel_impact.analyze.cost`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from otel_impact import semconv
 from otel_impact.config.model import ImpactConfig
 from otel_impact.errors import StoreError
-from otel_impact.store.series import _base_params, _columns, _dims, _floats, _ns, _run
-from otel_impact.store.sqltext import load_sql
+from otel_impact.store.client import StoreClient, query_text, sql_text
+from otel_impact.store.series import base_params, columns_by_name, dims, floats, series_query, to_ns
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 
 def _sql(name: str) -> str:
-    text = load_sql(f"{name}.sql")
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return sql_text(f"{name}.sql", strip_comments=True)
 
 
-def write_version_attributes(client: Any, attributes: tuple[str, ...]) -> None:
+def write_version_attributes(client: StoreClient, attributes: tuple[str, ...]) -> None:
     """Record which span attributes name an LLM prediction's version (first non-empty wins).
 
     The predictions view reads the latest row of ``impact_settings``; writing the same list
@@ -54,26 +53,29 @@ def write_version_attributes(client: Any, attributes: tuple[str, ...]) -> None:
         raise StoreError(f"cannot record llm.version_attributes: {exc}") from exc
 
 
-def read_version_attributes(client: Any) -> tuple[str, ...] | None:
+def read_version_attributes(client: StoreClient) -> tuple[str, ...] | None:
     """The recorded ``llm.version_attributes`` list, or ``None`` when none was recorded."""
-    try:
-        res = client.query(
-            "SELECT argMax(value, updated_at), count() FROM {t:Identifier} WHERE name = {n:String}",
-            parameters={"t": semconv.TABLE_SETTINGS, "n": semconv.SETTING_LLM_VERSION_ATTRIBUTES},
-        )
-    except Exception as exc:
-        raise StoreError(f"cannot read llm.version_attributes: {exc}") from exc
+    res = query_text(
+        client,
+        "SELECT argMax(value, updated_at), count() FROM {t:Identifier} WHERE name = {n:String}",
+        {"t": semconv.TABLE_SETTINGS, "n": semconv.SETTING_LLM_VERSION_ATTRIBUTES},
+        doing="reading llm.version_attributes",
+    )
     value, count = res.result_rows[0]
     return tuple(value) if count else None
 
 
-def usage_series(client: Any, config: ImpactConfig, window: Window, bucket_s: float) -> dict[str, np.ndarray]:
+def usage_series(
+    client: StoreClient, config: ImpactConfig, window: Window, bucket_s: float
+) -> dict[str, np.ndarray]:
     """Per bucket × model × version × segment: ``volume``, ``input_tokens``, ``output_tokens``,
     ``cached_input_tokens`` (weighted sums), ``attr_cost`` (sum of span cost attributes) and
     ``attr_cost_spans`` (weighted spans carrying one)."""
-    names, rows = _run(client, _sql("llm_series"), _base_params(config, window, bucket_s), "LLM usage series")
-    col = _columns(names, rows)
-    out = _dims(col, versions=True)
+    names, rows = series_query(
+        client, _sql("llm_series"), base_params(config, window, bucket_s), "LLM usage series"
+    )
+    col = columns_by_name(names, rows)
+    out = dims(col, versions=True)
     for name in (
         "volume",
         "input_tokens",
@@ -82,27 +84,32 @@ def usage_series(client: Any, config: ImpactConfig, window: Window, bucket_s: fl
         "attr_cost",
         "attr_cost_spans",
     ):
-        out[name] = _floats(col[name])
+        out[name] = floats(col[name])
     return out
 
 
 def evaluation_series(
-    client: Any, config: ImpactConfig, window: Window, bucket_s: float, *, events_end: datetime | None = None
+    client: StoreClient,
+    config: ImpactConfig,
+    window: Window,
+    bucket_s: float,
+    *,
+    events_end: datetime | None = None,
 ) -> dict[str, np.ndarray]:
     """Per bucket of the evaluated prediction × model × version × segment × ``evaluator``:
     ``evaluated`` (weighted predictions with a score) and ``mean_score``. Evaluations are read up
     to ``events_end`` (default: the window end)."""
-    params = _base_params(config, window, bucket_s)
+    params = base_params(config, window, bucket_s)
     params |= {
         "event": semconv.EVENT_GEN_AI_EVALUATION_RESULT,
-        "events_end_ns": _ns(events_end or window.end),
+        "events_end_ns": to_ns(events_end or window.end),
     }
-    names, rows = _run(client, _sql("llm_evaluations"), params, "evaluation series")
-    col = _columns(names, rows)
-    out = _dims(col, versions=True)
+    names, rows = series_query(client, _sql("llm_evaluations"), params, "evaluation series")
+    col = columns_by_name(names, rows)
+    out = dims(col, versions=True)
     out["evaluator"] = np.asarray(col["evaluator"], dtype=object)
-    out["evaluated"] = _floats(col["evaluated"])
-    out["mean_score"] = _floats(col["mean_score"])
+    out["evaluated"] = floats(col["evaluated"])
+    out["mean_score"] = floats(col["mean_score"])
     return out
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
+from otel_impact.store.client import StoreClient
 from otel_impact.store.failures import store_error
 from otel_impact.store.sqltext import load_sql
 
@@ -114,7 +115,7 @@ def normalize_span_kind(kind: str) -> str:
 
 
 def read_predictions(
-    client: Any, start: Any, end: Any, *, model: str | None = None, span_kind: str | None = None
+    client: StoreClient, start: Any, end: Any, *, model: str | None = None, span_kind: str | None = None
 ) -> dict[str, np.ndarray]:
     """Prediction spans in ``[start, end)`` from ``impact_predictions`` (optionally one model).
 
@@ -131,7 +132,7 @@ def read_predictions(
 
 
 def read_events(
-    client: Any,
+    client: StoreClient,
     start: Any,
     end: Any,
     *,
@@ -149,17 +150,17 @@ def read_events(
     return _read(client, "read_events.sql", params, EVENT_COLUMNS, semconv.VIEW_EVENTS)
 
 
-def read_business_events(client: Any, start: Any, end: Any) -> dict[str, np.ndarray]:
+def read_business_events(client: StoreClient, start: Any, end: Any) -> dict[str, np.ndarray]:
     """All ``business.*`` events in ``[start, end)``."""
     return read_events(client, start, end, prefix=semconv.BUSINESS_EVENT_PREFIX)
 
 
-def read_outcomes(client: Any, start: Any, end: Any) -> dict[str, np.ndarray]:
+def read_outcomes(client: StoreClient, start: Any, end: Any) -> dict[str, np.ndarray]:
     """Ground-truth ``ml.outcome`` events in ``[start, end)`` (``label`` / ``value`` columns)."""
     return read_events(client, start, end, names=[semconv.EVENT_ML_OUTCOME])
 
 
-def read_pipeline_events(client: Any, start: Any, end: Any) -> dict[str, np.ndarray]:
+def read_pipeline_events(client: StoreClient, start: Any, end: Any) -> dict[str, np.ndarray]:
     """``pipeline.run`` and ``pipeline.incident`` events in ``[start, end)``."""
     return read_events(
         client, start, end, names=[semconv.EVENT_PIPELINE_RUN, semconv.EVENT_PIPELINE_INCIDENT]
@@ -167,7 +168,7 @@ def read_pipeline_events(client: Any, start: Any, end: Any) -> dict[str, np.ndar
 
 
 def _read(
-    client: Any, sql_name: str, params: dict[str, Any], columns: tuple[str, ...], view: str
+    client: StoreClient, sql_name: str, params: dict[str, Any], columns: tuple[str, ...], view: str
 ) -> dict[str, np.ndarray]:
     try:
         result = client.query(load_sql(sql_name), parameters=params)

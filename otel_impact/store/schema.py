@@ -58,10 +58,10 @@ import re
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata, resources
-from typing import Any
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
+from otel_impact.store.client import StoreClient
 from otel_impact.store.sqltext import quote_identifier, quote_string
 
 SCHEMA_VERSION = 1
@@ -254,7 +254,7 @@ def render_ttl(expr: str, seconds: float | None) -> str:
     return f"TTL {expr} + toIntervalSecond({max(whole, 1)})"
 
 
-def server_supports_fulltext(client: Any) -> bool:
+def server_supports_fulltext(client: StoreClient) -> bool:
     """Whether the server takes ``text`` skip indexes (version ≥ 26.2), as the exporter decides."""
     try:
         version = str(client.command("SELECT version()"))
@@ -264,20 +264,20 @@ def server_supports_fulltext(client: Any) -> bool:
     return (major, minor) >= FULLTEXT_MIN_VERSION
 
 
-def is_embedded(client: Any) -> bool:
+def is_embedded(client: StoreClient) -> bool:
     """Whether ``client`` talks to embedded chDB (not a ClickHouse server)."""
     module = sys.modules.get("clickhouse_connect.driver._chdbclient")
     return module is not None and isinstance(client, module.ChdbClient)
 
 
-def default_text_indexes(client: Any) -> bool:
+def default_text_indexes(client: StoreClient) -> bool:
     """The skip-index kind used when none is chosen: ``text`` on a server ≥ 26.2 (as the
     exporter decides), bloom filters on embedded chDB (cheaper inserts) and older servers."""
     return not is_embedded(client) and server_supports_fulltext(client)
 
 
 def apply_schema(
-    client: Any,
+    client: StoreClient,
     *,
     database: str | None = None,
     cluster: str | None = None,
@@ -340,7 +340,7 @@ def _as_replace(statement: str) -> str:
     )
 
 
-def _run(client: Any, statement: str, database: str, name: str | None = None) -> None:
+def _run(client: StoreClient, statement: str, database: str, name: str | None = None) -> None:
     try:
         client.command(statement)
     except Exception as exc:
@@ -348,7 +348,7 @@ def _run(client: Any, statement: str, database: str, name: str | None = None) ->
         raise StoreError(f"schema: cannot create {what}: {_first_line(exc)}") from exc
 
 
-def _existing_objects(client: Any, database: str) -> set[str]:
+def _existing_objects(client: StoreClient, database: str) -> set[str]:
     try:
         result = client.query(
             "SELECT name FROM system.tables WHERE database = {db:String}", parameters={"db": database}
@@ -358,7 +358,7 @@ def _existing_objects(client: Any, database: str) -> set[str]:
     return {row[0] for row in result.result_rows}
 
 
-def _has_column(client: Any, database: str, table: str, column: str, existing: set[str]) -> bool:
+def _has_column(client: StoreClient, database: str, table: str, column: str, existing: set[str]) -> bool:
     if table not in existing:
         return True
     result = client.query(
@@ -368,7 +368,7 @@ def _has_column(client: Any, database: str, table: str, column: str, existing: s
     return bool(result.result_rows[0][0])
 
 
-def _is_json(client: Any, database: str, table: str, column: str, existing: set[str]) -> bool:
+def _is_json(client: StoreClient, database: str, table: str, column: str, existing: set[str]) -> bool:
     """Whether an existing ``table.column`` is a ``JSON`` column (exporter ``json: true``)."""
     if table not in existing:
         return False
@@ -379,7 +379,7 @@ def _is_json(client: Any, database: str, table: str, column: str, existing: set[
     return bool(result.result_rows) and str(result.result_rows[0][0]).startswith("JSON")
 
 
-def _recorded_checksums(client: Any, database: str, existing: set[str]) -> dict[str, str]:
+def _recorded_checksums(client: StoreClient, database: str, existing: set[str]) -> dict[str, str]:
     if semconv.TABLE_SCHEMA_VERSION not in existing:
         return {}
     result = client.query(
@@ -389,7 +389,7 @@ def _recorded_checksums(client: Any, database: str, existing: set[str]) -> dict[
     return {row[0]: row[1] for row in result.result_rows}
 
 
-def _record(client: Any, database: str, records: list[tuple[str, str, str]]) -> None:
+def _record(client: StoreClient, database: str, records: list[tuple[str, str, str]]) -> None:
     try:
         package_version = metadata.version("otel-impact")
     except metadata.PackageNotFoundError:

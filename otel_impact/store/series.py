@@ -31,53 +31,53 @@ from otel_impact import semconv
 from otel_impact.config.model import BusinessMetric, ImpactConfig
 from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.config.stats import CustomMetric
-from otel_impact.errors import ConfigError, StoreError
-from otel_impact.store.sqltext import load_sql
+from otel_impact.errors import ConfigError
+from otel_impact.store.client import StoreClient, query_text, rows, sql_text
 from otel_impact.store.stitch import (
     PREDICTION_KEY_COLUMNS,
-    _outcomes,
+    outcomes_sql,
     validate_identity,
     validate_sql_source,
 )
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DIMS = ("bucket", "model_name", "model_version", "segment_key", "segment_value")
 
 
-def _ns(value: datetime) -> int:
+def to_ns(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
 def _sql(name: str) -> str:
-    text = load_sql(f"series_{name}.sql")
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return sql_text(f"series_{name}.sql", strip_comments=True)
 
 
-def _run(client: Any, sql: str, params: dict[str, Any], what: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    try:  # business series splice the configured SQL sources in: read-only
-        res = client.query(sql, parameters=params, settings=READ_ONLY_SETTINGS)
-    except Exception as exc:
-        raise StoreError(f"{what} failed: {exc}") from exc
-    return list(res.column_names), list(res.result_rows)
+def series_query(
+    client: StoreClient, sql: str, params: dict[str, Any], what: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of composed series SQL (business series splice the configured SQL
+    sources in: read-only)."""
+    res = query_text(client, sql, params, doing=what, settings=READ_ONLY_SETTINGS)
+    return list(res.column_names), rows(res)
 
 
-def _base_params(config: ImpactConfig, window: Window, bucket_s: float) -> dict[str, Any]:
+def base_params(config: ImpactConfig, window: Window, bucket_s: float) -> dict[str, Any]:
     if not bucket_s > 0:
         raise ValueError(f"bucket_s must be positive, got {bucket_s!r}")
     return {
-        "start_ns": _ns(window.start),
-        "end_ns": _ns(window.end),
+        "start_ns": to_ns(window.start),
+        "end_ns": to_ns(window.end),
         "bucket_ns": round(bucket_s * _NS),
         "seg_keys": list(config.segments),
         "models": list(config.models),
     }
 
 
-def _columns(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+def columns_by_name(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
     """Columns by name; an empty result (which may come without column names) reads as empty lists."""
     out: dict[str, list[Any]] = defaultdict(list)
     for i, n in enumerate(names):
@@ -85,11 +85,11 @@ def _columns(names: list[str], rows: list[tuple[Any, ...]]) -> dict[str, list[An
     return out
 
 
-def _floats(values: Sequence[Any]) -> np.ndarray:
+def floats(values: Sequence[Any]) -> np.ndarray:
     return np.asarray([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
 
-def _dims(col: dict[str, list[Any]], versions: bool) -> dict[str, np.ndarray]:
+def dims(col: dict[str, list[Any]], versions: bool) -> dict[str, np.ndarray]:
     out = {
         "bucket": np.asarray(col["bucket_ns"], dtype=np.int64).astype("datetime64[ns]"),
         "segment_key": np.asarray(col["segment_key"], dtype=object),
@@ -106,75 +106,82 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def model_series(client: Any, config: ImpactConfig, window: Window, bucket_s: float) -> dict[str, np.ndarray]:
+def model_series(
+    client: StoreClient, config: ImpactConfig, window: Window, bucket_s: float
+) -> dict[str, np.ndarray]:
     """Volume, mean score, error rate and latency p50/p95 (ms) per bucket × model × version × segment."""
-    names, rows = _run(client, _sql("model"), _base_params(config, window, bucket_s), "model series")
-    col = _columns(names, rows)
-    out = _dims(col, versions=True)
-    out["volume"] = _floats(col["volume"])
-    out["mean_score"] = _floats(col["mean_score"])
-    out["error_rate"] = _floats(col["error_rate"])
+    names, rows = series_query(client, _sql("model"), base_params(config, window, bucket_s), "model series")
+    col = columns_by_name(names, rows)
+    out = dims(col, versions=True)
+    out["volume"] = floats(col["volume"])
+    out["mean_score"] = floats(col["mean_score"])
+    out["error_rate"] = floats(col["error_rate"])
     lat = [q if q else [np.nan, np.nan] for q in col["latency_ns"]]
-    out["latency_p50_ms"] = _floats([q[0] for q in lat]) / 1e6
-    out["latency_p95_ms"] = _floats([q[1] for q in lat]) / 1e6
+    out["latency_p50_ms"] = floats([q[0] for q in lat]) / 1e6
+    out["latency_p95_ms"] = floats([q[1] for q in lat]) / 1e6
     return out
 
 
 def quality_series(
-    client: Any, config: ImpactConfig, window: Window, bucket_s: float
+    client: StoreClient, config: ImpactConfig, window: Window, bucket_s: float
 ) -> dict[str, np.ndarray]:
     """CTR, accuracy, precision, recall, AUC and calibration error from ``ml.outcome`` labels."""
-    params = _base_params(config, window, bucket_s)
+    params = base_params(config, window, bucket_s)
     params |= {
         "threshold": config.series.score_threshold,
         "outcome_event": semconv.EVENT_ML_OUTCOME,
         "evaluation_event": semconv.EVENT_GEN_AI_EVALUATION_RESULT,
         "ground_truth": config.llm.ground_truth_evaluation or "",
     }
-    names, rows = _run(client, _sql("quality"), params, "model quality series")
-    col = _columns(names, rows)
-    out = _dims(col, versions=True)
-    labeled, tp, fp, fn = (_floats(col[k]) for k in ("labeled", "tp", "fp", "fn"))
+    names, rows = series_query(client, _sql("quality"), params, "model quality series")
+    col = columns_by_name(names, rows)
+    out = dims(col, versions=True)
+    labeled, tp, fp, fn = (floats(col[k]) for k in ("labeled", "tp", "fp", "fn"))
     out["labeled"] = labeled
     out["ctr"] = _ratio(tp + fn, labeled)  # positive outcomes (clicks) per labelled prediction
-    out["accuracy"] = _ratio(_floats(col["correct"]), labeled)
+    out["accuracy"] = _ratio(floats(col["correct"]), labeled)
     out["precision"] = _ratio(tp, tp + fp)
     out["recall"] = _ratio(tp, tp + fn)
-    out["auc"] = _floats(col["auc"])
-    out["calibration_error"] = _floats(col["calibration_error"])
+    out["auc"] = floats(col["auc"])
+    out["calibration_error"] = floats(col["calibration_error"])
     return out
 
 
 def business_series(
-    client: Any, config: ImpactConfig, window: Window, bucket_s: float, metric: BusinessMetric
+    client: StoreClient, config: ImpactConfig, window: Window, bucket_s: float, metric: BusinessMetric
 ) -> dict[str, np.ndarray]:
     """One business metric per bucket × segment: value, events, conversion rate, value per user."""
     index = next(i for i, m in enumerate(config.business_metrics) if m.name == metric.name)
     validate_sql_source(client, metric, index)
     validate_identity(client, config)
-    outcomes, params = _outcomes(config, metric)
-    params |= _base_params(config, window, bucket_s)
+    outcomes, params = outcomes_sql(config, metric)
+    params |= base_params(config, window, bucket_s)
     params["pkey"] = PREDICTION_KEY_COLUMNS[metric.key]
     sql = _sql("business").replace("/*OUTCOMES*/", outcomes)
-    names, rows = _run(client, sql, params, f"business series of {metric.name!r}")
-    col = _columns(names, rows)
-    out = _dims(col, versions=False)
-    active = _floats(col["active_keys"])
-    out["value"] = _floats(col["value"])
-    out["events"] = _floats(col["events"])
+    names, rows = series_query(client, sql, params, f"business series of {metric.name!r}")
+    col = columns_by_name(names, rows)
+    out = dims(col, versions=False)
+    active = floats(col["active_keys"])
+    out["value"] = floats(col["value"])
+    out["events"] = floats(col["events"])
     out["active_keys"] = active
-    out["conversion_rate"] = _ratio(_floats(col["converted_keys"]), active)
+    out["conversion_rate"] = _ratio(floats(col["converted_keys"]), active)
     out["value_per_user"] = _ratio(out["value"], active)
     return out
 
 
 def custom_series(
-    client: Any, config: ImpactConfig, window: Window, bucket_s: float, metric: CustomMetric, index: int
+    client: StoreClient,
+    config: ImpactConfig,
+    window: Window,
+    bucket_s: float,
+    metric: CustomMetric,
+    index: int,
 ) -> dict[str, np.ndarray]:
     """A custom SQL metric per bucket (all users only)."""
     path = f"series.custom[{index}].sql"
     body = source_sql(metric.sql, path)
-    params = _base_params(config, window, bucket_s)
+    params = base_params(config, window, bucket_s)
     params |= {"ts_col": metric.ts, "value_col": metric.value, "agg": metric.agg}
     sql = _sql("custom").replace("/*CUSTOM_SQL*/", body)
     try:
@@ -187,12 +194,12 @@ def custom_series(
         "bucket": np.asarray([r[0] for r in rows], dtype=np.int64).astype("datetime64[ns]"),
         "segment_key": np.full(n, "", dtype=object),
         "segment_value": np.full(n, "", dtype=object),
-        "value": _floats([r[1] for r in rows]),
+        "value": floats([r[1] for r in rows]),
     }
 
 
 def lift_users(
-    client: Any,
+    client: StoreClient,
     config: ImpactConfig,
     window: Window,
     metric: BusinessMetric,
@@ -210,15 +217,15 @@ def lift_users(
     index = next(i for i, m in enumerate(config.business_metrics) if m.name == metric.name)
     validate_sql_source(client, metric, index)
     validate_identity(client, config)
-    outcomes, params = _outcomes(config, metric)
+    outcomes, params = outcomes_sql(config, metric)
     # the pre-period instance of the same outcomes query reads [pre_start, start)
     pre = outcomes.replace("{start_ns:Int64}", "{pre_start_ns:Int64}").replace(
         "{end_ns:Int64}", "{start_ns:Int64}"
     )
-    start_ns = _ns(window.start)
+    start_ns = to_ns(window.start)
     params |= {
         "start_ns": start_ns,
-        "end_ns": _ns(window.end),
+        "end_ns": to_ns(window.end),
         "pre_start_ns": start_ns - round((pre_period_s or 0.0) * _NS),
         "seg_keys": list(config.segments),
         "seg_prefix": semconv.ML_SEGMENT_PREFIX,
@@ -238,8 +245,8 @@ def lift_users(
         .replace("/*OUTCOMES*/", outcomes)
         .replace("/*PRE_OUTCOMES*/", pre)
     )
-    names, rows = _run(client, sql, params, f"per-user outcomes of {metric.name!r}")
-    col = _columns(names, rows)
+    names, rows = series_query(client, sql, params, f"per-user outcomes of {metric.name!r}")
+    col = columns_by_name(names, rows)
     return {
         "key": np.asarray(col["k"], dtype=object),
         "arm": np.asarray(col["arm"], dtype=object),
@@ -248,8 +255,8 @@ def lift_users(
         "model_name": np.asarray(col["model"], dtype=object),
         "model_version": np.asarray(col["version"], dtype=object),
         "treated_spans": np.asarray(col["treated_spans"], dtype=np.float64),
-        "value": _floats(col["value"]),
-        "pre_value": _floats(col["pre_value"]),
+        "value": floats(col["value"]),
+        "pre_value": floats(col["pre_value"]),
     }
 
 

@@ -34,7 +34,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,10 +41,11 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.config.model import BusinessMetric, ImpactConfig
 from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
-from otel_impact.errors import ConfigError, StoreError
+from otel_impact.errors import ConfigError
+from otel_impact.store.client import QueryResult, StoreClient, query_text, sql_text
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 HEURISTIC_MODELS: tuple[str, ...] = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
 
@@ -57,16 +57,14 @@ PREDICTION_KEY_COLUMNS: dict[str, str] = {
     semconv.ML_PREDICTION_ID: "prediction_id",
 }
 
-_SQL_DIR = Path(__file__).parent / "sql"
-_NS = 1_000_000_000
+NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @functools.cache
-def _sql(name: str) -> str:
+def stitch_sql(name: str) -> str:
     """Text of ``sql/stitch_<name>.sql`` without its comment lines (fragments get nested)."""
-    text = (_SQL_DIR / f"stitch_{name}.sql").read_text(encoding="utf-8")
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return sql_text(f"stitch_{name}.sql", strip_comments=True)
 
 
 def _ns(value: datetime) -> int:
@@ -74,18 +72,12 @@ def _ns(value: datetime) -> int:
     return (value - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
-def _strip_sql(text: str, path: str) -> str:
-    return source_sql(text, path)
+def stitch_query(client: StoreClient, sql: str, params: dict[str, Any], what: str) -> QueryResult:
+    """Run composed stitching SQL; the text may hold a configured SQL source, so read-only."""
+    return query_text(client, sql, params, doing=what, settings=READ_ONLY_SETTINGS)
 
 
-def _query(client: Any, sql: str, params: dict[str, Any], what: str) -> Any:
-    try:  # the text may hold a configured SQL source: read-only
-        return client.query(sql, parameters=params, settings=READ_ONLY_SETTINGS)
-    except Exception as exc:
-        raise StoreError(f"{what} failed: {exc}") from exc
-
-
-def result_columns(client: Any, sql: str, path: str) -> list[str]:
+def result_columns(client: StoreClient, sql: str, path: str) -> list[str]:
     """Names of the columns ``sql`` returns, via ``DESCRIBE (subquery)``; errors name ``path``."""
     try:
         described = client.query(f"DESCRIBE ({sql})", settings=READ_ONLY_SETTINGS)
@@ -94,13 +86,13 @@ def result_columns(client: Any, sql: str, path: str) -> list[str]:
     return [str(row[0]) for row in described.result_rows]
 
 
-def validate_sql_source(client: Any, metric: BusinessMetric, index: int) -> None:
+def validate_sql_source(client: StoreClient, metric: BusinessMetric, index: int) -> None:
     """Check that a SQL source returns the columns its ``columns`` mapping names."""
     source = metric.source
     if source.sql is None:
         return
     base = f"business_metrics[{index}].source"
-    have = set(result_columns(client, _strip_sql(source.sql, f"{base}.sql"), f"{base}.sql"))
+    have = set(result_columns(client, source_sql(source.sql, f"{base}.sql"), f"{base}.sql"))
     cols = source.sql_columns
     wanted = {"ts": cols.ts, "key": cols.key}
     if cols.value is not None:
@@ -113,11 +105,11 @@ def validate_sql_source(client: Any, metric: BusinessMetric, index: int) -> None
             )
 
 
-def validate_identity(client: Any, config: ImpactConfig) -> None:
+def validate_identity(client: StoreClient, config: ImpactConfig) -> None:
     """Check that the identity SQL returns the ``other_id`` / ``user_id`` columns it maps."""
     if config.identity is None:
         return
-    have = set(result_columns(client, _strip_sql(config.identity.sql, "identity.sql"), "identity.sql"))
+    have = set(result_columns(client, source_sql(config.identity.sql, "identity.sql"), "identity.sql"))
     for field in ("other_id", "user_id"):
         column = getattr(config.identity.columns, field)
         if column not in have:
@@ -127,33 +119,33 @@ def validate_identity(client: Any, config: ImpactConfig) -> None:
             )
 
 
-def _metric_index(config: ImpactConfig, metric: BusinessMetric) -> int:
+def metric_index(config: ImpactConfig, metric: BusinessMetric) -> int:
     for i, m in enumerate(config.business_metrics):
         if m.name == metric.name:
             return i
     return 0
 
 
-def _outcomes(config: ImpactConfig, metric: BusinessMetric) -> tuple[str, dict[str, Any]]:
+def outcomes_sql(config: ImpactConfig, metric: BusinessMetric) -> tuple[str, dict[str, Any]]:
     """SQL text (t, k, v) of the metric's outcomes in [start, end) and its parameters."""
-    index = _metric_index(config, metric)
+    index = metric_index(config, metric)
     source = metric.source
     params: dict[str, Any] = {"count_only": 1 if metric.value == "count" else 0}
     if source.event is not None:
-        text = _sql("outcomes_event")
+        text = stitch_sql("outcomes_event")
         params |= {"okey": PREDICTION_KEY_COLUMNS[metric.key], "event": source.event}
     else:
         assert source.sql is not None
         cols = source.sql_columns
-        user_sql = _strip_sql(source.sql, f"business_metrics[{index}].source.sql")
-        text = _sql("outcomes_sql" if cols.value is not None else "outcomes_sql_novalue")
+        user_sql = source_sql(source.sql, f"business_metrics[{index}].source.sql")
+        text = stitch_sql("outcomes_sql" if cols.value is not None else "outcomes_sql_novalue")
         text = text.replace("/*SOURCE_SQL*/", user_sql)
         params |= {"ts_col": cols.ts, "key_col": cols.key}
         if cols.value is not None:
             params["value_col"] = cols.value
     if config.identity is not None and metric.key == semconv.USER_ID:
         ident = config.identity
-        wrapper = _sql("identity").replace("/*IDENTITY_SQL*/", _strip_sql(ident.sql, "identity.sql"))
+        wrapper = stitch_sql("identity").replace("/*IDENTITY_SQL*/", source_sql(ident.sql, "identity.sql"))
         text = wrapper.replace("/*OUTCOMES*/", text)
         params |= {
             "other_col": ident.columns.other_id,
@@ -162,7 +154,7 @@ def _outcomes(config: ImpactConfig, metric: BusinessMetric) -> tuple[str, dict[s
     return text, params
 
 
-def _grouped(
+def grouped_sql(
     config: ImpactConfig,
     metric: BusinessMetric,
     window: Window,
@@ -177,11 +169,11 @@ def _grouped(
     makes a cell one model version — a channel). ``reachable_only`` drops, before grouping,
     predictions that no outcome can reach (enough for attribution, not for paths/conversions).
     """
-    outcomes, params = _outcomes(config, metric)
-    window_ns = round(metric.window * _NS)
+    outcomes, params = outcomes_sql(config, metric)
+    window_ns = round(metric.window * NS)
     start_ns, end_ns = _ns(window.start), _ns(window.end)
-    prefilter = _sql("prefilter") if reachable_only else ""
-    grouped = _sql("grouped").replace("/*PREFILTER*/", prefilter).replace("/*OUTCOMES*/", outcomes)
+    prefilter = stitch_sql("prefilter") if reachable_only else ""
+    grouped = stitch_sql("grouped").replace("/*PREFILTER*/", prefilter).replace("/*OUTCOMES*/", outcomes)
     seg_keys = list(config.segments if segments is None else segments)
     grouped = grouped.replace("/*CELL*/", _cell_expr(len(seg_keys)))
     params |= {f"seg_{i}": key for i, key in enumerate(seg_keys)}
@@ -209,20 +201,20 @@ def _cell_expr(n_segments: int) -> str:
     return f"cityHash64({', '.join(parts)})"
 
 
-def _cells(
-    client: Any, params: dict[str, Any], what: str, wanted: Iterable[Any]
+def cell_names(
+    client: StoreClient, params: dict[str, Any], what: str, wanted: Iterable[Any]
 ) -> dict[int, tuple[str, str, tuple[str, ...]]]:
     """Cell hash -> (model name, model version, segment values) for the ``wanted`` cells
-    (cell hashes from a result of :func:`_grouped`'s SQL, with the same ``params``)."""
+    (cell hashes from a result of :func:`grouped_sql`'s SQL, with the same ``params``)."""
     cells = sorted({int(c) for c in wanted})
     if not cells:
         return {}
-    text = _sql("cells").replace("/*CELL*/", _cell_expr(len(params["seg_keys"])))
+    text = stitch_sql("cells").replace("/*CELL*/", _cell_expr(len(params["seg_keys"])))
     names: dict[int, tuple[str, str, tuple[str, ...]]] = {}
     # LIMIT n_cells stops the scan early; should two names ever share a 64-bit cell hash, some
     # cell could be cut off, so a second pass without the early stop covers it
     for limit in (len(cells), 2**63 - 1):
-        res = _query(client, text, params | {"cells": cells, "n_cells": limit}, what)
+        res = stitch_query(client, text, params | {"cells": cells, "n_cells": limit}, what)
         names = {int(r[0]): (str(r[1]), str(r[2]), tuple(str(x) for x in r[3])) for r in res.result_rows}
         if len(names) == len(cells):
             break
@@ -259,7 +251,7 @@ class Credits:
 
 
 def heuristic_credits(
-    client: Any,
+    client: StoreClient,
     config: ImpactConfig,
     window: Window,
     metric: BusinessMetric,
@@ -273,19 +265,19 @@ def heuristic_credits(
     """
     if bucket_s is not None and bucket_s <= 0:
         raise ValueError(f"bucket_s must be positive, got {bucket_s!r}")
-    index = _metric_index(config, metric)
+    index = metric_index(config, metric)
     validate_sql_source(client, metric, index)
     validate_identity(client, config)
-    text, params = _grouped(config, metric, window, _sql("credit"), reachable_only=True)
+    text, params = grouped_sql(config, metric, window, stitch_sql("credit"), reachable_only=True)
     pos = config.attribution.position_based
     span_ns = _ns(window.end) - _ns(window.start)
     params |= {
-        "half_life_ns": config.attribution.time_decay.half_life * _NS,
+        "half_life_ns": config.attribution.time_decay.half_life * NS,
         "pos_first": pos.first,
         "pos_last": pos.last,
-        "bucket_ns": round(bucket_s * _NS) if bucket_s is not None else span_ns,
+        "bucket_ns": round(bucket_s * NS) if bucket_s is not None else span_ns,
     }
-    res = _query(client, text, params, f"stitching business metric {metric.name!r}")
+    res = stitch_query(client, text, params, f"stitching business metric {metric.name!r}")
     names = list(res.column_names)
     rows = res.result_rows
     col: dict[str, list[Any]] = defaultdict(list)
@@ -296,8 +288,8 @@ def heuristic_credits(
     unattributed_value = float(sum(col["unattributed_value"]))
     attributed = [i for i, n in enumerate(col["unattributed_outcomes"]) if n == 0]
     what = f"stitching business metric {metric.name!r}"
-    cells = _cells(client, params, what, (col["cell"][i] for i in attributed))
-    names = [cells[int(col["cell"][i])] for i in attributed]
+    cells = cell_names(client, params, what, (col["cell"][i] for i in attributed))
+    named = [cells[int(col["cell"][i])] for i in attributed]
     pick = np.asarray(attributed, dtype=np.int64)
 
     def arr(name: str, dtype: Any) -> np.ndarray:
@@ -306,9 +298,9 @@ def heuristic_credits(
     return Credits(
         business_metric=metric.name,
         bucket=arr("bucket_ns", np.int64),
-        model_name=np.asarray([n[0] for n in names], dtype=object),
-        model_version=np.asarray([n[1] for n in names], dtype=object),
-        segment_values=[n[2] for n in names],
+        model_name=np.asarray([n[0] for n in named], dtype=object),
+        model_version=np.asarray([n[1] for n in named], dtype=object),
+        segment_values=[n[2] for n in named],
         credit={m: arr(f"credit_{m}", np.float64) for m in HEURISTIC_MODELS},
         value={m: arr(f"value_{m}", np.float64) for m in HEURISTIC_MODELS},
         unattributed_outcomes=unattributed_outcomes,
@@ -331,14 +323,16 @@ class ChannelPaths:
     non_conversions: np.ndarray
 
 
-def channel_paths(client: Any, config: ImpactConfig, window: Window, metric: BusinessMetric) -> ChannelPaths:
+def channel_paths(
+    client: StoreClient, config: ImpactConfig, window: Window, metric: BusinessMetric
+) -> ChannelPaths:
     """Aggregate converting and non-converting channel paths of ``metric`` in ClickHouse."""
-    validate_sql_source(client, metric, _metric_index(config, metric))
+    validate_sql_source(client, metric, metric_index(config, metric))
     validate_identity(client, config)
-    text, params = _grouped(config, metric, window, _sql("paths"), segments=())
+    text, params = grouped_sql(config, metric, window, stitch_sql("paths"), segments=())
     what = f"channel paths of business metric {metric.name!r}"
-    res = _query(client, text, params, what)
-    cells = _cells(client, params, what, (c for r in res.result_rows for c in r[0]))
+    res = stitch_query(client, text, params, what)
+    cells = cell_names(client, params, what, (c for r in res.result_rows for c in r[0]))
     named = [([cells[int(c)][:2] for c in r[0]], r[1], r[2], r[3]) for r in res.result_rows]
     index: dict[tuple[str, str], int] = {}
     paths: list[tuple[int, ...]] = []

@@ -7,25 +7,26 @@ segment key/value ``'' / ''`` row is all users.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from otel_impact.config.model import ImpactConfig
+from otel_impact.store.client import StoreClient
 from otel_impact.store.stitch import (
-    _NS,
     HEURISTIC_MODELS,
-    _cells,
-    _grouped,
-    _metric_index,
-    _query,
-    _sql,
+    NS,
+    cell_names,
+    grouped_sql,
     heuristic_credits,
+    metric_index,
+    stitch_query,
+    stitch_sql,
     validate_sql_source,
 )
 
 if TYPE_CHECKING:
-    from otel_impact.pipeline import Window
+    from otel_impact.context import Window
 
 
 def rollup_segments(
@@ -62,7 +63,7 @@ def rollup_segments(
 
 
 def stitched_by_bucket(
-    client: Any,
+    client: StoreClient,
     config: ImpactConfig,
     window: Window,
     bucket_s: float,
@@ -99,7 +100,7 @@ def stitched_by_bucket(
 
 
 def conversions_by_bucket(
-    client: Any,
+    client: StoreClient,
     config: ImpactConfig,
     window: Window,
     bucket_s: float,
@@ -120,13 +121,13 @@ def conversions_by_bucket(
     for bm in config.business_metrics:
         if metric is not None and bm.name != metric:
             continue
-        validate_sql_source(client, bm, _metric_index(config, bm))
-        text, params = _grouped(config, bm, window, _sql("conversions"))
-        params["bucket_ns"] = round(bucket_s * _NS)
+        validate_sql_source(client, bm, metric_index(config, bm))
+        text, params = grouped_sql(config, bm, window, stitch_sql("conversions"))
+        params["bucket_ns"] = round(bucket_s * NS)
         what = f"conversions of business metric {bm.name!r}"
-        res = _query(client, text, params, what)
+        res = stitch_query(client, text, params, what)
         rows = res.result_rows
-        cells = _cells(client, params, what, (r[1] for r in rows))
+        cells = cell_names(client, params, what, (r[1] for r in rows))
         names = [cells[int(r[1])] for r in rows]
         rolled = rollup_segments(
             config,

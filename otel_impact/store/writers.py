@@ -26,6 +26,7 @@ from typing import Any
 
 from otel_impact import semconv
 from otel_impact.errors import StoreError
+from otel_impact.store.client import StoreClient
 from otel_impact.store.columns import TRACE_COLUMNS, log_columns, trace_columns
 from otel_impact.store.failures import store_error
 from otel_impact.store.metric_columns import metric_columns
@@ -50,7 +51,7 @@ class PreparedInsert:
     columns: dict[str, list[Any]]
     rows: int
 
-    def insert(self, client: Any) -> int:
+    def insert(self, client: StoreClient) -> int:
         """Insert into ``table`` in the client's current database; returns the rows written."""
         return _insert(client, self.table, self.columns)
 
@@ -82,12 +83,12 @@ def prepare_traces(requests: Sequence[Any]) -> PreparedInsert:
     return PreparedInsert(semconv.TABLE_TRACES, cols, len(cols[TRACE_COLUMNS[0]]))
 
 
-def write_traces(client: Any, requests: Sequence[Any]) -> int:
+def write_traces(client: StoreClient, requests: Sequence[Any]) -> int:
     """Insert the spans of ``requests`` into ``otel_traces``; returns the number of spans."""
     return prepare_traces(requests).insert(client)
 
 
-def write_logs(client: Any, requests: Sequence[Any]) -> int:
+def write_logs(client: StoreClient, requests: Sequence[Any]) -> int:
     """Insert the log records of ``requests`` into ``otel_logs``; returns the number of records.
 
     ``EventName`` is written only when the table has it (tables from older Collectors don't).
@@ -98,7 +99,7 @@ def write_logs(client: Any, requests: Sequence[Any]) -> int:
     return _insert(client, semconv.TABLE_LOGS, cols)
 
 
-def write_metrics(client: Any, requests: Sequence[Any]) -> dict[str, int]:
+def write_metrics(client: StoreClient, requests: Sequence[Any]) -> dict[str, int]:
     """Insert the points of ``requests`` into the five metric tables; returns points per table.
 
     Tables of the pre-2026-07 layout (``TimeUnix DateTime64(9)``) get full nanoseconds.
@@ -112,7 +113,7 @@ def write_metrics(client: Any, requests: Sequence[Any]) -> dict[str, int]:
     return counts
 
 
-def _insert(client: Any, table: str, cols: dict[str, list[Any]]) -> int:
+def _insert(client: StoreClient, table: str, cols: dict[str, list[Any]]) -> int:
     rows = len(next(iter(cols.values()))) if cols else 0
     if not rows:
         return 0
@@ -136,7 +137,7 @@ def _insert(client: Any, table: str, cols: dict[str, list[Any]]) -> int:
     return rows
 
 
-def table_types(client: Any, table: str) -> dict[str, str]:
+def table_types(client: StoreClient, table: str) -> dict[str, str]:
     """``{column: type}`` of ``table`` in the client's database, cached per client.
 
     Passing the types to ``insert`` spares clickhouse-connect a DESCRIBE per insert (measured:

@@ -49,7 +49,7 @@ def test_job_result_has_the_contract_sections(store: Any) -> None:
     window = Window(BASE, BASE + timedelta(days=1))
     result = analyze(store, config_from_dict(CONFIG), window)
     json.dumps(result)  # JSON-able throughout
-    assert [n for n, _ in STAGES].index("deployments") < [n for n, _ in STAGES].index("lift")
+    assert [s.name for s in STAGES].index("deployments") < [s.name for s in STAGES].index("lift")
     plan = result["tracking_plan"]
     assert plan["ok"] is False and plan["summary"]["missing_required"]["count"] == 1
     assert plan["violations"][0]["examples"][0]["ts"] == "2026-11-01T03:00:00Z"

@@ -12,7 +12,9 @@ from contract_data import BASE, HOUR, at, insert_events, insert_spans
 from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
 from otel_impact.config.loader import config_from_dict
-from otel_impact.pipeline import JobContext, Window
+from otel_impact.context import JobContext, Window
+from otel_impact.stages.deployments import DEPLOYMENTS, ROLLOUT_KEY, kpi_rollout
+from otel_impact.stages.graph import run_guarded
 
 # v2 takes 10 % at 10:20, 50 % at 20:40 and everything from 32:00 (hours after BASE)
 SWITCHES = [(0.0, 0.0), (10 * HOUR + 1200, 0.1), (20 * HOUR + 2400, 0.5), (32 * HOUR, 1.0)]
@@ -39,10 +41,8 @@ def rollout_spans() -> list[tuple[float, dict[str, str]]]:
 
 
 def run_stage(client: Any, extra: dict[str, Any] | None = None) -> JobContext:
-    from otel_impact.stages.deployments import run
-
     ctx = JobContext(client=client, config=config_from_dict(extra or {}), window=WINDOW)
-    run(ctx)
+    run_guarded(DEPLOYMENTS, ctx)  # reads and writes only what it declares
     return ctx
 
 
@@ -78,13 +78,15 @@ def test_phase_boundaries_and_traffic_shares(rollout_store: Any) -> None:
 
 def test_kpi_rollout_defaults_from_the_trail(rollout_store: Any) -> None:
     ctx = run_stage(rollout_store)
-    assert ctx.config.kpi.rollout is not None
-    assert abs((ctx.config.kpi.rollout - at(SWITCHES[1][0])).total_seconds()) <= HOUR
+    derived = kpi_rollout(ctx)
+    assert ctx.config.kpi.rollout is None  # the config is never rewritten: the stage gives the time
+    assert derived is not None and derived == ctx.cache[ROLLOUT_KEY]
+    assert abs((derived - at(SWITCHES[1][0])).total_seconds()) <= HOUR
     assert ctx.result["deployments"]["kpi_rollout"]["applied"] is True
     majority = run_stage(rollout_store, {"deployments": {"kpi_boundary": "majority"}})
-    assert abs((majority.config.kpi.rollout - at(SWITCHES[2][0])).total_seconds()) <= HOUR
+    assert abs((kpi_rollout(majority) - at(SWITCHES[2][0])).total_seconds()) <= HOUR
     explicit = run_stage(rollout_store, {"kpi": {"rollout": "2026-11-01T05:00:00Z"}})
-    assert explicit.config.kpi.rollout == at(5 * HOUR)
+    assert kpi_rollout(explicit) == at(5 * HOUR) and ROLLOUT_KEY not in explicit.cache
     assert explicit.result["deployments"]["kpi_rollout"]["applied"] is False
 
 
@@ -100,7 +102,7 @@ def test_deployment_event_gives_the_exact_rollout_start(rollout_store: Any) -> N
     assert trail["rollout"]["rollout_start"] == at(SWITCHES[1][0])
     assert trail["rollout"]["source"] == "event"
     assert ctx.result["deployments"]["events"][0]["traffic_share"] == 0.1
-    assert ctx.config.kpi.rollout == at(SWITCHES[1][0])
+    assert kpi_rollout(ctx) == at(SWITCHES[1][0])
 
 
 def test_single_version_has_no_rollout(store: Any) -> None:
@@ -110,7 +112,7 @@ def test_single_version_has_no_rollout(store: Any) -> None:
     ctx = run_stage(store)
     (trail,) = ctx.result["deployments"]["models"]
     assert trail["rollout"] is None and len(trail["phases"]) == 1
-    assert ctx.config.kpi.rollout is None and ctx.result["deployments"]["kpi_rollout"] is None
+    assert kpi_rollout(ctx) is None and ctx.result["deployments"]["kpi_rollout"] is None
 
 
 def test_empty_store_gives_an_empty_trail(store: Any) -> None:

@@ -10,7 +10,9 @@ from contract_data import BASE, at, insert_spans
 
 from otel_impact import semconv
 from otel_impact.config.loader import config_from_dict
-from otel_impact.pipeline import JobContext, Window
+from otel_impact.context import JobContext, Window
+from otel_impact.stages.graph import run_guarded
+from otel_impact.stages.resources import COMPUTE_COST_KEY, RESOURCES, compute_cost
 
 WINDOW = Window(BASE, BASE + timedelta(hours=1))
 GIB = 2.0**30
@@ -51,10 +53,8 @@ def load(store: Any) -> None:
 
 
 def run_stage(store: Any, extra: dict[str, Any]) -> JobContext:
-    from otel_impact.stages.resources import run
-
     ctx = JobContext(client=store, config=config_from_dict(extra), window=WINDOW)
-    run(ctx)
+    run_guarded(RESOURCES, ctx)  # reads and writes only what it declares
     return ctx
 
 
@@ -71,16 +71,17 @@ def test_cpu_and_memory_per_model_service_and_roi_cost(store: Any) -> None:
     assert rows["rec"]["memory_cost"] == pytest.approx(0.75 * 2.0 * 1.0 * 0.5)
     total = sum(r["cost"] for r in rows.values())
     assert total == pytest.approx(cpu_total / 3600 * 3.6 + 2.0 * 0.5)
-    assert ctx.config.roi.compute_cost == pytest.approx(total)
+    assert ctx.config.roi.compute_cost == 0  # the config is never rewritten: the stage gives the cost
+    assert compute_cost(ctx) == pytest.approx(total) == ctx.cache[COMPUTE_COST_KEY]
     assert rows["rec"]["cost_per_1k_predictions"] == pytest.approx(rows["rec"]["cost"] / 270 * 1000)
 
 
 def test_explicit_compute_cost_and_unpriced_usage_are_kept(store: Any) -> None:
     load(store)
     ctx = run_stage(store, {"roi": {"compute_cost": 7.0}, "resources": {"cpu_hour_cost": 1.0}})
-    assert ctx.config.roi.compute_cost == 7.0
+    assert compute_cost(ctx) == 7.0 and COMPUTE_COST_KEY not in ctx.cache
     unpriced = run_stage(store, {})
-    assert unpriced.config.roi.compute_cost == 0.0
+    assert compute_cost(unpriced) == 0.0
     assert {r[semconv.ML_MODEL_NAME] for r in unpriced.result["resources"]} == {"rec", "alt"}
 
 

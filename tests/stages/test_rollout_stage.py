@@ -149,9 +149,9 @@ def test_configured_rollout_and_bad_segment_key(store: Any) -> None:
 
 
 def test_stage_runs_in_the_pipeline_after_series_and_deployments() -> None:
-    names = [n for n, _ in STAGES]
+    names = [s.name for s in STAGES]
     assert names.index("rollout_impact") > max(names.index("series"), names.index("deployments"))
-    assert dict(STAGES)["rollout_impact"] is rollout_stage
+    assert {s.name: s.run for s in STAGES}["rollout_impact"] is rollout_stage
 
 
 def test_a_rollout_under_an_ab_test_is_left_to_the_lift_stage(store: Any) -> None:

@@ -20,6 +20,7 @@ from otel_impact.errors import AnalysisError, ConfigError
 from otel_impact.pipeline import JobContext, Window, analyze, iso_utc, parse_iso, to_jsonable
 from otel_impact.stages import attribution as attribution_stage
 from otel_impact.stages import stitching as stitching_stage
+from otel_impact.stages.graph import Stage
 
 BASE = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = 86400.0
@@ -131,7 +132,7 @@ def test_analyze_produces_the_json_contract(store: Any) -> None:
 def part1_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run only the stitching and attribution stages (the other stages have their own tests)."""
     monkeypatch.setattr(
-        pipeline, "STAGES", [s for s in pipeline.STAGES if s[0] in ("stitching", "attribution")]
+        pipeline, "STAGES", [s for s in pipeline.STAGES if s.name in ("stitching", "attribution")]
     )
 
 
@@ -167,7 +168,7 @@ def test_stage_failure_becomes_analysis_error(monkeypatch: pytest.MonkeyPatch, s
     def broken(ctx: JobContext) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(pipeline, "STAGES", [("broken", broken)])
+    monkeypatch.setattr(pipeline, "STAGES", [Stage("broken", broken)])
     with pytest.raises(AnalysisError, match="broken"):
         analyze(store, config_from_dict({}), Window(at(0), at(DAY)))
 
