@@ -33,10 +33,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from otel_impact.analyze.anomaly import Detection, detect_anomalies
-from otel_impact.analyze.results import as_float_array
+from otel_impact.analyze.results import FloatArray, as_float_array
 
 
-def to_angle(values: ArrayLike) -> np.ndarray:
+def to_angle(values: ArrayLike) -> FloatArray:
     """``asin(√x)`` of proportions in [0, 1] (NaN stays NaN)."""
     y = as_float_array(values, "values")
     finite = y[np.isfinite(y)]
@@ -46,9 +46,10 @@ def to_angle(values: ArrayLike) -> np.ndarray:
         return np.arcsin(np.sqrt(y))
 
 
-def from_angle(values: ArrayLike) -> np.ndarray:
+def from_angle(values: ArrayLike) -> FloatArray:
     """The inverse of :func:`to_angle`: ``sin²``."""
-    return np.sin(np.asarray(values, dtype=float)) ** 2
+    out: FloatArray = np.sin(np.asarray(values, dtype=np.float64)) ** 2
+    return out
 
 
 def detect_proportion_anomalies(values: ArrayLike, *, min_effect: float = 0.0, **kwargs: Any) -> Detection:

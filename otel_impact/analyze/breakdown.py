@@ -118,7 +118,8 @@ def _span_r(x: FloatArray, y: FloatArray, starts: np.ndarray, stops: np.ndarray)
     n = (stops - starts).astype(np.float64)
 
     def part(c: FloatArray) -> FloatArray:
-        return c[stops] - c[starts]
+        out: FloatArray = c[stops] - c[starts]
+        return out
 
     mx, my = part(sx) / n, part(sy) / n
     vxx = part(sxx) - n * mx * mx

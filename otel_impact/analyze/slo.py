@@ -55,7 +55,8 @@ def trailing_sum(values: ArrayLike, steps: int) -> FloatArray:
     arr = np.asarray(values, dtype=np.float64)
     csum = np.concatenate([[0.0], np.cumsum(arr)])
     idx = np.arange(1, arr.size + 1)
-    return csum[idx] - csum[np.maximum(idx - steps, 0)]
+    out: FloatArray = csum[idx] - csum[np.maximum(idx - steps, 0)]
+    return out
 
 
 def burn_rate(
