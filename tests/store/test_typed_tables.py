@@ -409,3 +409,43 @@ def copy_rows_into_json(source: Any, target: Any) -> None:
         names = list(res.column_names)
         out = [json_layout._convert(names, row) for row in res.result_rows]
         target.insert(table, [r for _, r in out], column_names=out[0][0], database=target.database)
+
+
+def test_changed_materialized_view_is_replaced_and_keeps_its_rows(db_client: Any) -> None:
+    apply_schema(db_client, database=db_client.database)
+    ml = {semconv.ML_MODEL_NAME: "ranker"}
+    collector_insert(db_client, [[BASE, "t", "s1", "", "p", "Internal", "svc", ml, 1, "Unset"]], [])
+    # pretend an older package recorded a different definition of the materialized view
+    db_client.command(
+        "ALTER TABLE impact_schema_version UPDATE checksum = 'stale' WHERE object = {o:String} "
+        "SETTINGS mutations_sync = 1",
+        parameters={"o": semconv.MV_PREDICTIONS_TYPED},
+    )
+    result = apply_schema(db_client, database=db_client.database)
+    assert result.updated == (semconv.MV_PREDICTIONS_TYPED,)
+    assert result.created == () and result.backfill == ()
+    collector_insert(db_client, [[BASE, "t", "s2", "", "p", "Internal", "svc", ml, 1, "Unset"]], [])
+    assert assert_equal(db_client) == (2, 0)  # the old row kept, the new one through the new view
+    assert not apply_schema(db_client, database=db_client.database).changed
+
+
+def test_schema_backfill_command(engine_client: Any) -> None:
+    from click.testing import CliRunner
+
+    from otel_impact.cli.main import cli
+
+    dsn = os.environ.get(semconv.ENV_TEST_CLICKHOUSE_DSN) or "chdb://memory"
+    db = ["--dsn", dsn, "--database", "t_" + uuid.uuid4().hex[:12]]
+    runner = CliRunner()
+    try:
+        assert runner.invoke(cli, ["schema", "apply", *db]).exit_code == 0
+        out = runner.invoke(cli, ["schema", "backfill", *db, "--table", "events", "--since", "2026-03-01"])
+        bad = runner.invoke(
+            cli, ["schema", "backfill", *db, "--since", "2026-03-02", "--until", "2026-03-01"]
+        )
+    finally:
+        engine_client.command(f"DROP DATABASE IF EXISTS {db[3]} SYNC")
+    assert out.exit_code == 0, out.output
+    assert "impact_events_typed: no source rows in the range" in out.output
+    assert bad.exit_code != 0
+    assert "--since" in bad.output
