@@ -360,8 +360,13 @@ def apply_schema(
                 _run(client, drop, database, name)
             updated.append(name)
         else:
-            created.append(name)
             target = TYPED_SOURCES.get(name)
+            if target is not None and _engine(client, database, target[0]) == "Distributed":
+                # several shards: each shard's materialized view fills its local typed table
+                # (schema apply on the shards' database); a second one here would write twice
+                present.append(name)
+                continue
+            created.append(name)
             if target is not None and _has_rows(client, database, target[1], existing):
                 backfill.append(target[0])
         _run(client, statement, database, name)
@@ -419,6 +424,14 @@ def _existing_objects(client: Any, database: str) -> set[str]:
     except Exception as exc:
         raise StoreError(f"schema: cannot list tables of {database}: {_first_line(exc)}") from exc
     return {row[0] for row in result.result_rows}
+
+
+def _engine(client: Any, database: str, table: str) -> str:
+    result = client.query(
+        "SELECT engine FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        parameters={"db": database, "t": table},
+    )
+    return str(result.result_rows[0][0]) if result.result_rows else ""
 
 
 def _has_rows(client: Any, database: str, table: str, existing: set[str]) -> bool:
