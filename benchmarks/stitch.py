@@ -3,17 +3,22 @@
 Same run, same data: N predictions and M business outcomes over 30 days, ~N/20 users, a 3-day
 join window, the five heuristic models (last/first touch, linear, position-based, time decay).
 
-* chDB: :func:`otel_impact.store.stitch.heuristic_credits` (the analyzer's own grouped-array SQL)
-  over MergeTree tables named like the typed views (``impact_predictions`` / ``impact_events``),
-  string user/prediction ids as in the real schema.
+* chDB: the store as in production — ``apply_schema``, then the spans inserted into
+  ``otel_traces`` and the events into ``otel_logs`` in Collector-sized batches (attributes in the
+  exporter's maps, sampling weight in TraceState), so the typed tables
+  ``impact_predictions_typed`` / ``impact_events_typed`` are filled by the store's materialized
+  views; then :func:`otel_impact.store.stitch.heuristic_credits` (the analyzer's own call).
+  Also measured: spans/s into ``otel_traces`` with and without the materialized views.
 * pandas: merge on user + filter to the window + sort + groupby (integer-coded keys — pandas'
   fastest path).
-* DuckDB: a join + window-function SQL over the same Arrow tables chDB loaded.
+* DuckDB: a join + window-function SQL over Arrow tables of the same rows' typed columns.
 
 The three must agree (checked: total credit and value per model version for every model).
 
     .venv/bin/python benchmarks/stitch.py                 # N=10M, M=1M
     .venv/bin/python benchmarks/stitch.py --n 1000000 --m 100000   # quick run
+
+Peak RSS is the process's (chDB runs in-process), read after each engine.
 """
 
 from __future__ import annotations
@@ -102,36 +107,132 @@ def arrow_tables(d: dict[str, np.ndarray], base_ns: int) -> tuple[Any, Any]:
     return preds, events
 
 
-# --- chDB: the project's SQL -------------------------------------------------------------------
+# --- chDB: the project's SQL over the exporter layout ------------------------------------------
 
-PRED_DDL = """CREATE TABLE impact_predictions (ts DateTime64(9, 'UTC'), model_name LowCardinality(String),
- model_version LowCardinality(String), prediction_id String, user_id String, session_id String,
- request_id String, segments Map(String, String), adjusted_count Float64)
- ENGINE = MergeTree ORDER BY ts"""
-EVENT_DDL = """CREATE TABLE impact_events (ts DateTime64(9, 'UTC'), event_name LowCardinality(String),
- user_id String, session_id String, request_id String, prediction_id String, value Float64)
- ENGINE = MergeTree ORDER BY (event_name, ts)"""
+
+def exporter_tables(d: dict[str, np.ndarray], base_ns: int) -> tuple[Any, Any]:
+    """The same rows as the Collector's exporter writes them: prediction spans in otel_traces
+    (attributes in the SpanAttributes map, the sampling weight 2 as TraceState ``ot=th:8``) and
+    purchase events in otel_logs (EventName + LogAttributes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from otel_impact import semconv
+
+    def ids(prefix: str, values: np.ndarray, width: int) -> Any:
+        padded = pc.utf8_lpad(pa.array(values).cast(pa.string()), width, "0")
+        return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
+
+    def const(value: str, n: int) -> Any:
+        return pa.array(np.full(n, value).astype(object), type=pa.string())
+
+    def attr_map(keys: list[str], values: list[Any], n: int) -> Any:
+        k = len(keys)
+        key_col = pa.array(np.tile(np.array(keys, dtype=object), n), type=pa.string())
+        cols = [v.cast(pa.string()) for v in values]
+        # interleave the value columns row by row: row i holds values[0][i], values[1][i], ...
+        order = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
+        val_col = pc.take(pa.concat_arrays(cols), pa.array(order))
+        return pa.MapArray.from_arrays(pa.array(np.arange(0, n * k + 1, k, dtype=np.int32)), key_col, val_col)
+
+    n = len(d["p_ts"])
+    keys = [semconv.ML_MODEL_NAME, semconv.ML_MODEL_VERSION, semconv.ML_PREDICTION_ID, semconv.USER_ID,
+            semconv.segment_attribute("platform")]  # fmt: skip
+    values = [const("ranker", n), pa.array(VERSIONS[d["p_ver"]].astype(object)), ids("p", d["p_id"], 9),
+              ids("u", d["p_user"], 8), pa.array(PLATFORMS[d["p_seg"]].astype(object))]  # fmt: skip
+    spans = pa.table(
+        {
+            "Timestamp": pa.array(d["p_ts"] + base_ns, type=pa.timestamp("ns")),
+            "TraceId": ids("t", d["p_id"], 31),
+            "SpanId": ids("s", d["p_id"], 15),
+            "TraceState": pa.array(
+                np.where(d["p_adj"] == 2.0, "ot=th:8", "").astype(object), type=pa.string()
+            ),
+            "SpanName": const("predict ranker", n),
+            "SpanKind": const("Internal", n),
+            "ServiceName": const("recommender", n),
+            "SpanAttributes": attr_map(keys, values, n),
+            "Duration": pa.array(np.full(n, 2_000_000, dtype=np.uint64)),
+            "StatusCode": const("Unset", n),
+        }
+    )
+    m = len(d["o_ts"])
+    logs = pa.table(
+        {
+            "Timestamp": pa.array(d["o_ts"] + base_ns, type=pa.timestamp("ns")),
+            "ServiceName": const("checkout", m),
+            "EventName": const("business.purchase", m),
+            "LogAttributes": attr_map(
+                [semconv.USER_ID, semconv.BUSINESS_VALUE],
+                [ids("u", d["o_user"], 8), pa.array(d["o_val"]).cast(pa.string())],
+                m,
+            ),
+        }
+    )
+    return spans, logs
+
+
+def insert_batches(client: Any, table: str, data: Any, batch: int) -> float:
+    """Insert ``data`` into ``table`` in batches of ``batch`` rows (as a Collector does); seconds."""
+    t0 = time.perf_counter()
+    for offset in range(0, data.num_rows, batch):
+        client.insert_arrow(table, data.slice(offset, batch))
+    return time.perf_counter() - t0
+
+
+def ingest_cost(spans: Any, rows: int, batch: int) -> list[tuple[float, float]]:
+    """(spans/s, process CPU µs per span) into otel_traces with the typed-table materialized
+    views, and without them."""
+    import clickhouse_connect
+
+    from otel_impact import semconv
+    from otel_impact.store import apply_schema
+
+    sample = spans.slice(0, rows)
+    rates = []
+    for with_mv in (True, False):
+        db = f"bench_ingest_{int(with_mv)}"
+        admin = clickhouse_connect.get_client(dsn="chdb://memory")
+        admin.command(f"DROP DATABASE IF EXISTS {db}")
+        client = clickhouse_connect.get_client(dsn="chdb://memory")
+        apply_schema(client, database=db)
+        client.database = db
+        if not with_mv:
+            client.command("DROP VIEW {v:Identifier}", parameters={"v": semconv.MV_PREDICTIONS_TYPED})
+        c0 = time.process_time()
+        seconds = insert_batches(client, semconv.TABLE_TRACES, sample, batch)
+        rates.append((rows / seconds, (time.process_time() - c0) / rows * 1e6))
+        admin.command(f"DROP DATABASE {db}")
+    return rates
 
 
 def run_chdb(
-    preds: Any, events: Any, cfg: Any, window: Any, repeats: int
+    spans: Any, logs: Any, cfg: Any, window: Any, repeats: int, batch: int
 ) -> tuple[list[float], dict[str, dict[str, tuple[float, float]]]]:
     import clickhouse_connect
 
+    from otel_impact import semconv
+    from otel_impact.store import apply_schema
     from otel_impact.store.stitch import heuristic_credits
 
     admin = clickhouse_connect.get_client(dsn="chdb://memory")
     admin.command("DROP DATABASE IF EXISTS bench_stitch")
-    admin.command("CREATE DATABASE bench_stitch")
-    client = clickhouse_connect.get_client(dsn="chdb://memory", database="bench_stitch")
-    client.command(PRED_DDL)
-    client.command(EVENT_DDL)
+    client = clickhouse_connect.get_client(dsn="chdb://memory")
+    apply_schema(client, database="bench_stitch")
+    client.database = "bench_stitch"
+    t_spans = insert_batches(client, semconv.TABLE_TRACES, spans, batch)
+    t_logs = insert_batches(client, semconv.TABLE_LOGS, logs, batch)
+    print(
+        f"  chdb load through the exporter tables + MVs: spans {t_spans:.1f} s ({spans.num_rows / t_spans:,.0f}/s),"
+        f" logs {t_logs:.1f} s"
+    )
     t0 = time.perf_counter()
-    client.insert_arrow("impact_predictions", preds)
-    client.insert_arrow("impact_events", events)
-    client.command("OPTIMIZE TABLE impact_predictions FINAL")
-    client.command("OPTIMIZE TABLE impact_events FINAL")
-    print(f"  chdb load: {time.perf_counter() - t0:.2f} s")
+    for table in (semconv.TABLE_PREDICTIONS_TYPED, semconv.TABLE_EVENTS_TYPED):
+        client.command("OPTIMIZE TABLE {t:Identifier} FINAL", parameters={"t": table})
+    typed = client.query(
+        "SELECT count() FROM {t:Identifier}", parameters={"t": semconv.TABLE_PREDICTIONS_TYPED}
+    ).result_rows[0][0]
+    print(f"  merge typed tables: {time.perf_counter() - t0:.1f} s; typed prediction rows {typed:,}")
     times = []
     cr = None
     for _ in range(repeats):
@@ -304,7 +405,11 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--repeats", type=int, default=3, help="chDB query repetitions (best reported)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--skip", action="append", default=[], choices=["pandas", "duckdb"])
+    ap.add_argument("--skip", action="append", default=[], choices=["pandas", "duckdb", "ingest"])
+    ap.add_argument("--batch", type=int, default=100_000, help="rows per insert into the exporter tables")
+    ap.add_argument(
+        "--ingest-rows", type=int, default=1_000_000, help="spans for the with/without-MV ingest run"
+    )
     args = ap.parse_args()
 
     from otel_impact.config import config_from_dict
@@ -326,11 +431,22 @@ def main() -> None:
     )
     t, d = timed("generate", lambda: make_data(args.n, args.m, args.days, args.seed))
     print(f"  generate: {t:.2f} s")
-    preds, events = arrow_tables(d, base_ns)
+    spans, logs = exporter_tables(d, base_ns)
     rss0 = peak_rss_mb()
     print(f"  peak RSS after data generation: {rss0:,.0f} MB")
+    if "ingest" not in args.skip:
+        rows = min(args.ingest_rows, spans.num_rows)
+        (with_mv, cpu_mv), (without_mv, cpu_plain) = ingest_cost(spans, rows, args.batch)
+        print(
+            f"ingest into otel_traces ({rows:,} spans, {args.batch:,}/insert): with the typed-table MVs "
+            f"{with_mv:,.0f} spans/s ({cpu_mv:.1f} CPU µs/span), without {without_mv:,.0f} spans/s "
+            f"({cpu_plain:.1f} CPU µs/span)"
+        )
 
-    times, ch = run_chdb(preds, events, cfg, window, args.repeats)
+    times, ch = run_chdb(spans, logs, cfg, window, args.repeats, args.batch)
+    del spans, logs
+    gc.collect()
+    preds, events = arrow_tables(d, base_ns)
     rss1 = peak_rss_mb()
     best = min(times)
     print(

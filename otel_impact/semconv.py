@@ -292,6 +292,11 @@ EXPORTER_TABLES: Final = (
 TABLE_SCHEMA_VERSION: Final = "impact_schema_version"
 VIEW_PREDICTIONS: Final = "impact_predictions"
 VIEW_EVENTS: Final = "impact_events"
+# typed tables with the views' rows, filled at insert time by materialized views (the analyzer reads these)
+TABLE_PREDICTIONS_TYPED: Final = "impact_predictions_typed"
+TABLE_EVENTS_TYPED: Final = "impact_events_typed"
+MV_PREDICTIONS_TYPED: Final = "impact_predictions_typed_mv"
+MV_EVENTS_TYPED: Final = "impact_events_typed_mv"
 
 
 def segment_attribute(key: str) -> str:

@@ -8,8 +8,10 @@ from gen.grafana import annotation, query_var
 
 METRICS = "${database}.impact_metrics_latest"  # deduplicated impact.* points
 EVENTS = "${database}.impact_events_latest"  # deduplicated impact.alert / impact.incident
-PREDICTIONS = "${database}.impact_predictions"
-RAW_EVENTS = "${database}.impact_events"
+# typed tables the store's materialized views fill (the impact_predictions / impact_events views
+# give the same rows but derive them from the attribute maps on every read)
+PREDICTIONS = "${database}.impact_predictions_typed"
+RAW_EVENTS = "${database}.impact_events_typed"
 
 SEGMENT = (
     "Attributes['impact.segment.key'] = ${segment_key:singlequote} "

@@ -4,11 +4,15 @@
 -- exporter table is a Distributed table of the same name over all shards. Our SQL uses
 -- unqualified table names in the client's current database, so nothing else changes.
 --
--- Order: (1) start the Collectors once so they create otel_local.* ON CLUSTER (or run
--- `otel-impact schema apply --database otel_local --cluster otel_impact`); (2) run this file
+-- Order: (1) run `otel-impact schema apply --database otel_local --cluster otel_impact` (before or
+-- after the Collectors created otel_local.*): it adds each shard's typed tables
+-- impact_predictions_typed / impact_events_typed and the materialized views that fill them from
+-- the shard's otel_traces / otel_logs (rows written before: `otel-impact schema backfill
+-- --database otel_local` on every shard); (2) run this file
 -- (clickhouse-client --multiquery < deploy/cluster/distributed.sql); (3) run
 -- `otel-impact schema apply --dsn http://<user>@<node>:8123/otel --cluster otel_impact`, which keeps
--- the Distributed tables below and adds the impact_* views over them and the job's own tables.
+-- the Distributed tables below and adds the impact_* views over them and the job's own tables
+-- (no materialized views there: the typed tables below are Distributed, filled on the shards).
 -- Sharding keys keep a trace's spans, and a metric series' points, on one shard.
 
 CREATE DATABASE IF NOT EXISTS otel ON CLUSTER otel_impact;
@@ -37,3 +41,9 @@ ENGINE = Distributed(otel_impact, otel_local, otel_metrics_exponential_histogram
 
 CREATE TABLE IF NOT EXISTS otel.otel_metrics_summary ON CLUSTER otel_impact AS otel_local.otel_metrics_summary
 ENGINE = Distributed(otel_impact, otel_local, otel_metrics_summary, cityHash64(MetricName, Attributes));
+
+CREATE TABLE IF NOT EXISTS otel.impact_predictions_typed ON CLUSTER otel_impact AS otel_local.impact_predictions_typed
+ENGINE = Distributed(otel_impact, otel_local, impact_predictions_typed, rand());
+
+CREATE TABLE IF NOT EXISTS otel.impact_events_typed ON CLUSTER otel_impact AS otel_local.impact_events_typed
+ENGINE = Distributed(otel_impact, otel_local, impact_events_typed, rand());

@@ -1,6 +1,9 @@
-"""``otel-impact schema apply``: create the exporter tables and our impact_* objects."""
+"""``otel-impact schema apply``: create the exporter tables and our impact_* objects;
+``otel-impact schema backfill``: rebuild the typed tables from the exporter tables."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 
@@ -63,3 +66,45 @@ def apply(
         client, database=client.database, cluster=cluster, ttl=ttl_seconds, text_indexes=text_indexes
     )
     click.echo(result.summary())
+
+
+@command.command("backfill")
+@click.option("--dsn", default=None, help="chdb:///abs/path, chdb://memory or http(s)://user@host:8123/db.")
+@click.option(
+    "--database", default=None, help="Database holding the schema. Default: the DSN's, else default."
+)
+@click.option(
+    "--table",
+    "tables",
+    type=click.Choice(["predictions", "events"]),
+    multiple=True,
+    help="Typed table to rebuild (repeatable). Default: both.",
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (UTC), YYYY-MM-DD.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (UTC), YYYY-MM-DD.")
+@handle_errors
+def backfill(
+    dsn: str | None,
+    database: str | None,
+    tables: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    """Rebuild the typed tables (impact_predictions_typed, impact_events_typed) from otel_traces /
+    otel_logs, day by day: rows written before `schema apply` created them, or LLM versions after
+    a change of llm.version_attributes. Days being written meanwhile may miss those new rows:
+    run it for past days, or again."""
+    from otel_impact.store import connect
+    from otel_impact.store.backfill import backfill as run_backfill
+
+    if since is not None and until is not None and since > until:
+        raise ConfigError("--since is after --until", path="--since")
+    client = connect(dsn, database)
+    results = run_backfill(
+        client,
+        tables=tables or ("predictions", "events"),
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+    )
+    for result in results:
+        click.echo(result.summary())

@@ -1,8 +1,8 @@
 """Live telemetry against the tracking plan: ClickHouse aggregations over one window.
 
 :func:`check_store` runs the ``sql/plan_*.sql`` queries (values as server-side parameters) over
-``impact_events`` (events), ``otel_traces`` (prediction-span attributes) and
-``impact_predictions`` (models, volume), and reports per check kind
+``impact_events_typed`` (events), ``otel_traces`` (prediction-span attributes) and
+``impact_predictions_typed`` (models, volume), and reports per check kind
 
 * ``unknown_event`` — event names / models in the store but not in the plan (``ignore_events``
   patterns excepted), counted per name;

@@ -4,7 +4,7 @@
 * :func:`apply_schema` — the Collector exporter's tables plus our ``impact_*`` tables/views.
 * :func:`write_traces`, :func:`write_logs`, :func:`write_metrics` — OTLP requests → tables.
 * :func:`read_predictions`, :func:`read_events`, :func:`read_outcomes`,
-  :func:`read_pipeline_events`, :func:`read_business_events` — typed views → numpy columns.
+  :func:`read_pipeline_events`, :func:`read_business_events` — typed tables → numpy columns.
 
 >>> from otel_impact.store import connect, apply_schema
 >>> client = connect("chdb://memory")

@@ -1,19 +1,21 @@
 """LLM predictions in the store: usage and evaluation series, the version-attribute setting.
 
-LLM inference spans are rows of ``impact_predictions`` (``source`` ``gen_ai`` or
-``openinference``), evaluation results rows of ``impact_events``
+LLM inference spans are rows of ``impact_predictions_typed`` (``source`` ``gen_ai`` or
+``openinference``), evaluation results rows of ``impact_events_typed``
 (``gen_ai.evaluation.result``). These functions aggregate them inside ClickHouse per bucket ×
 model × version × segment (the layout of :mod:`otel_impact.store.series`) and return numpy
 columns; prices are applied by :mod:`otel_impact.analyze.cost`.
 
 * :func:`write_version_attributes` — the ``llm.version_attributes`` setting the predictions view
-  reads (which attribute names an LLM prediction's version);
+  and the typed table's materialized view read (which attribute names an LLM prediction's
+  version); a change re-derives the typed LLM rows;
 * :func:`usage_series` — volume, input / output / cached-input tokens, span cost attributes;
 * :func:`evaluation_series` — mean evaluation score per evaluator.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,8 @@ from otel_impact.store.series import base_params, columns_by_name, dims, floats,
 if TYPE_CHECKING:
     from otel_impact.context import Window
 
+_log = logging.getLogger(__name__)
+
 
 def _sql(name: str) -> str:
     return sql_text(f"{name}.sql", strip_comments=True)
@@ -36,8 +40,11 @@ def _sql(name: str) -> str:
 def write_version_attributes(client: StoreClient, attributes: tuple[str, ...]) -> None:
     """Record which span attributes name an LLM prediction's version (first non-empty wins).
 
-    The predictions view reads the latest row of ``impact_settings``; writing the same list
-    again changes nothing the view returns.
+    The predictions view reads the latest row of ``impact_settings`` on every read; the typed
+    table's materialized view reads it when a span is inserted. So when the effective list
+    changes (an empty list means the default), the typed table's LLM rows are re-derived from
+    ``otel_traces`` (:func:`otel_impact.store.backfill.backfill`, only the days holding LLM rows)
+    and both give the same versions again. Writing the same list again changes nothing.
     """
     current = read_version_attributes(client)
     if current == attributes:
@@ -51,6 +58,16 @@ def write_version_attributes(client: StoreClient, attributes: tuple[str, ...]) -
         )
     except Exception as exc:
         raise StoreError(f"cannot record llm.version_attributes: {exc}") from exc
+    if _effective(current) != _effective(attributes):
+        from otel_impact.store.backfill import backfill
+
+        results = backfill(client, tables=("predictions",), llm_only=True)
+        if results and results[0].days:
+            _log.info("llm.version_attributes changed: re-derived %s", results[0].summary())
+
+
+def _effective(attributes: tuple[str, ...] | None) -> tuple[str, ...]:
+    return tuple(attributes) if attributes else tuple(semconv.DEFAULT_LLM_VERSION_ATTRIBUTES)
 
 
 def read_version_attributes(client: StoreClient) -> tuple[str, ...] | None:

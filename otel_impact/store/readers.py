@@ -1,4 +1,4 @@
-"""Read the typed views into numpy columns: predictions, business/outcome/pipeline events.
+"""Read the typed tables (``impact_predictions_typed`` / ``impact_events_typed``) into numpy columns: predictions, business/outcome/pipeline events.
 
 Every reader returns ``{column: np.ndarray}`` with the columns of :data:`PREDICTION_COLUMNS`
 or :data:`EVENT_COLUMNS`, rows in time order, for the half-open window ``[start, end)``.
@@ -117,7 +117,7 @@ def normalize_span_kind(kind: str) -> str:
 def read_predictions(
     client: StoreClient, start: Any, end: Any, *, model: str | None = None, span_kind: str | None = None
 ) -> dict[str, np.ndarray]:
-    """Prediction spans in ``[start, end)`` from ``impact_predictions`` (optionally one model).
+    """Prediction spans in ``[start, end)`` from ``impact_predictions_typed`` (optionally one model).
 
     ``span_kind`` accepts both spellings (``Server`` / ``SPAN_KIND_SERVER``).
     """
@@ -128,7 +128,7 @@ def read_predictions(
         "model": model or "",
         "span_kind": normalize_span_kind(span_kind or ""),
     }
-    return _read(client, "read_predictions.sql", params, PREDICTION_COLUMNS, semconv.VIEW_PREDICTIONS)
+    return _read(client, "read_predictions.sql", params, PREDICTION_COLUMNS, semconv.TABLE_PREDICTIONS_TYPED)
 
 
 def read_events(
@@ -139,7 +139,7 @@ def read_events(
     names: Sequence[str] | None = None,
     prefix: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """Events in ``[start, end)`` from ``impact_events``: exact ``names``, a name ``prefix``, or all.
+    """Events in ``[start, end)`` from ``impact_events_typed``: exact ``names``, a name ``prefix``, or all.
 
     Business events: ``read_events(client, start, end, prefix=semconv.BUSINESS_EVENT_PREFIX)``.
     """
@@ -147,7 +147,7 @@ def read_events(
         raise ValueError("names: expected a sequence of event names, not one string")
     start_ns, end_ns = _window(start, end)
     params = {"start_ns": start_ns, "end_ns": end_ns, "names": list(names or ()), "prefix": prefix or ""}
-    return _read(client, "read_events.sql", params, EVENT_COLUMNS, semconv.VIEW_EVENTS)
+    return _read(client, "read_events.sql", params, EVENT_COLUMNS, semconv.TABLE_EVENTS_TYPED)
 
 
 def read_business_events(client: StoreClient, start: Any, end: Any) -> dict[str, np.ndarray]:

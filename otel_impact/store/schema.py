@@ -8,6 +8,9 @@ name order. **Convention for adding a file** (other stages drop theirs in):
   tables, ``5xx`` and up views over them (``500_impact_predictions.sql``);
 * one ``CREATE TABLE|VIEW|MATERIALIZED VIEW IF NOT EXISTS {{db}}.<name> {{on_cluster}} …``
   statement per file (full-line ``--`` comments are allowed and stripped);
+* ``{{include:NAME}}`` inserts ``sql/schema/include/NAME.sql`` (comments stripped) before
+  anything else is rendered, so a view and a materialized view can share one SELECT
+  (``impact_predictions`` and ``impact_predictions_typed_mv`` do);
 * placeholders, rendered by :func:`render_statement` — never format values yourself:
 
   ``{{db}}``
@@ -39,9 +42,18 @@ everything else in an insert (measured ≈2× insert throughput with bloom filte
 choose explicitly. The choice only applies to tables being created.
 
 Tables are never altered: an existing table (for instance one a real Collector created) is
-reported as present. Views whose name starts with ``impact_`` are ours: when their rendered
-text changed since the last apply (checksums live in ``impact_schema_version``) they are
-replaced. So applying twice changes nothing and :class:`SchemaResult` says so.
+reported as present. Views and materialized views whose name starts with ``impact_`` are ours:
+when their rendered text changed since the last apply (checksums live in
+``impact_schema_version``) they are replaced (a materialized view is dropped and created again;
+its target table keeps its rows). So applying twice changes nothing and :class:`SchemaResult`
+says so.
+
+**Typed tables.** ``impact_predictions_typed`` / ``impact_events_typed`` hold the rows of the
+``impact_predictions`` / ``impact_events`` views, written at insert time by materialized views
+on ``otel_traces`` / ``otel_logs`` (so any writer, a real Collector included, feeds them). Rows
+already in the exporter tables when the materialized views are created are not in them:
+:attr:`SchemaResult.backfill` names such tables and :mod:`otel_impact.store.backfill`
+(``otel-impact schema backfill``) fills them.
 
 >>> from otel_impact.store import connect
 >>> client = connect("chdb://memory")
@@ -64,11 +76,17 @@ from otel_impact.errors import StoreError
 from otel_impact.store.client import StoreClient
 from otel_impact.store.sqltext import quote_identifier, quote_string
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: typed tables impact_predictions_typed / impact_events_typed
 FULLTEXT_MIN_VERSION = (26, 2)
 REPLICATED_PATH = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica}'"
 OUR_PREFIX = "impact_"
+# materialized view -> (typed table it fills, exporter table it reads)
+TYPED_SOURCES: dict[str, tuple[str, str]] = {
+    semconv.MV_PREDICTIONS_TYPED: (semconv.TABLE_PREDICTIONS_TYPED, semconv.TABLE_TRACES),
+    semconv.MV_EVENTS_TYPED: (semconv.TABLE_EVENTS_TYPED, semconv.TABLE_LOGS),
+}
 
+_INCLUDE = re.compile(r"\{\{\s*include:([a-z_]+)\s*\}\}")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)(?::(.*?))?\s*\}\}")
 _CREATE = re.compile(
     r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(MATERIALIZED\s+VIEW|VIEW|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
@@ -125,6 +143,7 @@ class SchemaResult:
     updated: tuple[str, ...] = ()
     present: tuple[str, ...] = ()
     statements: tuple[str, ...] = field(default=(), repr=False)
+    backfill: tuple[str, ...] = ()  # typed tables created over exporter tables that already hold rows
 
     @property
     def changed(self) -> bool:
@@ -141,6 +160,11 @@ class SchemaResult:
         lines += [f"  replaced {name}" for name in self.updated]
         if self.present:
             lines.append(f"  ({len(self.present)} already present: {', '.join(self.present)})")
+        if self.backfill:
+            lines.append(
+                f"  {', '.join(self.backfill)}: rows written before this apply are not in them yet;"
+                " run `otel-impact schema backfill`"
+            )
         return "\n".join(lines)
 
 
@@ -151,7 +175,7 @@ def schema_files() -> list[SchemaFile]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".sql"):
             continue
-        template = _strip_comments(entry.read_text(encoding="utf-8"))
+        template = _expand_includes(_strip_comments(entry.read_text(encoding="utf-8")), entry.name)
         match = _CREATE.match(template)
         if not match:
             raise ValueError(
@@ -160,6 +184,18 @@ def schema_files() -> list[SchemaFile]:
         kind = " ".join(match.group(1).upper().split())
         files.append(SchemaFile(entry.name, match.group(2), kind, template))
     return files
+
+
+def _expand_includes(template: str, filename: str) -> str:
+    folder = resources.files("otel_impact.store") / "sql" / "schema" / "include"
+
+    def include(match: re.Match[str]) -> str:
+        entry = folder / f"{match.group(1)}.sql"
+        if not entry.is_file():
+            raise ValueError(f"schema file {filename}: no include/{match.group(1)}.sql")
+        return _strip_comments(entry.read_text(encoding="utf-8"))
+
+    return _INCLUDE.sub(include, template)
 
 
 def _strip_comments(text: str) -> str:
@@ -299,7 +335,63 @@ def apply_schema(
     on_cluster = f" ON CLUSTER {quote_identifier(cluster)}" if cluster else ""
     _run(client, f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}{on_cluster}", database)
     existing = _existing_objects(client, database)
-    options = SchemaOptions(
+    options = schema_options(
+        client, database, cluster=cluster, ttl=ttl, text_indexes=text_indexes, existing=existing
+    )
+    checksums = _recorded_checksums(client, database, existing)
+    created: list[str] = []
+    updated: list[str] = []
+    present: list[str] = []
+    statements: list[str] = []
+    records: list[tuple[str, str, str]] = []
+    backfill: list[str] = []
+    for schema_file, statement in render_schema(options):
+        checksum = hashlib.sha256(statement.encode()).hexdigest()[:16]
+        name = schema_file.name
+        if name in existing:
+            ours_view = schema_file.kind in ("VIEW", "MATERIALIZED VIEW") and name.startswith(OUR_PREFIX)
+            if not ours_view or checksums.get(name) == checksum:
+                present.append(name)
+                continue
+            if schema_file.kind == "VIEW":
+                statement = _as_replace(statement)
+            else:  # a materialized view cannot be replaced in place; its TO table keeps its rows
+                drop = f"DROP VIEW IF EXISTS {quote_identifier(database)}.{quote_identifier(name)}{on_cluster} SYNC"
+                _run(client, drop, database, name)
+            updated.append(name)
+        else:
+            target = TYPED_SOURCES.get(name)
+            if target is not None and _engine(client, database, target[0]) == "Distributed":
+                # several shards: each shard's materialized view fills its local typed table
+                # (schema apply on the shards' database); a second one here would write twice
+                present.append(name)
+                continue
+            created.append(name)
+            if target is not None and _has_rows(client, database, target[1], existing):
+                backfill.append(target[0])
+        _run(client, statement, database, name)
+        statements.append(statement)
+        records.append((name, schema_file.kind, checksum))
+    if records:
+        _record(client, database, records)
+    return SchemaResult(
+        database, tuple(created), tuple(updated), tuple(present), tuple(statements), tuple(backfill)
+    )
+
+
+def schema_options(
+    client: StoreClient,
+    database: str,
+    *,
+    cluster: str | None = None,
+    ttl: float | None = None,
+    text_indexes: bool | None = None,
+    existing: set[str] | None = None,
+) -> SchemaOptions:
+    """How the schema renders for ``database`` on this server (layout of existing exporter tables)."""
+    if existing is None:
+        existing = _existing_objects(client, database)
+    return SchemaOptions(
         database=database,
         cluster=cluster,
         ttl=ttl,
@@ -308,30 +400,6 @@ def apply_schema(
         traces_json=_is_json(client, database, semconv.TABLE_TRACES, "SpanAttributes", existing),
         logs_json=_is_json(client, database, semconv.TABLE_LOGS, "LogAttributes", existing),
     )
-    checksums = _recorded_checksums(client, database, existing)
-    created: list[str] = []
-    updated: list[str] = []
-    present: list[str] = []
-    statements: list[str] = []
-    records: list[tuple[str, str, str]] = []
-    for schema_file, statement in render_schema(options):
-        checksum = hashlib.sha256(statement.encode()).hexdigest()[:16]
-        name = schema_file.name
-        if name in existing:
-            ours_view = schema_file.kind == "VIEW" and name.startswith(OUR_PREFIX)
-            if not ours_view or checksums.get(name) == checksum:
-                present.append(name)
-                continue
-            statement = _as_replace(statement)
-            updated.append(name)
-        else:
-            created.append(name)
-        _run(client, statement, database, name)
-        statements.append(statement)
-        records.append((name, schema_file.kind, checksum))
-    if records:
-        _record(client, database, records)
-    return SchemaResult(database, tuple(created), tuple(updated), tuple(present), tuple(statements))
 
 
 def _as_replace(statement: str) -> str:
@@ -356,6 +424,23 @@ def _existing_objects(client: StoreClient, database: str) -> set[str]:
     except Exception as exc:
         raise StoreError(f"schema: cannot list tables of {database}: {_first_line(exc)}") from exc
     return {row[0] for row in result.result_rows}
+
+
+def _engine(client: StoreClient, database: str, table: str) -> str:
+    result = client.query(
+        "SELECT engine FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        parameters={"db": database, "t": table},
+    )
+    return str(result.result_rows[0][0]) if result.result_rows else ""
+
+
+def _has_rows(client: StoreClient, database: str, table: str, existing: set[str]) -> bool:
+    if table not in existing:
+        return False
+    result = client.query(
+        "SELECT count() > 0 FROM {db:Identifier}.{t:Identifier}", parameters={"db": database, "t": table}
+    )
+    return bool(result.result_rows[0][0])
 
 
 def _has_column(client: StoreClient, database: str, table: str, column: str, existing: set[str]) -> bool:

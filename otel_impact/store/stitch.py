@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 HEURISTIC_MODELS: tuple[str, ...] = ("last_touch", "first_touch", "linear", "position_based", "time_decay")
 
-# join key -> column of impact_predictions / impact_events holding it
+# join key -> column of impact_predictions_typed / impact_events_typed holding it
 PREDICTION_KEY_COLUMNS: dict[str, str] = {
     semconv.USER_ID: "user_id",
     semconv.SESSION_ID: "session_id",

@@ -19,12 +19,12 @@ PLUGIN = "grafana-clickhouse-datasource"
 ALLOWED_TABLES = set(semconv.EXPORTER_TABLES) | {
     "impact_metrics_latest",
     "impact_events_latest",
-    "impact_predictions",
-    "impact_events",
+    "impact_predictions_typed",
+    "impact_events_typed",
     "impact_annotations",
     "impact_job_state",
 }
-DEDUP_ONLY = {"otel_metrics_gauge", "otel_logs", "impact_events"}  # where raw impact.* rows live
+DEDUP_ONLY = {"otel_metrics_gauge", "otel_logs", "impact_events_typed"}  # where raw impact.* rows live
 TIME_MACROS = ("$__timeFilter(", "$__fromTime", "$__toTime")
 
 
@@ -107,7 +107,7 @@ def test_impact_results_come_only_from_the_deduplicated_views():
 def test_panels_are_bounded_by_the_dashboard_time_range():
     for name, b in load_boards().items():
         for q in queries(b):
-            if q.kind == "variable" and not _tables(q.sql) & {"impact_predictions"}:
+            if q.kind == "variable" and not _tables(q.sql) & {"impact_predictions_typed"}:
                 continue  # lists of names over the deduplicated views
             assert any(m in q.sql for m in TIME_MACROS), f"{name} {q.where} ignores the time range"
 

@@ -26,6 +26,7 @@ from otel_impact.demo.llm_stub import RESPONSE_MODEL_SUFFIX
 from otel_impact.export.points import result_points
 from otel_impact.pipeline import Window, analyze
 from otel_impact.store import apply_schema
+from otel_impact.store.backfill import backfill
 
 PLAN = SupportPlan(start=START, days=24, users_per_day=20)  # v1 converts 30 %, v2 45 %, lag 2 days
 PLANTED_LIFT = PLAN.conversion[1] / PLAN.conversion[0] - 1.0
@@ -156,6 +157,9 @@ def test_json_attribute_layout_gives_the_same_analysis(
         copy_to_json_layout(run.client, client)
         applied = apply_schema(client, database=name)
         assert {"otel_traces", "otel_logs"} <= set(applied.present)
+        # the rows predate the typed tables' materialized views: the documented backfill
+        assert set(applied.backfill) == {semconv.TABLE_PREDICTIONS_TYPED, semconv.TABLE_EVENTS_TYPED}
+        backfill(client)
         assert client.command(
             "SELECT type FROM system.columns WHERE database = currentDatabase() AND table = 'otel_traces'"
             " AND name = 'SpanAttributes'"

@@ -2,12 +2,12 @@
 -- deprecated entries in use and planned entries already live are found from these.
 SELECT 'event' AS kind, event_name AS name, count() AS n, min(ts) AS first_ts, max(ts) AS last_ts,
     any(service_name) AS service, any(trace_id) AS trace_id
-FROM impact_events
+FROM impact_events_typed
 WHERE ts >= {start:DateTime64(9, 'UTC')} AND ts < {end:DateTime64(9, 'UTC')}
 GROUP BY name
 UNION ALL
 SELECT 'span' AS kind, model_name AS name, count() AS n, min(ts) AS first_ts, max(ts) AS last_ts,
     any(service_name) AS service, any(trace_id) AS trace_id
-FROM impact_predictions
+FROM impact_predictions_typed
 WHERE ts >= {start:DateTime64(9, 'UTC')} AND ts < {end:DateTime64(9, 'UTC')}
 GROUP BY name

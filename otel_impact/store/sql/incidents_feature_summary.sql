@@ -15,7 +15,7 @@ SELECT
     ), 0) AS mean,
     minIf(toFloat64OrNull(attributes[{k_min:String}]), attributes[{k_min:String}] != '') AS min,
     maxIf(toFloat64OrNull(attributes[{k_max:String}]), attributes[{k_max:String}] != '') AS max
-FROM impact_events
+FROM impact_events_typed
 WHERE event_name = {event:String}
   AND ts >= fromUnixTimestamp64Nano({start_ns:Int64})
   AND ts < fromUnixTimestamp64Nano({end_ns:Int64})

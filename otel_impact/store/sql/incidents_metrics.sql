@@ -17,7 +17,7 @@ WITH outcomes AS (
             ),
             ts
         ) AS y
-    FROM impact_events
+    FROM impact_events_typed
     WHERE event_name = {outcome_event:String}
       AND prediction_id != ''
       AND ts >= fromUnixTimestamp64Nano({start_ns:Int64})
@@ -40,7 +40,7 @@ SELECT
         groupArrayIf(p.score, o.y >= 0 AND isFinite(p.score)),
         groupArrayIf(toUInt8(o.y), o.y >= 0 AND isFinite(p.score))
     ) AS auc
-FROM impact_predictions AS p
+FROM impact_predictions_typed AS p
 LEFT JOIN outcomes AS o ON p.prediction_id = o.prediction_id
 ARRAY JOIN arrayConcat(
     [('', '')],

@@ -18,13 +18,13 @@ SELECT
         features_hash,
         features_hash != '' AND (model_name, features_hash) NOT IN (
             SELECT model_name, features_hash
-            FROM impact_predictions
+            FROM impact_predictions_typed
             WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
               AND ts < fromUnixTimestamp64Nano({ref_end_ns:Int64})
               AND features_hash != ''
         )
     ) AS n_new_hashes
-FROM impact_predictions
+FROM impact_predictions_typed
 WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
   AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
   AND isFinite(score)

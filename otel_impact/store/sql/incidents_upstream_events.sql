@@ -8,7 +8,7 @@ SELECT
     lower(attributes[{k_status:String}]) AS status,
     attributes[{k_change:String}] AS change,
     attributes[{k_version:String}] AS version
-FROM impact_events
+FROM impact_events_typed
 WHERE event_name IN {names:Array(String)}
   AND ts >= fromUnixTimestamp64Nano({from_ns:Int64})
   AND ts < fromUnixTimestamp64Nano({end_ns:Int64})

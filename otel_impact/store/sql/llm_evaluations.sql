@@ -24,7 +24,7 @@ FROM
         SELECT
             ts, span_id, model_name, model_version, segments, target,
             if(isFinite(adjusted_count) AND adjusted_count >= 1, adjusted_count, 1.0) AS a
-        FROM impact_predictions
+        FROM impact_predictions_typed
         ARRAY JOIN [concat('s:', span_id), if(prediction_id != '', concat('p:', prediction_id), '')] AS target
         WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
           AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
@@ -38,7 +38,7 @@ FROM
         (
             SELECT if(span_id != '', concat('s:', span_id), concat('p:', prediction_id)) AS target,
                    evaluation_name AS evaluator, value, ts
-            FROM impact_events
+            FROM impact_events_typed
             WHERE event_name = {event:String}
               AND evaluation_name != ''
               AND (span_id != '' OR prediction_id != '')

@@ -20,7 +20,7 @@ FROM
         ts, model_name, model_version, segments,
         input_tokens AS tin, output_tokens AS tout, cached_input_tokens AS tcached, attr_cost AS c,
         if(isFinite(adjusted_count) AND adjusted_count >= 1, adjusted_count, 1.0) AS a
-    FROM impact_predictions
+    FROM impact_predictions_typed
     WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
       AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
       AND source IN ('gen_ai', 'openinference')

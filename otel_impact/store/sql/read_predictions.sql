@@ -5,9 +5,9 @@ SELECT
     trace_id, span_id, service_name, model_name, model_version, prediction_id, score, label,
     user_id, session_id, request_id, segments, features_hash, adjusted_count, duration_ns,
     is_error, span_kind
-FROM impact_predictions
-WHERE impact_predictions.ts >= fromUnixTimestamp64Nano({start_ns:Int64})
-  AND impact_predictions.ts < fromUnixTimestamp64Nano({end_ns:Int64})
+FROM impact_predictions_typed
+WHERE impact_predictions_typed.ts >= fromUnixTimestamp64Nano({start_ns:Int64})
+  AND impact_predictions_typed.ts < fromUnixTimestamp64Nano({end_ns:Int64})
   AND ({model:String} = '' OR model_name = {model:String})
   AND ({span_kind:String} = '' OR span_kind = {span_kind:String})
 ORDER BY ts, span_id

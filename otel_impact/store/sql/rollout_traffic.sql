@@ -7,7 +7,7 @@ SELECT
     intDiv(toUnixTimestamp64Nano(ts) - {start_ns:Int64}, {bucket_ns:Int64}) AS b,
     sum(adjusted_count) AS n,
     min(ts) AS first_ts
-FROM impact_predictions
+FROM impact_predictions_typed
 WHERE ts >= {start:DateTime64(9, 'UTC')} AND ts < {end:DateTime64(9, 'UTC')}
     AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
 GROUP BY model, version, seg, b

@@ -23,7 +23,7 @@ FROM
             toUInt8(1) AS act,
             0.0 AS v,
             toUInt64(0) AS ev
-        FROM impact_predictions
+        FROM impact_predictions_typed
         WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
           AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
           AND k != ''
@@ -42,7 +42,7 @@ FROM
 LEFT JOIN
 (
     SELECT toString({pkey:Identifier}) AS k, argMax(segments, ts) AS segs
-    FROM impact_predictions
+    FROM impact_predictions_typed
     WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
       AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
       AND k != ''

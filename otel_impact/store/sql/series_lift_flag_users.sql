@@ -43,7 +43,7 @@ LEFT JOIN
         argMax(arrayMap(x -> segments[x], {seg_keys:Array(String)}), ts) AS segs,
         argMax(model_version, ts) AS version,
         argMax(model_name, ts) AS model
-    FROM impact_predictions
+    FROM impact_predictions_typed
     WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
       AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
       AND k != ''

@@ -5,8 +5,9 @@
 -- first exposure and before end; pre_value = sum of its outcomes in [pre_start, start) (CUPED
 -- covariate; 0 without a pre-period). segs / version / model = the configured segment values,
 -- model version and model name on that exposure; treated_spans = the key's treatment-arm spans.
--- Exposures are the typed predictions view's rows (our spans and LLM spans; Map or JSON
--- attribute columns), the arm attribute read from its attributes.
+-- Exposures are the impact_predictions view's rows (our spans and LLM spans; Map or JSON
+-- attribute columns), the arm attribute read from its attributes. This query stays on the view:
+-- the arm attribute is configurable and impact_predictions_typed does not copy the attribute map.
 SELECT
     e.k AS k,
     e.arm AS arm,

@@ -16,7 +16,7 @@ FROM
     SELECT
         ts, model_name, model_version, segments, score, is_error, duration_ns,
         if(isFinite(adjusted_count) AND adjusted_count >= 1, adjusted_count, 1.0) AS a
-    FROM impact_predictions
+    FROM impact_predictions_typed
     WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
       AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
       AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))

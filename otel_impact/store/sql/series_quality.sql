@@ -25,7 +25,7 @@ FROM
         p.ts AS ts, p.model_name AS model_name, p.model_version AS model_version, p.segments AS segments,
         p.score AS score, toUInt8(p.score >= {threshold:Float64}) AS pred, l.y AS y,
         if(isFinite(p.adjusted_count) AND p.adjusted_count >= 1, p.adjusted_count, 1.0) AS a
-    FROM impact_predictions AS p
+    FROM impact_predictions_typed AS p
     INNER JOIN
     (
         SELECT
@@ -40,7 +40,7 @@ FROM
                 ),
                 ts
             ) AS y
-        FROM impact_events
+        FROM impact_events_typed
         WHERE (
                 event_name = {outcome_event:String}
                 OR (event_name = {evaluation_event:String} AND {ground_truth:String} != ''

@@ -4,7 +4,7 @@ SELECT
     intDiv(toUnixTimestamp64Nano(ts) - {start_ns:Int64}, {step_ns:Int64}) AS s,
     sum(adjusted_count) AS total,
     sumIf(adjusted_count, if({sli:String} = 'latency', duration_ns <= {threshold_ns:UInt64}, is_error = 0)) AS good
-FROM impact_predictions
+FROM impact_predictions_typed
 WHERE model_name = {model:String}
     AND ts >= {start:DateTime64(9, 'UTC')} AND ts < {end:DateTime64(9, 'UTC')}
 GROUP BY s

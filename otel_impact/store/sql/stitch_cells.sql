@@ -11,7 +11,7 @@ FROM
         model_name,
         model_version,
         arrayMap(x -> segments[x], {seg_keys:Array(String)}) AS sv
-    FROM impact_predictions
+    FROM impact_predictions_typed
     WHERE ts >= fromUnixTimestamp64Nano({pstart_ns:Int64})
       AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
       AND toString({pkey:Identifier}) != ''

@@ -49,7 +49,7 @@ FROM
                 cityHash64(toString({pkey:Identifier})) AS k,
                 toInt64(toUnixTimestamp64Nano(ts)) AS t,
                 prediction_id, adjusted_count, model_name, model_version, segments
-            FROM impact_predictions
+            FROM impact_predictions_typed
             WHERE ts >= fromUnixTimestamp64Nano({pstart_ns:Int64})
               AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
               AND toString({pkey:Identifier}) != ''

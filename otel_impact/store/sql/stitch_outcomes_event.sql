@@ -5,7 +5,7 @@ SELECT
     toInt64(toUnixTimestamp64Nano(ts)) AS t,
     toString({okey:Identifier}) AS k,
     if({count_only:UInt8} = 1, 1.0, if(isFinite(value), value, 0.0)) AS v
-FROM impact_events
+FROM impact_events_typed
 WHERE event_name = {event:String}
   AND ts >= fromUnixTimestamp64Nano({start_ns:Int64})
   AND ts < fromUnixTimestamp64Nano({end_ns:Int64})

@@ -5,7 +5,7 @@ SELECT
     sum(adjusted_count) AS s,
     sumIf(score * adjusted_count, NOT isNaN(score)) / nullIf(sumIf(adjusted_count, NOT isNaN(score)), 0) AS m,
     max(ts) AS last_ts
-FROM impact_predictions
+FROM impact_predictions_typed
 WHERE model_name = {name:String} AND ts >= {since:DateTime64(9, 'UTC')} AND ts < {until:DateTime64(9, 'UTC')}
 GROUP BY b
 ORDER BY b
