@@ -5,6 +5,12 @@ which removes items the store cannot hold (:mod:`.admission`, reported as ``part
 submits the rest to the :class:`~otel_impact.receive.batcher.BatchWriter` and blocks until the
 batch holding it is written — so a success response always means "in the store".
 
+Trace requests go to the store *encoded* when the sink takes them so (the store sink does):
+the engine parses and converts them itself, with no Python work per span (see
+:mod:`otel_impact.store.otlp_input`). The received protobuf body is reused as is when admission
+removed nothing; otherwise the admitted request is re-encoded. Requests holding array or
+kvlist attribute values stay decoded and take the Python conversion.
+
 :func:`store_sink` adapts the store's writers (``write_traces`` / ``write_metrics`` /
 ``write_logs``) to the writer's sink interface, including the failure classification the writer
 uses to bisect a batch the store refuses. The receive stage depends on the store here and only
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import re
 import struct
 from collections.abc import Callable, Sequence
@@ -27,6 +34,7 @@ from otel_impact.receive.protocol import Outcome, Signal, count_items
 from otel_impact.receive.telemetry import ReceiverStats
 
 BEARER = "bearer "
+log = logging.getLogger(__name__)
 
 
 class Ingest:
@@ -38,8 +46,10 @@ class Ingest:
         stats: ReceiverStats,
         auth_token: str | None = None,
         limits: Limits | None = None,
+        encoded_traces: bool = False,
     ) -> None:
         self.writer = writer
+        self.encoded_traces = encoded_traces
         self.stats = stats
         self.limits = limits or Limits(max_partitions=writer.max_partitions)
         self._token = auth_token.encode("utf-8") if auth_token else None
@@ -56,11 +66,18 @@ class Ingest:
             return False
         return hmac.compare_digest(header[len(BEARER) :].strip().encode("utf-8"), self._token)
 
-    def export(self, signal: Signal, request: Any, reservation: Reservation | None = None) -> Outcome:
+    def export(
+        self,
+        signal: Signal,
+        request: Any,
+        reservation: Reservation | None = None,
+        body: bytes | bytearray | None = None,
+    ) -> Outcome:
         """Store ``request``; raise QueueFull/Closed (retry later), WriteFailed or Unstorable.
 
         ``reservation`` holds the request's bytes from the front end's budget (else its encoded
         size is reserved here); it is released once the request is written or refused.
+        ``body``: the protobuf bytes ``request`` was decoded from, if the front end has them.
         """
         try:
             admitted = admit(signal, request, self.limits)
@@ -74,15 +91,25 @@ class Ingest:
             if reservation is not None:
                 reservation.release()
             return Outcome(admitted.rejected, admitted.message)
+        size = request.ByteSize()
+        payload = request
+        if self.encoded_traces and signal is Signal.TRACES:
+            payload = _encoded(request, n, None if admitted.rejected else body)
         try:
-            ticket = self.writer.submit(
-                signal, request, n, request.ByteSize(), reservation=reservation, days=admitted.days
-            )
+            ticket = self.writer.submit(signal, payload, n, size, reservation=reservation, days=admitted.days)
         except Exception:
             self.stats.add("refused", signal, n)
             raise
         ticket.wait()
         return Outcome(admitted.rejected, admitted.message)
+
+
+def _encoded(request: Any, spans: int, body: bytes | bytearray | None) -> Any:
+    """``request`` as an EncodedRequest for the engine path, or itself when it needs Python."""
+    from otel_impact.store.otlp_input import EncodedRequest, plain_values
+
+    data = bytes(body) if body is not None else request.SerializeToString()
+    return EncodedRequest(data, spans) if plain_values(data) else request
 
 
 def store_sink(client: Any) -> Sink:
@@ -140,8 +167,13 @@ class _StoreSink:
         self._writers = {Signal.TRACES: write_traces, Signal.METRICS: write_metrics, Signal.LOGS: write_logs}
         self.limits = _limits(client)
         self.classify = classify_store_error
+        self.encoded_traces = True
 
     def __call__(self, signal: Signal, requests: Sequence[Any]) -> int:
+        if signal is Signal.TRACES and _is_encoded(requests):
+            from otel_impact.store.writers import prepare_encoded_requests
+
+            return self._write_encoded(requests, prepare_encoded_requests(requests))
         result = self._writers[signal](self._client, requests)
         if isinstance(result, int):
             return result
@@ -151,11 +183,34 @@ class _StoreSink:
 
     def prepare(self, signal: Signal, requests: Sequence[Any]) -> Callable[[], int]:
         if signal is Signal.TRACES:
-            from otel_impact.store.writers import prepare_traces
+            from otel_impact.store.writers import prepare_encoded_requests, prepare_traces
 
-            prepared = prepare_traces(requests)
-            return functools.partial(prepared.insert, self._client)
+            if _is_encoded(requests):
+                return functools.partial(self._write_encoded, requests, prepare_encoded_requests(requests))
+            return functools.partial(prepare_traces(requests).insert, self._client)
         return functools.partial(self, signal, requests)
+
+    def _write_encoded(self, requests: Sequence[Any], prepared: Any) -> int:
+        """Insert through the engine path; if the engine refuses it for any reason but an
+        unreachable store, write the same requests through the Python conversion instead
+        (the failed statement wrote nothing: one INSERT … SELECT is all or nothing)."""
+        try:
+            return int(prepared.insert(self._client))
+        except Exception as exc:
+            if classify_store_error(exc) == "transient":
+                raise
+            log.warning("engine-side span conversion failed (%s); converting in Python", exc)
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        from otel_impact.store.writers import write_traces
+
+        return write_traces(self._client, [ExportTraceServiceRequest.FromString(r.body) for r in requests])
+
+
+def _is_encoded(requests: Sequence[Any]) -> bool:
+    from otel_impact.store.otlp_input import EncodedRequest
+
+    return bool(requests) and isinstance(requests[0], EncodedRequest)
 
 
 def _limits(client: Any) -> Limits:
