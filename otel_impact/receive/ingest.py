@@ -161,13 +161,13 @@ def classify_store_error(exc: BaseException) -> str:
 
 class _StoreSink:
     def __init__(self, client: Any) -> None:
-        from otel_impact.store.writers import write_logs, write_metrics, write_traces
+        from otel_impact.store.writers import engine_reads_encoded, write_logs, write_metrics, write_traces
 
         self._client = client
         self._writers = {Signal.TRACES: write_traces, Signal.METRICS: write_metrics, Signal.LOGS: write_logs}
         self.limits = _limits(client)
         self.classify = classify_store_error
-        self.encoded_traces = True
+        self.encoded_traces = engine_reads_encoded(client)
 
     def __call__(self, signal: Signal, requests: Sequence[Any]) -> int:
         if signal is Signal.TRACES and _is_encoded(requests):

@@ -31,6 +31,11 @@ b'\\x02ab\\x00'
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -84,6 +89,32 @@ STRUCTURE = (
 )
 
 _SHADOW_DROPPED = ("array_value", "kvlist_value")
+_SCHEMA_FILE = "otlp_traces.proto"
+_workdir_lock = threading.Lock()
+_workdir: list[str] = []
+
+
+def workdir() -> str:
+    """This process's private directory (mode 0700, removed at exit) holding the schema file
+    and the request files the engine reads; recreated if something removed it."""
+    with _workdir_lock:
+        if _workdir and os.path.isfile(os.path.join(_workdir[0], _SCHEMA_FILE)):
+            return _workdir[0]
+        directory = tempfile.mkdtemp(prefix="otel-impact-otlp-")
+        with open(os.path.join(directory, _SCHEMA_FILE), "w", encoding="utf-8") as file:
+            file.write(SCHEMA)
+        if not _workdir:
+            atexit.register(lambda: shutil.rmtree(_workdir[0], ignore_errors=True))
+        else:
+            _workdir.clear()
+        _workdir.append(directory)
+        return directory
+
+
+def schema_path() -> str:
+    """Absolute path of :data:`SCHEMA` as a file (the engine's ``format_schema``; a file rather
+    than ``format_schema_source = 'string'``, which caches a copy in the current directory)."""
+    return os.path.join(workdir(), _SCHEMA_FILE)
 
 
 @cache

@@ -38,7 +38,15 @@ from otel_impact.errors import StoreError
 from otel_impact.store.columns import TRACE_COLUMNS, log_columns, trace_columns
 from otel_impact.store.failures import store_error
 from otel_impact.store.metric_columns import metric_columns
-from otel_impact.store.otlp_input import MESSAGE, SCHEMA, STRUCTURE, EncodedRequest, count_spans, frame
+from otel_impact.store.otlp_input import (
+    MESSAGE,
+    STRUCTURE,
+    EncodedRequest,
+    count_spans,
+    frame,
+    schema_path,
+    workdir,
+)
 from otel_impact.store.sqltext import load_sql
 
 _EVENT_NAME_COLUMN = "EventName"
@@ -113,7 +121,7 @@ class PreparedEncodedInsert:
         """
         if not self.rows:
             return 0
-        fd, path = tempfile.mkstemp(prefix="otel-impact-", suffix=".otlp")
+        fd, path = tempfile.mkstemp(prefix="requests-", suffix=".otlp", dir=workdir())
         try:
             with os.fdopen(fd, "wb") as file:
                 file.write(self.data)
@@ -122,7 +130,7 @@ class PreparedEncodedInsert:
                 parameters={
                     "path": path,
                     "structure": STRUCTURE,
-                    "schema": SCHEMA,
+                    "schema": schema_path(),
                     "message": MESSAGE,
                     "service_key": semconv.SERVICE_NAME,
                 },
@@ -135,6 +143,17 @@ class PreparedEncodedInsert:
             with contextlib.suppress(OSError):
                 os.unlink(path)
         return self.rows
+
+
+def engine_reads_encoded(client: Any) -> bool:
+    """True when ``client`` runs the engine in this process (embedded chDB), so the engine can
+    read the temporary file :meth:`PreparedEncodedInsert.insert` writes; a ClickHouse server
+    would look for it on its own machine."""
+    try:
+        from clickhouse_connect.driver._chdbclient import ChdbClient
+    except ImportError:  # chdb not installed: no embedded engine
+        return False
+    return isinstance(client, ChdbClient)
 
 
 def prepare_encoded_traces(

@@ -1,6 +1,6 @@
 -- Encoded OTLP trace requests -> otel_traces rows, converted by the engine (see store/otlp_input.py).
--- path: a file of length-delimited ExportTraceServiceRequest messages; structure / schema:
--- otlp_input.STRUCTURE / otlp_input.SCHEMA. Same rules as store/columns.py + store/encoding.py
+-- path: a file of length-delimited ExportTraceServiceRequest messages; structure: otlp_input.STRUCTURE;
+-- schema: the file holding otlp_input.SCHEMA. Same rules as store/columns.py + store/encoding.py
 -- (pdata AsString): doubles in Go's ES6 form, later duplicate keys win at the first key's place,
 -- ids as lowercase hex ('' when empty or all zero), unknown enum numbers as Unspecified / Unset.
 -- Requests with array or kvlist values never come here (otlp_input.plain_values).
@@ -61,5 +61,4 @@ FROM (
 )
 ARRAY JOIN scopes AS scope
 ARRAY JOIN scope.spans AS span
-SETTINGS format_schema_source = 'string', format_schema = {schema:String},
-    format_schema_message_name = {message:String}
+SETTINGS format_schema = {schema:String}, format_schema_message_name = {message:String}
