@@ -69,9 +69,6 @@ class Sink(Protocol):
 
     def __call__(self, signal: Signal, requests: Sequence[Any], /) -> int: ...
 
-    # Optional: ``encoded_traces = True`` means the sink also takes trace requests as
-    # ``otel_impact.store.otlp_input.EncodedRequest`` (see ``ingest.Ingest``); a call holds one form.
-
 
 Write = Callable[[], int]  # a prepared batch: inserts it (again, on retry); returns rows written
 Classify = Callable[[BaseException], str]  # "transient" | "data" | "unknown"
@@ -410,12 +407,8 @@ class BatchWriter:
 
 
 def _by_signal(batch: list[Ticket]) -> list[tuple[Signal, list[Ticket]]]:
-    """The batch's tickets grouped per signal and request type (one write each), first-seen order.
-
-    A front end may queue one signal in two forms (decoded messages, or encoded requests the
-    store converts itself); a sink call only ever gets one form.
-    """
-    groups: dict[tuple[Signal, type], list[Ticket]] = {}
+    """The batch's tickets grouped per signal (one write per signal), first-seen order."""
+    groups: dict[Signal, list[Ticket]] = {}
     for ticket in batch:
-        groups.setdefault((ticket.signal, type(ticket.request)), []).append(ticket)
-    return [(signal, tickets) for (signal, _), tickets in groups.items()]
+        groups.setdefault(ticket.signal, []).append(ticket)
+    return list(groups.items())

@@ -5,11 +5,12 @@ which removes items the store cannot hold (:mod:`.admission`, reported as ``part
 submits the rest to the :class:`~otel_impact.receive.batcher.BatchWriter` and blocks until the
 batch holding it is written — so a success response always means "in the store".
 
-Trace requests go to the store *encoded* when the sink takes them so (the store sink does):
-the engine parses and converts them itself, with no Python work per span (see
-:mod:`otel_impact.store.otlp_input`). The received protobuf body is reused as is when admission
-removed nothing; otherwise the admitted request is re-encoded. Requests holding array or
-kvlist attribute values stay decoded and take the Python conversion.
+When the sink can have the engine convert spans (``encoded_traces``; the store sink on embedded
+chDB), trace requests are queued as :class:`TraceRequest`: the decoded message plus the
+protobuf body as received (kept only when admission removed nothing). For a batch big enough to
+pay the engine's fixed cost per statement, chDB parses and converts the encoded requests itself,
+with no Python work per span (:mod:`otel_impact.store.otlp_input`); smaller batches, and batches
+holding array or kvlist attribute values, take the Python conversion.
 
 :func:`store_sink` adapts the store's writers (``write_traces`` / ``write_metrics`` /
 ``write_logs``) to the writer's sink interface, including the failure classification the writer
@@ -25,6 +26,7 @@ import logging
 import re
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from otel_impact.receive.admission import DATETIME64_MAX_NS, Limits, admit
@@ -94,7 +96,9 @@ class Ingest:
         size = request.ByteSize()
         payload = request
         if self.encoded_traces and signal is Signal.TRACES:
-            payload = _encoded(request, n, None if admitted.rejected else body)
+            payload = TraceRequest(
+                request, n, bytes(body) if body is not None and not admitted.rejected else None
+            )
         try:
             ticket = self.writer.submit(signal, payload, n, size, reservation=reservation, days=admitted.days)
         except Exception:
@@ -104,22 +108,42 @@ class Ingest:
         return Outcome(admitted.rejected, admitted.message)
 
 
-def _encoded(request: Any, spans: int, body: bytes | bytearray | None) -> Any:
-    """``request`` as an EncodedRequest for the engine path, or itself when it needs Python."""
-    from otel_impact.store.otlp_input import EncodedRequest, plain_values
+@dataclass(frozen=True, slots=True, eq=False)
+class TraceRequest:
+    """A trace request queued for a sink that may have the engine convert it: the decoded
+    message, its span count and, when admission left it whole, the protobuf body it came from."""
 
-    data = bytes(body) if body is not None else request.SerializeToString()
-    return EncodedRequest(data, spans) if plain_values(data) else request
+    request: Any
+    spans: int
+    body: bytes | None = None
+
+    def encoded(self) -> bytes:
+        """The request's protobuf encoding (the body as received, else re-encoded)."""
+        return self.body if self.body is not None else bytes(self.request.SerializeToString())
 
 
-def store_sink(client: Any) -> Sink:
+# Fewest spans in a batch for the engine-side conversion: each such INSERT … SELECT costs
+# ≈35-45 ms of engine CPU before its first row (query analysis and planning of the conversion),
+# the Python conversion ≈20 µs of CPU per span; measured break-even ≈2,000-3,000 spans.
+ENGINE_MIN_SPANS = 3_000
+
+
+def store_sink(
+    client: Any, *, encoded_traces: bool | None = None, engine_min_spans: int = ENGINE_MIN_SPANS
+) -> Sink:
     """A sink writing through ``otel_impact.store``'s exporter-layout writers on ``client``.
 
     Calls and the writes returned by ``prepare`` must only run on one thread (the batch
     writer's insert stage); ``prepare`` itself converts spans without touching the client, so
     the batch writer runs it on its other thread, overlapping conversion with the insert.
+    ``encoded_traces``: let the engine convert trace batches of at least ``engine_min_spans``
+    spans from their protobuf encoding (default: when ``client`` is embedded chDB; the receiver
+    then queues :class:`TraceRequest` items); False keeps the Python conversion for every batch.
+    A batch holding any array/kvlist attribute value is converted in Python as a whole.
     """
-    return _StoreSink(client)
+    if engine_min_spans < 1:
+        raise ValueError(f"engine_min_spans must be >= 1, got {engine_min_spans}")
+    return _StoreSink(client, encoded_traces, engine_min_spans)
 
 
 # Engine error codes (ClickHouse ErrorCodes.cpp) that say the store, not the data, is the problem.
@@ -160,20 +184,23 @@ def classify_store_error(exc: BaseException) -> str:
 
 
 class _StoreSink:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, encoded_traces: bool | None, engine_min_spans: int) -> None:
         from otel_impact.store.writers import engine_reads_encoded, write_logs, write_metrics, write_traces
 
         self._client = client
         self._writers = {Signal.TRACES: write_traces, Signal.METRICS: write_metrics, Signal.LOGS: write_logs}
         self.limits = _limits(client)
         self.classify = classify_store_error
-        self.encoded_traces = engine_reads_encoded(client)
+        supported = engine_reads_encoded(client)
+        if encoded_traces and not supported:
+            raise ValueError("encoded_traces needs an embedded chDB client (the engine reads a local file)")
+        self.encoded_traces = supported if encoded_traces is None else encoded_traces
+        self.engine_min_spans = engine_min_spans
+        self.spans_converted = {"engine": 0, "python": 0}  # spans written, by where they were converted
 
     def __call__(self, signal: Signal, requests: Sequence[Any]) -> int:
-        if signal is Signal.TRACES and _is_encoded(requests):
-            from otel_impact.store.writers import prepare_encoded_requests
-
-            return self._write_encoded(requests, prepare_encoded_requests(requests))
+        if signal is Signal.TRACES:
+            return self._traces(requests)()
         result = self._writers[signal](self._client, requests)
         if isinstance(result, int):
             return result
@@ -183,34 +210,46 @@ class _StoreSink:
 
     def prepare(self, signal: Signal, requests: Sequence[Any]) -> Callable[[], int]:
         if signal is Signal.TRACES:
-            from otel_impact.store.writers import prepare_encoded_requests, prepare_traces
-
-            if _is_encoded(requests):
-                return functools.partial(self._write_encoded, requests, prepare_encoded_requests(requests))
-            return functools.partial(prepare_traces(requests).insert, self._client)
+            return self._traces(requests)
         return functools.partial(self, signal, requests)
 
-    def _write_encoded(self, requests: Sequence[Any], prepared: Any) -> int:
-        """Insert through the engine path; if the engine refuses it for any reason but an
-        unreachable store, write the same requests through the Python conversion instead
-        (the failed statement wrote nothing: one INSERT … SELECT is all or nothing)."""
+    def _traces(self, requests: Sequence[Any]) -> Callable[[], int]:
+        """The write for a trace batch: engine-side conversion when it pays, else Python."""
+        from otel_impact.store.otlp_input import plain_values
+        from otel_impact.store.writers import prepare_encoded_traces, prepare_traces
+
+        queued = [r for r in requests if isinstance(r, TraceRequest)]
+        decoded = [r.request if isinstance(r, TraceRequest) else r for r in requests]
+        spans = sum(r.spans for r in queued)
+        if self.encoded_traces and len(queued) == len(requests) and spans >= self.engine_min_spans:
+            bodies = [r.encoded() for r in queued]
+            if all(plain_values(body) for body in bodies):
+                return functools.partial(self._write_encoded, decoded, prepare_encoded_traces(bodies, spans))
+        return functools.partial(self._write_python, prepare_traces(decoded))
+
+    def _write_python(self, prepared: Any) -> int:
+        written = int(prepared.insert(self._client))
+        self.spans_converted["python"] += written
+        return written
+
+    def _write_encoded(self, decoded: Sequence[Any], prepared: Any) -> int:
+        """Insert through the engine; if the engine refuses it for any reason but an unreachable
+        store, write the same requests through the Python conversion instead (the failed
+        statement wrote nothing: one INSERT … SELECT is all or nothing)."""
+        from otel_impact.store.writers import write_traces
+
         try:
-            return int(prepared.insert(self._client))
+            written = int(prepared.insert(self._client))
         except Exception as exc:
             if classify_store_error(exc) == "transient":
                 raise
             log.warning("engine-side span conversion failed (%s); converting in Python", exc)
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-        from otel_impact.store.writers import write_traces
-
-        return write_traces(self._client, [ExportTraceServiceRequest.FromString(r.body) for r in requests])
-
-
-def _is_encoded(requests: Sequence[Any]) -> bool:
-    from otel_impact.store.otlp_input import EncodedRequest
-
-    return bool(requests) and isinstance(requests[0], EncodedRequest)
+        else:
+            self.spans_converted["engine"] += written
+            return written
+        written = write_traces(self._client, decoded)
+        self.spans_converted["python"] += written
+        return written
 
 
 def _limits(client: Any) -> Limits:

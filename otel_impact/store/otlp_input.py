@@ -37,7 +37,6 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -138,14 +137,6 @@ def _shadow_type() -> Any:
         pool.Add(proto)
     name = trace_service_pb2.ExportTraceServiceRequest.DESCRIPTOR.full_name
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
-
-
-@dataclass(frozen=True, slots=True)
-class EncodedRequest:
-    """One encoded ``ExportTraceServiceRequest`` for the engine path, with its span count."""
-
-    body: bytes
-    spans: int
 
 
 def plain_values(body: bytes | bytearray) -> bool:

@@ -41,7 +41,6 @@ from otel_impact.store.metric_columns import metric_columns
 from otel_impact.store.otlp_input import (
     MESSAGE,
     STRUCTURE,
-    EncodedRequest,
     count_spans,
     frame,
     schema_path,
@@ -166,11 +165,6 @@ def prepare_encoded_traces(
     (else they are counted here).
     """
     return PreparedEncodedInsert(frame(bodies), count_spans(bodies) if spans is None else spans)
-
-
-def prepare_encoded_requests(requests: Sequence[EncodedRequest]) -> PreparedEncodedInsert:
-    """:func:`prepare_encoded_traces` for requests that carry their span counts."""
-    return PreparedEncodedInsert(frame(r.body for r in requests), sum(r.spans for r in requests))
 
 
 def write_encoded_traces(client: Any, bodies: Sequence[bytes | bytearray], spans: int | None = None) -> int:

@@ -22,7 +22,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1 import common_pb2
 
 from otel_impact import semconv
-from otel_impact.receive import Receiver
+from otel_impact.receive import Receiver, Signal
+from otel_impact.receive.ingest import TraceRequest, store_sink
 from otel_impact.store import apply_schema
 from otel_impact.store.otlp_input import count_spans, plain_values
 from otel_impact.store.writers import engine_reads_encoded, write_encoded_traces, write_traces
@@ -198,7 +199,8 @@ def test_receiver_stores_mixed_requests_as_the_python_conversion_does(store: Any
     requests += [_with_complex(where) for where in ("resource:array", "span:kvlist", "link:kvlist")]
     write_traces(twin, requests)
 
-    with Receiver(store, http="127.0.0.1:0", grpc=None) as rx:
+    sink = store_sink(store, engine_min_spans=1)  # every batch is worth the engine path here
+    with Receiver(sink=sink, http="127.0.0.1:0", grpc=None) as rx:
         assert rx.endpoints.http_port is not None
         conn = http.client.HTTPConnection("127.0.0.1", rx.endpoints.http_port, timeout=30)
         for request in requests:
@@ -214,6 +216,45 @@ def test_receiver_stores_mixed_requests_as_the_python_conversion_does(store: Any
         conn.close()
 
     assert store.raw_query(ROWS) == twin.raw_query(ROWS)
+    complex_spans = sum(
+        len(ss.spans) for r in requests[-3:] for rs in r.resource_spans for ss in rs.scope_spans
+    )
+    assert (
+        sink.spans_converted
+        == {  # type: ignore[attr-defined]
+            "engine": count_spans([r.SerializeToString() for r in requests[:-3]]),
+            "python": complex_spans,
+        }
+    )
+
+
+def _batch(spans: int) -> list[TraceRequest]:
+    request = varied_request(3)
+    del request.resource_spans[1:]
+    ss = request.resource_spans[0].scope_spans
+    del ss[:]
+    scope = ss.add()
+    for i in range(spans):
+        scope.spans.add(trace_id=i.to_bytes(16, "big"), span_id=b"\1" * 8, start_time_unix_nano=T0 + i)
+    return [TraceRequest(request, spans, request.SerializeToString())]
+
+
+def test_small_batches_and_batches_with_array_values_are_converted_in_python(store: Any) -> None:
+    sink = store_sink(store, engine_min_spans=100)
+    assert sink(Signal.TRACES, _batch(99)) == 99
+    assert sink.spans_converted == {"engine": 0, "python": 99}  # type: ignore[attr-defined]
+    assert sink(Signal.TRACES, _batch(100)) == 100
+    assert sink.spans_converted == {"engine": 100, "python": 99}  # type: ignore[attr-defined]
+    odd = _with_complex("span:array")
+    n = count_spans([odd.SerializeToString()])
+    assert sink(Signal.TRACES, [*_batch(100), TraceRequest(odd, n)]) == 100 + n
+    assert sink.spans_converted == {"engine": 100, "python": 199 + n}  # type: ignore[attr-defined]
+    assert int(store.command("SELECT count() FROM otel_traces")) == 299 + n
+
+
+def test_store_sink_arguments_are_checked(store: Any) -> None:
+    with pytest.raises(ValueError, match="engine_min_spans"):
+        store_sink(store, engine_min_spans=0)
 
 
 def test_a_request_the_receiver_trims_is_re_encoded_before_the_engine_reads_it(store: Any) -> None:
