@@ -93,7 +93,7 @@ class Ingest:
             if reservation is not None:
                 reservation.release()
             return Outcome(admitted.rejected, admitted.message)
-        size = request.ByteSize()
+        size = 0 if reservation is not None else request.ByteSize()  # only reserved here without one
         payload = request
         if self.encoded_traces and signal is Signal.TRACES:
             payload = TraceRequest(
