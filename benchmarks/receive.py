@@ -23,6 +23,7 @@ the receiver arms their peak RSS. Row counts are checked equal to the spans sent
     .venv/bin/python benchmarks/receive.py                      # 200 requests x 1000 spans, 2 rounds
     .venv/bin/python benchmarks/receive.py --requests 400 --spans 500 --clients 8
     .venv/bin/python benchmarks/receive.py --sink null          # transport only, no store
+    .venv/bin/python benchmarks/receive.py --requests 24 --batch-sweep 1,2,3,4,6,12   # break-even
     .venv/bin/python benchmarks/receive.py --index-kind text    # the exporter's text indexes
 """
 
@@ -177,6 +178,12 @@ def main() -> None:
     parser.add_argument("--index-kind", choices=["default", "text", "bloom"], default="default")
     parser.add_argument("--rounds", type=int, default=2, help="receiver arms alternate this many times")
     parser.add_argument(
+        "--batch-sweep",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="only the direct arms, at these requests per insert (e.g. 1,2,3,4,6): the break-even batch size",
+    )
+    parser.add_argument(
         "--engine-min-spans",
         type=int,
         default=None,
@@ -234,7 +241,9 @@ def main() -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         if engine:
             for i in range(0, len(bodies), per_batch):
-                write_encoded_traces(client, bodies[i : i + per_batch], per_batch * args.spans)
+                write_encoded_traces(
+                    client, bodies[i : i + per_batch], len(bodies[i : i + per_batch]) * args.spans
+                )
         else:
             decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
             for i in range(0, len(decoded), per_batch):
@@ -283,6 +292,12 @@ def main() -> None:
         check("pipelined")
         report("pipelined engine", seconds, cpu, f"; batches up to {args.batch_items} spans")
 
+    if args.batch_sweep:
+        for requests_per_batch in args.batch_sweep:
+            per_batch = requests_per_batch
+            for engine in (False, True):
+                direct(engine)
+        return
     direct(engine=False)
     direct(engine=True)
     for _ in range(args.rounds):
