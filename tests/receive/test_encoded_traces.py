@@ -265,7 +265,8 @@ def test_a_request_the_receiver_trims_is_re_encoded_before_the_engine_reads_it(s
     target.spans.add(trace_id=b"bad", span_id=b"\5" * 8, start_time_unix_nano=T0, name="refused")
     total = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
 
-    with Receiver(store, http="127.0.0.1:0", grpc=None) as rx:
+    sink = store_sink(store, engine_min_spans=1)
+    with Receiver(sink=sink, http="127.0.0.1:0", grpc=None) as rx:
         assert rx.endpoints.http_port is not None
         conn = http.client.HTTPConnection("127.0.0.1", rx.endpoints.http_port, timeout=30)
         conn.request(
@@ -282,3 +283,23 @@ def test_a_request_the_receiver_trims_is_re_encoded_before_the_engine_reads_it(s
     assert b"1 item(s) rejected" in body
     assert int(store.command("SELECT count() FROM otel_traces")) == total - 1
     assert int(store.command("SELECT count() FROM otel_traces WHERE SpanName = 'refused'")) == 0
+    assert sink.spans_converted == {"engine": total - 1, "python": 0}  # type: ignore[attr-defined]
+
+
+def test_grpc_requests_take_the_engine_path_too(store: Any, twin: Any) -> None:
+    """gRPC hands over decoded messages only: they are re-encoded for the engine."""
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+    requests = [varied_request(seed) for seed in range(200, 206)]
+    write_traces(twin, requests)
+    sink = store_sink(store, engine_min_spans=1)
+    with Receiver(sink=sink, http=None, grpc="127.0.0.1:0") as rx:
+        assert rx.endpoints.grpc is not None
+        with grpc.insecure_channel(rx.endpoints.grpc) as channel:
+            stub = trace_service_pb2_grpc.TraceServiceStub(channel)
+            for request in requests:
+                stub.Export(request, timeout=30)
+
+    assert store.raw_query(ROWS) == twin.raw_query(ROWS)
+    assert sink.spans_converted["engine"] == count_spans([r.SerializeToString() for r in requests]) > 0  # type: ignore[attr-defined]
