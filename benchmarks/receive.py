@@ -1,23 +1,29 @@
-"""Receiver throughput: spans/s over OTLP/HTTP protobuf into chDB, vs writing the same requests directly.
+"""Receiver throughput: spans/s over OTLP/HTTP protobuf into chDB, engine vs Python span conversion.
 
 Four client processes post pre-encoded ``ExportTraceServiceRequest`` bodies (keep-alive
 connections) to an in-process :class:`~otel_impact.receive.Receiver` writing to a fresh embedded
 chDB directory; the clock runs from the first post until every request is acknowledged (which,
-by the receiver's guarantee, means written). The peer, in the same run and process, feeds the
-same decoded requests straight to the store writer in the same batch sizes (no HTTP, no queue, no
-pipelining); it runs once before and once after the receiver (the machine is shared and its load
-drifts), and ``overhead`` = receiver time / mean direct time. A third arm queues every decoded
-request at once into the receiver's batch writer with the store sink (no HTTP): full batches,
-conversion of one overlapping the insert of the previous — the write path's own ceiling, which
-the receiver reaches only when enough requests are in flight (concurrent clients × spans per
-request ≥ a batch). Beside wall time each arm reports this process's CPU time per span (all its
-threads, chDB's included; the client processes are not counted) — the steadier figure on a
-loaded machine. Peak RSS is this process's high-water mark. ``--index-kind`` picks the exporter
-tables' skip indexes (default: the store's default for chDB, bloom filters).
+by the receiver's guarantee, means written). Arms, all in one run and process, each into its own
+fresh database:
 
-    .venv/bin/python benchmarks/receive.py                      # 200 requests x 1000 spans
-    .venv/bin/python benchmarks/receive.py --requests 400 --spans 500 --clients 4
+* ``rx engine``: the receiver as shipped — trace requests handed to chDB encoded, parsed and
+  converted by the engine (``otel_impact.store.otlp_input``, ``sql/traces_from_otlp.sql``);
+* ``rx python``: the same receiver with the Python conversion (``store_sink(client,
+  encoded_traces=False)``: ``store/columns.py`` + Native serialization), i.e. the previous path;
+* ``direct python`` / ``direct engine``: the same requests written straight through
+  ``write_traces`` / ``write_encoded_traces`` in ``--batch-items`` batches (no HTTP, no queue);
+* ``pipelined``: every decoded request queued at once into the receiver's batch writer with the
+  store sink (full batches, no HTTP) — the write path's own ceiling.
+
+The receiver arms alternate (``--rounds``) because the machine is shared and its load drifts.
+Each arm reports wall spans/s and this process's CPU time per span (all threads, chDB's
+included; the client processes are not counted) — the steadier figure on a loaded machine — and
+the receiver arms their peak RSS. Row counts are checked equal to the spans sent in every arm.
+
+    .venv/bin/python benchmarks/receive.py                      # 200 requests x 1000 spans, 2 rounds
+    .venv/bin/python benchmarks/receive.py --requests 400 --spans 500 --clients 8
     .venv/bin/python benchmarks/receive.py --sink null          # transport only, no store
+    .venv/bin/python benchmarks/receive.py --requests 24 --batch-sweep 1,2,3,4,6,12   # break-even
     .venv/bin/python benchmarks/receive.py --index-kind text    # the exporter's text indexes
 """
 
@@ -170,6 +176,19 @@ def main() -> None:
     parser.add_argument("--sink", choices=["store", "null"], default="store")
     parser.add_argument("--batch-items", type=int, default=50_000)
     parser.add_argument("--index-kind", choices=["default", "text", "bloom"], default="default")
+    parser.add_argument("--rounds", type=int, default=2, help="receiver arms alternate this many times")
+    parser.add_argument(
+        "--batch-sweep",
+        type=lambda text: [int(x) for x in text.split(",")],
+        default=None,
+        help="only the direct arms, at these requests per insert (e.g. 1,2,3,4,6): the break-even batch size",
+    )
+    parser.add_argument(
+        "--engine-min-spans",
+        type=int,
+        default=None,
+        help="engine conversion from this batch size (default: the sink's)",
+    )
     args = parser.parse_args()
 
     bodies = [make_request(i, args.spans) for i in range(args.requests)]
@@ -188,95 +207,106 @@ def main() -> None:
         print(f"RSS during the run: {rss.start / 2**20:.0f} MiB at start, peak {rss.peak / 2**20:.0f} MiB")
         return
 
-    from otel_impact.receive.ingest import store_sink
+    from otel_impact.receive.batcher import BatchWriter
+    from otel_impact.receive.ingest import TraceRequest, store_sink
+    from otel_impact.receive.protocol import Signal
     from otel_impact.store import apply_schema, connect
-    from otel_impact.store.writers import write_traces
+    from otel_impact.store.writers import write_encoded_traces, write_traces
 
     tmp = tempfile.mkdtemp(prefix="otel-impact-bench-")
     client = connect(f"chdb://{tmp}")
     text_indexes = None if args.index_kind == "default" else args.index_kind == "text"
-    for db in ("bench_rx", "bench_direct1", "bench_direct2", "bench_pipe"):
-        apply_schema(client, database=db, text_indexes=text_indexes)
-    index_types = client.query(
-        "SELECT DISTINCT type FROM system.data_skipping_indices WHERE database = 'bench_rx' AND table = 'otel_traces'"
-    ).result_columns[0]
-    print(f"otel_traces skip index types: {', '.join(sorted(index_types))}")
-    cpu: dict[str, float] = {}
+    databases = iter(f"bench_{i}" for i in range(100))
+    per_batch = max(1, args.batch_items // args.spans)
 
-    def direct(database: str) -> float:
-        """The peer: the same requests decoded and written directly in batches of the same size."""
-        client.database = database
-        per_batch = max(1, args.batch_items // args.spans)
-        t0, c0 = time.perf_counter(), time.process_time()
-        decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
-        for i in range(0, len(decoded), per_batch):
-            write_traces(client, decoded[i : i + per_batch])
-        seconds = time.perf_counter() - t0
-        cpu[database] = time.process_time() - c0
+    def fresh() -> str:
+        name = next(databases)
+        apply_schema(client, database=name, text_indexes=text_indexes)
+        client.database = name
+        return name
+
+    def check(label: str) -> None:
         rows = int(client.command("SELECT count() FROM otel_traces"))
-        assert rows == total, f"direct wrote {rows} rows, expected {total}"
-        return seconds
+        assert rows == total, f"{label} wrote {rows} rows, expected {total}"
 
-    def pipelined(database: str) -> float:
-        """The receiver's write path without HTTP: every decoded request queued at once into the
-        batch writer with the store sink, so batches are full and conversion overlaps inserts."""
-        from otel_impact.receive.batcher import BatchWriter
-        from otel_impact.receive.protocol import Signal
+    def report(label: str, seconds: float, cpu: float, extra: str = "") -> None:
+        print(
+            f"{label:22s} {total / seconds:9,.0f} spans/s ({seconds:6.2f} s; {cpu / total * 1e6:5.1f} µs CPU/span){extra}",
+            flush=True,
+        )
 
-        client.database = database
+    def direct(engine: bool) -> None:
+        """The same requests written straight to the store in --batch-items batches."""
+        fresh()
         t0, c0 = time.perf_counter(), time.process_time()
-        decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
+        if engine:
+            for i in range(0, len(bodies), per_batch):
+                write_encoded_traces(
+                    client, bodies[i : i + per_batch], len(bodies[i : i + per_batch]) * args.spans
+                )
+        else:
+            decoded = [trace_service_pb2.ExportTraceServiceRequest.FromString(b) for b in bodies]
+            for i in range(0, len(decoded), per_batch):
+                write_traces(client, decoded[i : i + per_batch])
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        check("direct")
+        report(
+            f"direct {'engine' if engine else 'python'}", seconds, cpu, f"; batches of {per_batch} requests"
+        )
+
+    def receiver(engine: bool) -> None:
+        fresh()
+        c0 = time.process_time()
+        tuning = {} if args.engine_min_spans is None else {"engine_min_spans": args.engine_min_spans}
+        sink = store_sink(client, encoded_traces=engine, **tuning)
+        with RssSampler() as rss:
+            seconds, retries = run_receiver(sink, bodies, args.clients, max_batch_items=args.batch_items)
+        cpu = time.process_time() - c0
+        check("receiver")
+        converted = getattr(sink, "spans_converted", {})
+        report(
+            f"rx {'engine' if engine else 'python'}",
+            seconds,
+            cpu,
+            f"; {retries} retries; RSS {rss.start / 2**20:.0f} → peak {rss.peak / 2**20:.0f} MiB; "
+            f"spans converted by the engine {converted.get('engine', 0) / total:.0%}",
+        )
+
+    def pipelined() -> None:
+        """The receiver's write path without HTTP: every request queued at once."""
+        fresh()
+        t0, c0 = time.perf_counter(), time.process_time()
         writer = BatchWriter(
             store_sink(client), max_batch_items=args.batch_items, max_queue_items=total, max_queue_bytes=2**40
         )
         writer.start()
-        tickets = [writer.submit(Signal.TRACES, r, args.spans) for r in decoded]
+        requests = [
+            TraceRequest(trace_service_pb2.ExportTraceServiceRequest.FromString(b), args.spans, b)
+            for b in bodies
+        ]
+        tickets = [writer.submit(Signal.TRACES, r, args.spans) for r in requests]
         for ticket in tickets:
             ticket.wait()
         writer.close()
-        seconds = time.perf_counter() - t0
-        cpu[database] = time.process_time() - c0
-        rows = int(client.command("SELECT count() FROM otel_traces"))
-        assert rows == total, f"pipelined wrote {rows} rows, expected {total}"
-        return seconds
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        check("pipelined")
+        report("pipelined engine", seconds, cpu, f"; batches up to {args.batch_items} spans")
 
-    before = direct("bench_direct1")
-    client.database = "bench_rx"
-    c0 = time.process_time()
-    with RssSampler() as rss:
-        elapsed, retries = run_receiver(
-            store_sink(client), bodies, args.clients, max_batch_items=args.batch_items
-        )
-    cpu["bench_rx"] = time.process_time() - c0
-    rx_rows = int(client.command("SELECT count() FROM otel_traces"))
-    assert rx_rows == total, f"receiver wrote {rx_rows} rows, expected {total}"
-    after = direct("bench_direct2")
-    piped = pipelined("bench_pipe")
-    mean = (before + after) / 2
-
-    def per_span(database: str) -> str:
-        return f"{cpu[database] / total * 1e6:.1f} µs CPU/span"
-
+    if args.batch_sweep:
+        for requests_per_batch in args.batch_sweep:
+            per_batch = requests_per_batch
+            for engine in (False, True):
+                direct(engine)
+        return
+    direct(engine=False)
+    direct(engine=True)
+    for _ in range(args.rounds):
+        receiver(engine=True)
+        receiver(engine=False)
+    pipelined()
     print(
-        f"direct write_traces (before): {total / before:,.0f} spans/s ({before:.2f} s, decode included; "
-        f"{per_span('bench_direct1')})"
-    )
-    print(
-        f"receiver over OTLP/HTTP:      {total / elapsed:,.0f} spans/s ({elapsed:.2f} s, {retries} retries; "
-        f"{per_span('bench_rx')}, HTTP + decode included)"
-    )
-    print(
-        f"direct write_traces (after):  {total / after:,.0f} spans/s ({after:.2f} s; {per_span('bench_direct2')})"
-    )
-    print(
-        f"pipelined write path, no HTTP: {total / piped:,.0f} spans/s ({piped:.2f} s; {per_span('bench_pipe')}, "
-        "decode included)"
-    )
-    print(f"overhead (receiver / mean direct time): {elapsed / mean:.2f}x")
-    print(
-        f"RSS during the receiver run: {rss.start / 2**20:.0f} MiB at start (chDB engine, the peer's "
-        f"leftovers, {mb:.0f} MB of request bodies), peak {rss.peak / 2**20:.0f} MiB; "
-        f"process high-water mark {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        f"process high-water mark {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
+        f"(includes {mb:.0f} MB of request bodies and the clients' fork)"
     )
 
 

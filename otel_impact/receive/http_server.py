@@ -260,10 +260,14 @@ class _Handler(BaseHTTPRequestHandler):
                 raise Closed("receiver is shutting down")
             reservation.grow(_PARSE_FACTOR[ctype] * len(body))
             request = protocol.parse_body(signal, body, ctype)
+            # a protobuf body is the message's encoding: its length spares a ByteSize() walk
+            size = len(body) if ctype == protocol.PROTOBUF else request.ByteSize()
+            # ... and it may be handed to the store as is (engine-side span conversion)
+            raw = body if ctype == protocol.PROTOBUF and ingest.encoded_traces else None
             del body
-            reservation.resize(_HELD_FACTOR * request.ByteSize())
+            reservation.resize(_HELD_FACTOR * size + (len(raw) if raw is not None else 0))
             held, reservation = reservation, None  # export owns it now
-            outcome = ingest.export(signal, request, held)
+            outcome = ingest.export(signal, request, held, raw)
         except BadRequest as exc:
             if mid_body or isinstance(exc, Framing) or exc.http_status == 413:
                 self.close_connection = True

@@ -130,6 +130,7 @@ class Receiver:
             self.stats,
             auth_token,
             dataclasses.replace(limits, max_partitions=max_days_per_request),
+            encoded_traces=getattr(sink, "encoded_traces", False) is True,
         )
         self._http_address = parse_address(http, "http") if http else None
         self._grpc_address = grpc
