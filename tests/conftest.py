@@ -8,6 +8,7 @@ against a ClickHouse server instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -34,18 +35,30 @@ def engine_client() -> Any:
     return clickhouse_connect.get_client(dsn=_dsn())
 
 
-@pytest.fixture()
-def db_client(engine_client: Any) -> Iterator[Any]:
-    """A client whose current database is a fresh, empty database for this test."""
+@contextlib.contextmanager
+def fresh_database(engine_client: Any, *, schema: bool = False) -> Iterator[Any]:
+    """A client whose current database is new and empty (with the full schema when ``schema``),
+    dropped on exit. Fixtures of any scope build on it."""
     import clickhouse_connect
 
     name = "t_" + uuid.uuid4().hex[:12]
     engine_client.command(f"CREATE DATABASE {name}")
     client = clickhouse_connect.get_client(dsn=_dsn(), database=name)
     try:
+        if schema:
+            from otel_impact.store import apply_schema
+
+            apply_schema(client, database=name)
         yield client
     finally:
         engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+@pytest.fixture()
+def db_client(engine_client: Any) -> Iterator[Any]:
+    """A client whose current database is a fresh, empty database for this test."""
+    with fresh_database(engine_client) as client:
+        yield client
 
 
 @pytest.fixture()

@@ -9,14 +9,11 @@ still starts from an empty store.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from otel_impact import semconv
+from conftest import fresh_database
 
 _VIEWS = ("View", "MaterializedView")
 # database -> (tables of the schema, tables the schema itself fills, e.g. its version row)
@@ -34,25 +31,17 @@ def _tables(client: Any) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def module_store(engine_client: Any) -> Iterator[Any]:
     """One database with the otel-impact schema for the whole module."""
-    import clickhouse_connect
-
-    from otel_impact.store import apply_schema
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    engine_client.command(f"CREATE DATABASE {name}")
-    dsn = os.environ.get(semconv.ENV_TEST_CLICKHOUSE_DSN) or "chdb://memory"
-    client = clickhouse_connect.get_client(dsn=dsn, database=name)
-    apply_schema(client, database=name)
-    seeded = client.query(
-        "SELECT name FROM system.tables WHERE database = {db:String} AND total_rows > 0",
-        parameters={"db": name},
-    )
-    _SCHEMA[name] = (set(_tables(client)), {str(r[0]) for r in seeded.result_rows})
-    try:
-        yield client
-    finally:
-        _SCHEMA.pop(name, None)
-        engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+    with fresh_database(engine_client, schema=True) as client:
+        name = client.database
+        seeded = client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} AND total_rows > 0",
+            parameters={"db": name},
+        )
+        _SCHEMA[name] = (set(_tables(client)), {str(r[0]) for r in seeded.result_rows})
+        try:
+            yield client
+        finally:
+            _SCHEMA.pop(name, None)
 
 
 @pytest.fixture(name="store")

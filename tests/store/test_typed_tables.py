@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import fresh_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -222,17 +223,8 @@ def truncate(client: Any) -> None:
 
 @pytest.fixture(scope="module")
 def typed_store(engine_client: Any) -> Iterator[Any]:
-    import clickhouse_connect
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    engine_client.command(f"CREATE DATABASE {name}")
-    dsn = os.environ.get(semconv.ENV_TEST_CLICKHOUSE_DSN) or "chdb://memory"
-    client = clickhouse_connect.get_client(dsn=dsn, database=name)
-    apply_schema(client, database=name)
-    try:
+    with fresh_database(engine_client, schema=True) as client:
         yield client
-    finally:
-        engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 
 
 # --- tests --------------------------------------------------------------------------------------
