@@ -116,6 +116,18 @@ def varied_request(seed: int) -> ExportTraceServiceRequest:
     return request
 
 
+def post_traces(conn: http.client.HTTPConnection, request: Any) -> tuple[int, bytes]:
+    """POST one protobuf trace request on ``conn``; the status and body of the response."""
+    conn.request(
+        "POST",
+        "/v1/traces",
+        body=request.SerializeToString(),
+        headers={"Content-Type": "application/x-protobuf"},
+    )
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
 def test_engine_conversion_stores_the_rows_of_the_python_conversion(store: Any, twin: Any) -> None:
     requests = [varied_request(seed) for seed in range(60)]
     bodies = [r.SerializeToString() for r in requests]
@@ -204,15 +216,8 @@ def test_receiver_stores_mixed_requests_as_the_python_conversion_does(store: Any
         assert rx.endpoints.http_port is not None
         conn = http.client.HTTPConnection("127.0.0.1", rx.endpoints.http_port, timeout=30)
         for request in requests:
-            conn.request(
-                "POST",
-                "/v1/traces",
-                body=request.SerializeToString(),
-                headers={"Content-Type": "application/x-protobuf"},
-            )
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200  # acknowledged: written
+            status, _ = post_traces(conn, request)
+            assert status == 200  # acknowledged: written
         conn.close()
 
     assert store.raw_query(ROWS) == twin.raw_query(ROWS)
@@ -269,17 +274,10 @@ def test_a_request_the_receiver_trims_is_re_encoded_before_the_engine_reads_it(s
     with Receiver(sink=sink, http="127.0.0.1:0", grpc=None) as rx:
         assert rx.endpoints.http_port is not None
         conn = http.client.HTTPConnection("127.0.0.1", rx.endpoints.http_port, timeout=30)
-        conn.request(
-            "POST",
-            "/v1/traces",
-            body=request.SerializeToString(),
-            headers={"Content-Type": "application/x-protobuf"},
-        )
-        response = conn.getresponse()
-        body = response.read()
+        status, body = post_traces(conn, request)
         conn.close()
 
-    assert response.status == 200
+    assert status == 200
     assert b"1 item(s) rejected" in body
     assert int(store.command("SELECT count() FROM otel_traces")) == total - 1
     assert int(store.command("SELECT count() FROM otel_traces WHERE SpanName = 'refused'")) == 0
