@@ -22,7 +22,6 @@ there, with this command as the fix::
 from __future__ import annotations
 
 import json
-import math
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -76,32 +75,6 @@ def demo_document(result: dict[str, Any]) -> dict[str, Any]:
     doc["evaluation"] = evaluate(config_from_dict({"evaluation": EVALUATION}).evaluation.features, doc)
     data: dict[str, Any] = json.loads(json.dumps(normalise(doc), sort_keys=True, allow_nan=True))
     return data
-
-
-def differences(fresh: Any, recorded: Any, path: str = "", rel: float = 1e-6) -> list[str]:
-    """Where two result documents differ, as JSON paths. Floats are compared to ``rel``: the
-    engine's parallel sums add in a different order from run to run (last digits differ)."""
-    if isinstance(fresh, dict) and isinstance(recorded, dict):
-        out = [f"{path}/{k}: only in one" for k in sorted(set(fresh) ^ set(recorded))]
-        for k in sorted(set(fresh) & set(recorded)):
-            out += differences(fresh[k], recorded[k], f"{path}/{k}", rel)
-        return out
-    if isinstance(fresh, list) and isinstance(recorded, list):
-        if len(fresh) != len(recorded):
-            return [f"{path}: {len(fresh)} items, recorded {len(recorded)}"]
-        return [
-            d
-            for i, (a, b) in enumerate(zip(fresh, recorded, strict=True))
-            for d in differences(a, b, f"{path}[{i}]", rel)
-        ]
-    if isinstance(fresh, float) and isinstance(recorded, float | int) and not isinstance(recorded, bool):
-        same = (
-            fresh == recorded
-            or (math.isnan(fresh) and math.isnan(recorded))
-            or math.isclose(fresh, recorded, rel_tol=rel)
-        )
-        return [] if same else [f"{path}: {fresh!r}, recorded {recorded!r}"]
-    return [] if fresh == recorded else [f"{path}: {fresh!r}, recorded {recorded!r}"]
 
 
 def load(path: Path = DEMO) -> dict[str, Any]:

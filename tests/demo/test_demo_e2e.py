@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import document_differences
 from report_browser import CHROMIUM, check_layout
 
 from otel_impact import semconv
@@ -65,7 +66,7 @@ def test_recorded_result_is_what_this_run_produces(demo):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "data"))
-    from record_results import DAYS, DEMO, SEED, USERS, demo_document, differences, load
+    from record_results import DAYS, DEMO, SEED, USERS, demo_document, load
     from record_results import END as RECORDED_END
 
     outcome, _, _ = demo
@@ -73,7 +74,7 @@ def test_recorded_result_is_what_this_run_produces(demo):
     assert (params.users, params.days, params.seed, params.start + timedelta(days=params.days)) == (
         USERS, DAYS, SEED, RECORDED_END,
     )  # fmt: skip
-    diff = differences(demo_document(outcome.result), load(DEMO))
+    diff = document_differences(demo_document(outcome.result), load(DEMO))
     assert diff == [], (
         f"{len(diff)} differences from the recorded result, e.g. {diff[:5]}; if the change is intended, "
         "re-record: .venv/bin/python tests/data/record_results.py"

@@ -3,13 +3,13 @@ of ``ctx.cache`` / ``ctx.result`` are declared (checked on a real run of the dem
 
 from __future__ import annotations
 
-import math
 import os
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import document_differences
 
 from otel_impact import semconv
 from otel_impact.config import load_config
@@ -131,18 +131,6 @@ def test_guard_passes_declared_access_through_in_order() -> None:
     assert isinstance(ctx.result, dict) and type(ctx.result) is dict
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal documents, key order included; floats to 1e-9 (the engine's parallel sums may add
-    in a different order from one query to the next)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-    return bool(a == b)
-
-
 @pytest.fixture(scope="module")
 def demo_run(engine_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A small demo world (main + LLM parts) in a fresh database, and its outcome."""
@@ -176,4 +164,5 @@ def test_every_stage_access_is_declared_on_a_real_run(demo_run: Any, config_name
     guarded = analyze(client, config, window, seed=3, check_access=True)
     plain = analyze(client, config, window, seed=3)
     assert not [w for w in guarded["warnings"] if "failed" in w]
-    assert _same(guarded, plain)  # the guard changes nothing, not even key order
+    # the guard changes nothing, not even key order
+    assert document_differences(guarded, plain, rel=1e-9, abs_tol=1e-12, key_order=True) == []
