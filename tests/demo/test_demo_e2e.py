@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import document_differences
 from report_browser import CHROMIUM, check_layout
+from store_testing import document_differences
 
 from otel_impact import semconv
 from otel_impact.config import load_config

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import fresh_database
+from store_testing import fresh_database
 
 _VIEWS = ("View", "MaterializedView")
 # database -> (tables of the schema, tables the schema itself fills, e.g. its version row)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import document_differences
+from store_testing import document_differences
 
 from otel_impact import semconv
 from otel_impact.config import load_config

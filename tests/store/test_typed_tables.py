@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_testing import fresh_database
 
 from otel_impact import semconv
 from otel_impact.store import apply_schema
