@@ -143,8 +143,8 @@ def _offline_values(client: StoreClient, config: ImpactConfig) -> dict[str, floa
 
 def write_reports(result: dict[str, Any], paths: Sequence[str | Path]) -> tuple[Path, ...]:
     """Write each report by its suffix (``.html`` / ``.md``); other suffixes are config errors."""
-    from otel_impact.export.report_html import render_html
-    from otel_impact.export.report_md import render_markdown
+    from otel_impact.report.html import render_html
+    from otel_impact.report.markdown import render_markdown
 
     written = []
     for raw in paths:

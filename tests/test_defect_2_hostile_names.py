@@ -20,12 +20,12 @@ import numpy as np
 
 from otel_impact import semconv
 from otel_impact.config import config_from_dict
-from otel_impact.export.digest import build_digest
 from otel_impact.export.points import result_events, result_points
-from otel_impact.export.report_html import render_html
-from otel_impact.export.report_md import render_markdown
-from otel_impact.export.summary import summary_lines
 from otel_impact.job import run_job
+from otel_impact.report.digest import build_digest
+from otel_impact.report.html import render_html
+from otel_impact.report.markdown import render_markdown
+from otel_impact.report.summary import summary_lines
 
 sys.path.insert(0, str(Path(__file__).parent / "export"))
 from otlp_sink import receiver

@@ -22,12 +22,12 @@ import pytest
 from otel_impact.config import config_from_dict
 from otel_impact.config.job import ExportSection
 from otel_impact.errors import ConfigError, ExportError
-from otel_impact.export.digest import build_digest
 from otel_impact.export.otlp import OtlpResultExporter
 from otel_impact.export.points import result_events, result_points
 from otel_impact.export.store import StoreResultExporter, destination
 from otel_impact.job import read_watermark, run_job
 from otel_impact.pipeline import Window, parse_iso
+from otel_impact.report.digest import build_digest
 
 sys.path.insert(0, str(Path(__file__).parent / "export"))
 from otlp_sink import receiver

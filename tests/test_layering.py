@@ -24,17 +24,19 @@ ALLOWED: dict[str, set[str]] = {
     "receive": BASE | {"receive", "store"},
     "analyze": BASE | {"analyze"},
     "plan": BASE | {"plan", "store"},
-    "export": BASE | {"export", "analyze", "store"},
+    "export": BASE | {"export", "store"},
+    "report": BASE | {"report", "export", "store"},
     "evaluation": BASE | {"analyze"},
     "tree": BASE | {"analyze", "store"},
     "stages": BASE | {"stages", "analyze", "store", "plan"},
     "pipeline": BASE | {"stages", "store"},
     "joblock": BASE | {"store"},
-    "job": BASE | {"store", "export", "evaluation", "joblock", "pipeline"},
+    "job": BASE | {"store", "export", "report", "evaluation", "joblock", "pipeline"},
     "testing": BASE | {"instrument", "plan"},
     "demo": BASE
-    | {"demo", "instrument", "receive", "store", "analyze", "export", "stages", "pipeline", "job"},
-    "cli": BASE | {"cli", "receive", "store", "plan", "export", "pipeline", "job", "joblock", "tree", "demo"},
+    | {"demo", "instrument", "receive", "store", "analyze", "export", "report", "stages", "pipeline", "job"},
+    "cli": BASE
+    | {"cli", "receive", "store", "plan", "export", "report", "pipeline", "job", "joblock", "tree", "demo"},
     "__init__": {"instrument"},
 }
 FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {

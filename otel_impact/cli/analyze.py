@@ -24,7 +24,7 @@ from otel_impact.cli.options import parse_window, store_options, window_options
 
 
 def _summary(result: dict[str, Any]) -> list[str]:
-    from otel_impact.export.report_base import fmt_num
+    from otel_impact.report.base import fmt_num
 
     lines = [f"window {result['window']['start']} .. {result['window']['end']}"]
     for row in result.get("stitching") or []:
@@ -97,8 +97,8 @@ def command(
 
     from otel_impact.config import load_config
     from otel_impact.errors import ConfigError
-    from otel_impact.export.summary import summary_lines, warning_lines
     from otel_impact.job import run_job
+    from otel_impact.report.summary import summary_lines, warning_lines
     from otel_impact.store import connect
 
     for report in reports:  # refused before anything runs, not after the analysis

@@ -1,7 +1,7 @@
 """``otel-impact digest --period daily|weekly|monthly --config impact.yaml [--out digest.md]``.
 
 Prints (or writes) the Markdown review digest for the cadence, read from the stored results —
-suitable for posting from cron (see :mod:`otel_impact.export.digest`).
+suitable for posting from cron (see :mod:`otel_impact.report.digest`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def command(
     """Write the operational / product+model / business digest for a cadence, in Markdown."""
     from otel_impact.config import load_config
     from otel_impact.context import parse_iso
-    from otel_impact.export.digest import build_digest
+    from otel_impact.report.digest import build_digest
     from otel_impact.store import connect
 
     cfg = load_config(config_path)

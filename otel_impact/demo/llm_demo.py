@@ -197,8 +197,8 @@ def run_llm_demo(
     from otel_impact.context import Window
     from otel_impact.export.otlp import OtlpResultExporter
     from otel_impact.export.points import result_points
-    from otel_impact.export.report_md import render_markdown
     from otel_impact.pipeline import analyze, to_jsonable
+    from otel_impact.report.markdown import render_markdown
 
     plan = SupportPlan(start=start, days=days, users_per_day=users_per_day, purchase_metric=METRIC, seed=seed)
     resource = Resource.create({semconv.SERVICE_NAME: SERVICE})

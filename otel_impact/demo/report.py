@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otel_impact.demo.recover import table_lines, table_markdown
-from otel_impact.export.headline import build_headline
-from otel_impact.export.report_base import fmt_num
+from otel_impact.report.base import fmt_num
+from otel_impact.report.headline import build_headline
 
 if TYPE_CHECKING:
     from otel_impact.demo.run import DemoOutcome

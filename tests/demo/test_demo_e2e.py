@@ -25,7 +25,7 @@ from otel_impact import semconv
 from otel_impact.config import load_config
 from otel_impact.demo.recover import RECOVERED, recover
 from otel_impact.demo.run import DemoOptions, DemoOutcome, run_demo
-from otel_impact.export.headline import build_headline, significant_lift
+from otel_impact.report.headline import build_headline, significant_lift
 
 pytestmark = pytest.mark.slow
 

@@ -187,7 +187,7 @@ def _assert_same(a: Any, b: Any, path: str = "result") -> None:
 
 
 def test_report_section_shows_cost_per_outcome(run: Run, result: dict[str, Any]) -> None:
-    from otel_impact.export.report_md import render_markdown
+    from otel_impact.report.markdown import render_markdown
 
     text = render_markdown(result)
     section = text[text.index("LLM cost per business outcome") :]

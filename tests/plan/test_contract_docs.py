@@ -14,7 +14,7 @@ MODULES = [
     "otel_impact.plan.tree",
     "otel_impact.analyze.slo",
     "otel_impact.analyze.deployments",
-    "otel_impact.export.report_contract",
+    "otel_impact.report.contract",
     "otel_impact.testing",
 ]
 

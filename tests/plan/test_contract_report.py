@@ -6,8 +6,8 @@ from typing import Any
 
 from otel_impact import semconv
 from otel_impact.export.points import result_points
-from otel_impact.export.report_contract import contract_sections
-from otel_impact.export.report_md import render_markdown
+from otel_impact.report.contract import contract_sections
+from otel_impact.report.markdown import render_markdown
 
 WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"}
 DOC: dict[str, Any] = {

@@ -21,9 +21,9 @@ from otel_impact import semconv
 from otel_impact.config import config_from_dict
 from otel_impact.errors import ConfigError
 from otel_impact.export.points import result_points
-from otel_impact.export.report_md import render_markdown
-from otel_impact.export.report_rollout import rollout_headlines
 from otel_impact.pipeline import STAGES, JobContext, Window, to_jsonable
+from otel_impact.report.markdown import render_markdown
+from otel_impact.report.rollout import rollout_headlines
 from otel_impact.stages.rollout import run as rollout_stage
 from otel_impact.stages.series import run as series_stage
 

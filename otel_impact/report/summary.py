@@ -1,6 +1,6 @@
 """Concise terminal summary of a result document: the headline, then the key numbers.
 
-The headline is the same as the report's (:func:`otel_impact.export.headline.build_headline`).
+The headline is the same as the report's (:func:`otel_impact.report.headline.build_headline`).
 Warnings are not part of these lines: the CLI prints them to stderr (:func:`warning_lines`).
 """
 
@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_impact import semconv as sc
-from otel_impact.export.headline import build_headline, lift_model, method_name, p_is
-from otel_impact.export.report_base import (
+from otel_impact.report.base import (
     fmt_ci,
     fmt_duration,
     fmt_num,
@@ -23,6 +22,7 @@ from otel_impact.export.report_base import (
     rows_of,
     seg_label,
 )
+from otel_impact.report.headline import build_headline, lift_model, method_name, p_is
 
 
 def _table(rows: list[tuple[str, str, str]]) -> list[str]:

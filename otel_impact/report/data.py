@@ -2,7 +2,7 @@
 
 :func:`build_sections` turns a result document into a list of :class:`Section` (id, title,
 tables, inline-SVG charts, notes). The first section is always the headline
-(:mod:`otel_impact.export.headline`): the answer, then what needs attention. Every result key
+(:mod:`otel_impact.report.headline`): the answer, then what needs attention. Every result key
 is optional: a missing or empty section says "no data" instead of failing. The renderers only
 lay these out.
 
@@ -16,16 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_impact import semconv as sc
-from otel_impact.export import svg
-from otel_impact.export.headline import (
-    best_correlation,
-    build_headline,
-    lift_model,
-    method_name,
-    roi_sentence,
-    significant_lift,
-)
-from otel_impact.export.report_base import (
+from otel_impact.report import svg
+from otel_impact.report.base import (
     Section,
     Table,
     ci_of,
@@ -45,15 +37,23 @@ from otel_impact.export.report_base import (
     seg_label,
     version_label,
 )
-from otel_impact.export.report_contract import contract_sections
-from otel_impact.export.report_cost import cost_section
-from otel_impact.export.report_ops import (
+from otel_impact.report.contract import contract_sections
+from otel_impact.report.cost import cost_section
+from otel_impact.report.headline import (
+    best_correlation,
+    build_headline,
+    lift_model,
+    method_name,
+    roi_sentence,
+    significant_lift,
+)
+from otel_impact.report.ops import (
     data_quality_section,
     evaluation_section,
     kpi_section,
     timeline_section,
 )
-from otel_impact.export.report_rollout import rollout_section
+from otel_impact.report.rollout import rollout_section
 
 # sections that draw at least one chart when they have data
 CHART_SECTIONS = (

@@ -15,9 +15,9 @@ from results import recorded
 from otel_impact.cli.main import cli
 from otel_impact.config import config_from_dict
 from otel_impact.errors import ConfigError, ExportError
-from otel_impact.export.digest import build_digest
 from otel_impact.job import run_job
 from otel_impact.pipeline import parse_iso
+from otel_impact.report.digest import build_digest
 
 T0, T1 = parse_iso(WINDOW["start"]), parse_iso(WINDOW["end"])
 

@@ -1,5 +1,5 @@
 """Report sections about operations and decisions: alert/incident timeline, KPI pre/post,
-evaluation matrix, data quality and freshness (see :mod:`otel_impact.export.report_data`)."""
+evaluation matrix, data quality and freshness (see :mod:`otel_impact.report.data`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from html import escape
 from typing import Any
 
 from otel_impact import semconv as sc
-from otel_impact.export import svg
-from otel_impact.export.report_base import (
+from otel_impact.report import svg
+from otel_impact.report.base import (
     Section,
     Table,
     epoch,

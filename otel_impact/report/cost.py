@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_impact import semconv as sc
-from otel_impact.export.report_base import Section, Table, fmt, rows_of, seg_label
+from otel_impact.report.base import Section, Table, fmt, rows_of, seg_label
 
 _HEADERS = [
     "business metric",

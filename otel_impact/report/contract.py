@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from otel_impact import semconv as sc
-from otel_impact.export import svg
-from otel_impact.export.report_base import (
+from otel_impact.report import svg
+from otel_impact.report.base import (
     Section,
     Table,
     epoch,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from otel_impact.export.report_base import fmt_time
-from otel_impact.export.report_data import Section, Table, build_sections
+from otel_impact.report.base import fmt_time
+from otel_impact.report.data import Section, Table, build_sections
 
 
 def _cell(text: str) -> str:

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from otel_impact.export import svg
-from otel_impact.export.report_base import Section, Table, ci_of, fmt, num, seg_label
+from otel_impact.report import svg
+from otel_impact.report.base import Section, Table, ci_of, fmt, num, seg_label
 
 _METHOD = {
     "synthetic_control": "synthetic control",

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_impact import semconv as sc
-from otel_impact.export.report_base import (
+from otel_impact.report.base import (
     ci_of,
     fmt_duration,
     fmt_int,

@@ -17,10 +17,10 @@ import pytest
 from report_browser import check_layout
 from results import recorded
 
-from otel_impact.export.report_data import CHART_SECTIONS, build_sections
-from otel_impact.export.report_html import render_html
-from otel_impact.export.report_md import render_markdown
-from otel_impact.export.summary import summary_lines, warning_lines
+from otel_impact.report.data import CHART_SECTIONS, build_sections
+from otel_impact.report.html import render_html
+from otel_impact.report.markdown import render_markdown
+from otel_impact.report.summary import summary_lines, warning_lines
 
 SECTION_IDS = [s.id for s in build_sections({})]
 CHROMIUM = Path("/usr/bin/chromium")

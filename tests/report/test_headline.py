@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from results import recorded
 
-from otel_impact.export.headline import build_headline, significant_lift
-from otel_impact.export.report_html import render_html
-from otel_impact.export.summary import summary_lines
+from otel_impact.report.headline import build_headline, significant_lift
+from otel_impact.report.html import render_html
+from otel_impact.report.summary import summary_lines
 
 
 def _pct(x: float) -> str:

@@ -3,7 +3,7 @@
 A digest never re-runs the analysis: it reads what the job exported — the deduplicated
 ``impact_metrics_latest`` / ``impact_events_latest`` views and the job's run log
 ``impact_job_state`` — so it shows exactly what the dashboards show. It opens with the same
-headline as the report and the terminal summary (:func:`otel_impact.export.headline.build_headline`,
+headline as the report and the terminal summary (:func:`otel_impact.report.headline.build_headline`,
 applied to the stored results), then three parts: operational (job health, alerts and incidents
 — critical first, resolved ones marked — ), product + model (series this period vs the previous
 one, correlations, evaluation decisions) and business (attributed value, lift, ROI). Series
@@ -25,8 +25,7 @@ from typing import Any
 from otel_impact import semconv as sc
 from otel_impact.config.model import ImpactConfig
 from otel_impact.errors import ConfigError
-from otel_impact.export.headline import build_headline
-from otel_impact.export.report_base import (
+from otel_impact.report.base import (
     fmt,
     fmt_duration,
     fmt_int,
@@ -38,8 +37,9 @@ from otel_impact.export.report_base import (
     model_label,
     version_label,
 )
-from otel_impact.export.report_data import Table
-from otel_impact.export.report_md import md_table
+from otel_impact.report.data import Table
+from otel_impact.report.headline import build_headline
+from otel_impact.report.markdown import md_table
 from otel_impact.store.client import StoreClient, query_file, rows
 
 PERIODS = {"daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400}

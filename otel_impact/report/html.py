@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from otel_impact.export.headline import Headline
-from otel_impact.export.report_base import COLLAPSE_ROWS, fmt_time
-from otel_impact.export.report_data import Section, Table, build_sections
+from otel_impact.report.base import COLLAPSE_ROWS, fmt_time
+from otel_impact.report.data import Section, Table, build_sections
+from otel_impact.report.headline import Headline
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1.2rem auto;max-width:1040px;
