@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from otel_impact.config.job import EvaluationFeature, OnlineMetric
+from otel_impact.records import EvaluationRow, GateCheck, Result
 
 DECISIONS: dict[str, str] = {
     "ship": "ship",
@@ -68,13 +69,13 @@ def _finite(values: Sequence[Any]) -> list[float]:
     return out
 
 
-def online_value(metric: OnlineMetric, result: Mapping[str, Any]) -> float | None:
-    """The online metric's value from the result document (None when absent)."""
+def online_value(metric: OnlineMetric, result: Result) -> float | None:
+    """The online metric's value from the result (None when absent)."""
     if metric.series is not None:
         values: list[float] = []
-        for row in result.get("series") or []:
-            if row.get("name") == metric.series and not row.get("segment"):
-                values = _finite(row.get("values") or [])
+        for series in result.series:
+            if series.name == metric.series and not series.segment:
+                values = _finite(series.values)
                 break
         if not values:
             return None
@@ -83,18 +84,18 @@ def online_value(metric: OnlineMetric, result: Mapping[str, Any]) -> float | Non
         if metric.stat == "sum":
             return float(sum(values))
         return float(sum(values) / len(values))
-    for row in result.get("lift") or []:
-        if row.get("metric") == metric.lift and not row.get("segment"):
-            found = _finite([row.get("estimate")])
+    for lift in result.lift:
+        if lift.metric == metric.lift and not lift.segment:
+            found = _finite([lift.estimate])
             return found[0] if found else None
     return None
 
 
 def evaluate(
     features: Sequence[EvaluationFeature],
-    result: Mapping[str, Any],
+    result: Result,
     offline_values: Mapping[str, float | None] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[EvaluationRow]:
     """The ``evaluation`` section: one row per feature with both metrics and the decision.
 
     ``offline_values`` maps feature name → value read from an SQL source; features with a fixed
@@ -109,22 +110,17 @@ def evaluate(
         on_ok = passes(on_value, feature.online.threshold, feature.online.higher_is_better)
         key = decide(off_ok, on_ok)
         rows.append(
-            {
-                "feature": feature.name,
-                "offline": {
-                    "metric": off.name,
-                    "value": off_value,
-                    "threshold": off.threshold,
-                    "passes": off_ok,
-                },
-                "online": {
-                    "metric": feature.online.series or feature.online.lift,
-                    "value": on_value,
-                    "threshold": feature.online.threshold,
-                    "passes": on_ok,
-                },
-                "decision": key,
-                "action": DECISIONS[key],
-            }
+            EvaluationRow(
+                feature=feature.name,
+                offline=GateCheck(metric=off.name, value=off_value, threshold=off.threshold, passes=off_ok),
+                online=GateCheck(
+                    metric=feature.online.series or feature.online.lift or "",
+                    value=on_value,
+                    threshold=feature.online.threshold,
+                    passes=on_ok,
+                ),
+                decision=key,
+                action=DECISIONS[key],
+            )
         )
     return rows

@@ -45,6 +45,7 @@ from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.context import Window, iso_utc
 from otel_impact.errors import EXIT_ALERTS, ConfigError, ExportError
 from otel_impact.joblock import JobLock
+from otel_impact.records import Result, RunInfo
 from otel_impact.store.client import StoreClient, query_text, rows
 from otel_impact.store.incidents import incident_annotations, write_annotations
 from otel_impact.store.jobstate import RunRecord, read_watermark, record_run, require_tables
@@ -67,7 +68,7 @@ class JobOutcome:
 
     run_id: str
     window: Window
-    result: dict[str, Any]
+    result: Result
     previous_watermark: datetime | None
     watermark: datetime | None
     exported_points: int = 0
@@ -174,7 +175,7 @@ def run_job(
     fail_on_alert: bool = False,
     progress: Progress | None = None,
     seed: int = 0,
-    analyze_fn: Callable[..., dict[str, Any]] | None = None,
+    analyze_fn: Callable[..., Result] | None = None,
 ) -> JobOutcome:
     """Run one locked, incremental analysis + export (see the module docstring).
 
@@ -215,22 +216,20 @@ def run_job(
 
             analyze_fn = analyze
         result = analyze_fn(client, config, window, seed=seed, progress=lambda s: say(f"stage {s}"))
+        run = RunInfo(id=run_id, job=job, started=started, previous_watermark=previous)
+        updates: dict[str, Any] = {"run": run}
         if config.evaluation.features:
-            result["evaluation"] = evaluate(
+            updates["evaluation"] = evaluate(
                 config.evaluation.features, result, _offline_values(client, config)
             )
-        result["run"] = {
-            "id": run_id,
-            "job": job,
-            "started": iso_utc(started),
-            "previous_watermark": iso_utc(previous) if previous else None,
-        }
-        alerts = sum(1 for a in result.get("alerts") or [] if a.get("state", "firing") != "resolved")
-        reports = write_reports(result, report_paths) if report_paths else ()
+        result = result.model_copy(update=updates)
+        alerts = len(result.firing_alerts())
+        doc = result.to_json()  # TRANSITION: readers still reading the JSON document
+        reports = write_reports(doc, report_paths) if report_paths else ()
         for path in reports:
             say(f"report {path}")
-        points = result_points(result, run_id=run_id)
-        events = result_events(result, run_id=run_id)
+        points = result_points(doc, run_id=run_id)
+        events = result_events(doc, run_id=run_id)
         exporter = _exporter(client, config, export)
         lock.check()  # never publish a run whose lock lapsed
         if exporter is not None:
@@ -243,7 +242,7 @@ def run_job(
         if exported:
             # Annotations for the dashboards (deduplicated there by latest run id), written only
             # once the export succeeded so a failed or unexported run never shows.
-            annotations = write_annotations(client, incident_annotations(result, run_id))
+            annotations = write_annotations(client, incident_annotations(doc, run_id))
             if annotations:
                 say(f"annotations: {annotations} row(s)")
         else:

@@ -26,6 +26,7 @@ from typing import Any
 from otel_impact.config.model import ImpactConfig
 from otel_impact.context import JobContext, Window, iso_utc, parse_iso
 from otel_impact.errors import AnalysisError, OtelImpactError
+from otel_impact.records import Record, Result
 from otel_impact.stages.attribution import ATTRIBUTION
 from otel_impact.stages.correlation import CORRELATION
 from otel_impact.stages.deployments import DEPLOYMENTS
@@ -75,6 +76,8 @@ def to_jsonable(value: Any) -> Any:
         return iso_utc(value if value.tzinfo else value.replace(tzinfo=UTC))
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Record):
+        return value.to_json()
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -97,8 +100,8 @@ def analyze(
     progress: Callable[[str], None] | None = None,
     on_stage_error: Callable[[str], None] | None = None,
     check_access: bool = False,
-) -> dict[str, Any]:
-    """Run every stage in :data:`STAGES` over ``window`` and return the JSON-able result.
+) -> Result:
+    """Run every stage in :data:`STAGES` over ``window`` and return the typed :class:`Result`.
 
     ``progress`` (optional) is called with each stage's name before it runs. A stage failing
     with an unexpected exception becomes an :class:`AnalysisError` naming the stage; errors from
@@ -129,9 +132,9 @@ def analyze(
                 raise
             raise AnalysisError(f"stage {name!r} failed: {type(exc).__name__}: {exc}") from exc
     ctx.result["warnings"] = list(ctx.warnings)
-    out = to_jsonable(ctx.result)
-    assert isinstance(out, dict)
-    return out
+    # the sections become the typed records here: a key no record declares, or a value of the
+    # wrong type, fails this run loudly (AnalysisError naming the path) instead of some reader
+    return Result.from_json(to_jsonable(ctx.result))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 
 from record_results import DEMO, LLM, load
 
+from otel_impact.records import Result
+
 
 def recorded() -> dict[str, Any]:
     """A fresh copy of the recorded demo result (seed 3, 2,000 users, 2026-10-21 .. 2026-11-20)."""
@@ -37,3 +39,18 @@ def full_result(window: dict[str, str] | None = None) -> dict[str, Any]:
     if window is not None:
         doc["window"] = dict(window)
     return doc
+
+
+def recorded_result() -> Result:
+    """:func:`recorded` as the typed :class:`~otel_impact.records.Result` the pipeline returns."""
+    return Result.from_json(recorded())
+
+
+def recorded_llm_result() -> Result:
+    """:func:`recorded_llm` as a typed :class:`~otel_impact.records.Result`."""
+    return Result.from_json(recorded_llm())
+
+
+def full_record(window: dict[str, str] | None = None) -> Result:
+    """:func:`full_result` as a typed :class:`~otel_impact.records.Result`."""
+    return Result.from_json(full_result(window))

@@ -26,21 +26,21 @@ from otel_impact.pipeline import Window, parse_iso
 sys.path.insert(0, str(Path(__file__).parent / "export"))
 from otlp_sink import receiver
 from results import RECORDED_WINDOW as WINDOW
-from results import full_result, recorded
+from results import full_record, full_result, recorded
+
+from otel_impact.records import Result
 
 T0 = parse_iso(WINDOW["start"])
 T1 = parse_iso(WINDOW["end"])
 
 
 def fake_analyze(calls: list[Window] | None = None) -> Any:
-    def analyze(
-        client: Any, config: Any, window: Window, *, seed: int = 0, progress: Any = None
-    ) -> dict[str, Any]:
+    def analyze(client: Any, config: Any, window: Window, *, seed: int = 0, progress: Any = None) -> Result:
         if calls is not None:
             calls.append(window)
         if progress:
             progress("fake")
-        return full_result(window.to_json())
+        return full_record(window.to_json())
 
     return analyze
 
@@ -148,11 +148,11 @@ def test_second_concurrent_run_is_refused(store: Any) -> None:
     config = cfg()
     seen: list[str] = []
 
-    def nested(client: Any, config: Any, window: Window, **kw: Any) -> dict[str, Any]:
+    def nested(client: Any, config: Any, window: Window, **kw: Any) -> Result:
         with pytest.raises(LockedError) as err:
             run_job(client, config, since=T0, until=T1, export=False, analyze_fn=fake_analyze())
         seen.append(str(err.value))
-        return full_result(window.to_json())
+        return full_record(window.to_json())
 
     run_job(store, config, since=T0, until=T1, export=False, analyze_fn=nested)
     assert seen and "holds the lock" in seen[0] and "pid" in seen[0]
@@ -219,11 +219,11 @@ def test_fail_on_alert_and_reports(store: Any, tmp_path: Path) -> None:
     quiet = run_job(store, cfg(), since=T0, until=T1, export=False, analyze_fn=fake_analyze())
     assert quiet.exit_code == 0
 
-    def resolved_only(client: Any, config: Any, window: Window, **kw: Any) -> dict[str, Any]:
+    def resolved_only(client: Any, config: Any, window: Window, **kw: Any) -> Result:
         doc = full_result(window.to_json())
         for alert in doc["alerts"]:
             alert["state"] = "resolved"
-        return doc
+        return Result.from_json(doc)
 
     resolved = run_job(
         store, cfg(), since=T0, until=T1, export=False, fail_on_alert=True, analyze_fn=resolved_only
@@ -253,10 +253,10 @@ def test_evaluation_added_to_result(store: Any) -> None:
         }
     )  # fmt: skip
     out = run_job(store, config, since=T0, until=T1, export=False, analyze_fn=fake_analyze())
-    rows = {r["feature"]: r for r in out.result["evaluation"]}
-    assert rows["recs"]["decision"] == "iterate_ux"  # ndcg ok, mean ctr 0.137 < 0.2
-    assert rows["search"]["offline"]["value"] == pytest.approx(0.91)
-    assert rows["search"]["decision"] == "ship"  # lift 0.062 >= 0.05
+    rows = {r.feature: r for r in out.result.evaluation or []}
+    assert rows["recs"].decision == "iterate_ux"  # ndcg ok, mean ctr 0.137 < 0.2
+    assert rows["search"].offline.value == pytest.approx(0.91)
+    assert rows["search"].decision == "ship"  # lift 0.062 >= 0.05
 
 
 def test_failed_analysis_is_logged_and_releases_the_lock(store: Any) -> None:

@@ -16,16 +16,18 @@ from otel_impact.job import JobLock
 sys.path.insert(0, str(Path(__file__).parent / "export"))
 from otlp_sink import receiver
 from results import RECORDED_WINDOW as WINDOW
-from results import recorded
+from results import recorded_result
+
+from otel_impact.records import Result
 
 
 @pytest.fixture()
 def fake_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     """The analysis replaced by its recorded result for the same window (the job around it is real)."""
 
-    def analyze(client: Any, config: Any, window: Any, **kw: Any) -> dict[str, Any]:
+    def analyze(client: Any, config: Any, window: Any, **kw: Any) -> Result:
         assert window.to_json() == WINDOW
-        return recorded()
+        return recorded_result()
 
     monkeypatch.setattr(pipeline, "analyze", analyze)
 

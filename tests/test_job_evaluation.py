@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from results import recorded_result
 
 from otel_impact.config.job import EvaluationFeature, OfflineMetric, OnlineMetric
 from otel_impact.evaluation import decide, evaluate, online_value, passes
+from otel_impact.records import Result, Series
 
 
 @pytest.mark.parametrize(
@@ -23,13 +25,20 @@ def test_passes_direction_and_missing() -> None:
     assert passes(None, 0.2, True) is None and passes(float("nan"), 0.2, True) is None
 
 
-RESULT = {
-    "series": [
-        {"name": "ctr", "segment": {"platform": "ios"}, "values": [9.0]},
-        {"name": "ctr", "segment": {}, "values": [0.1, None, 0.3, float("nan")]},
-    ],
-    "lift": [{"metric": "purchase", "segment": {}, "estimate": 0.04}],
-}
+def _result() -> Result:
+    """The recorded demo result with a ``ctr`` series per segment and a purchase lift of 0.04."""
+    base = recorded_result()
+    times = base.series[0].buckets[:4]
+    ctr = [
+        Series(name="ctr", kind="business", segment={"platform": "ios"}, buckets=times[:1], values=[9.0]),
+        Series(name="ctr", kind="business", segment={}, buckets=times, values=[0.1, None, 0.3, float("nan")]),
+    ]
+    overall = next(lift for lift in base.lift if lift.metric == "purchase" and not lift.segment)
+    lift = [overall.model_copy(update={"estimate": 0.04})]
+    return base.model_copy(update={"series": ctr, "lift": lift})
+
+
+RESULT = _result()
 
 
 @pytest.mark.parametrize(("stat", "want"), [("mean", 0.2), ("last", 0.3), ("sum", 0.4)])
@@ -53,7 +62,7 @@ def test_evaluate_rows() -> None:
         EvaluationFeature(name="c", offline=OfflineMetric(name="auc", sql="SELECT 1", threshold=0.5),
                           online=OnlineMetric(series="ctr", threshold=0.1)),
     ]  # fmt: skip
-    rows = {r["feature"]: r for r in evaluate(features, RESULT, {"b": 0.7})}
-    assert rows["a"]["decision"] == "iterate_ux" and rows["a"]["action"] == "iterate on UX"
-    assert rows["b"]["decision"] == "fix_model" and rows["b"]["offline"]["value"] == 0.7
-    assert rows["c"]["decision"] == "needs_data" and rows["c"]["offline"]["value"] is None
+    rows = {r.feature: r for r in evaluate(features, RESULT, {"b": 0.7})}
+    assert rows["a"].decision == "iterate_ux" and rows["a"].action == "iterate on UX"
+    assert rows["b"].decision == "fix_model" and rows["b"].offline.value == 0.7
+    assert rows["c"].decision == "needs_data" and rows["c"].offline.value is None

@@ -32,17 +32,17 @@ from otel_impact.report.digest import build_digest
 sys.path.insert(0, str(Path(__file__).parent / "export"))
 from otlp_sink import receiver
 from results import RECORDED_WINDOW as WINDOW
-from results import full_result
+from results import full_record, full_result
 
 T0 = parse_iso(WINDOW["start"])
 T1 = parse_iso(WINDOW["end"])
 
 
 def fake_analyze(calls: list[Window] | None = None) -> Any:
-    def analyze(client: Any, config: Any, window: Window, **kw: Any) -> dict[str, Any]:
+    def analyze(client: Any, config: Any, window: Window, **kw: Any) -> Any:
         if calls is not None:
             calls.append(window)
-        return full_result(window.to_json())
+        return full_record(window.to_json())
 
     return analyze
 
@@ -177,7 +177,7 @@ def test_cli_export_endpoint_store_and_no_export(
     from otel_impact import pipeline
     from otel_impact.cli.main import cli
 
-    monkeypatch.setattr(pipeline, "analyze", lambda c, cfg, w, **kw: full_result(w.to_json()))
+    monkeypatch.setattr(pipeline, "analyze", lambda c, cfg, w, **kw: full_record(w.to_json()))
     config = tmp_path / "impact.yaml"
     config.write_text("export: {endpoint: 'http://127.0.0.1:9', retries: 0}\n", encoding="utf-8")
     base = ["analyze", "--config", str(config), "--dsn", "chdb://memory", "--database", store.database]

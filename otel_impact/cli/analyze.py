@@ -129,7 +129,7 @@ def command(
         seed=seed,
         progress=lambda msg: click.echo(f"[{time.monotonic() - t0:6.1f}s] {msg}", err=True),
     )
-    result = outcome.result
+    result = outcome.result.to_json()  # TRANSITION: summary readers still read the JSON document
     text = json.dumps(result, indent=2, sort_keys=False)
     if json_path == "-":
         sys.stdout.write(text + "\n")

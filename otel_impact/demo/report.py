@@ -34,7 +34,7 @@ def summary_lines(outcome: DemoOutcome) -> list[str]:
         f"{c.pipeline_events} pipeline events — "
         + ("all reconciled in the store" if outcome.reconciliation.ok else "NOT reconciled"),
         "",
-        *build_headline(outcome.result).lines(evidence=False),
+        *build_headline(outcome.result.to_json()).lines(evidence=False),  # TRANSITION
         "",
         "planted vs recovered:",
         *("  " + line for line in table_lines(outcome.rows)),
@@ -105,7 +105,7 @@ def _html_section(outcome: DemoOutcome) -> str:
 
 
 def _own_markdown(outcome: DemoOutcome) -> str:
-    r = outcome.result
+    r = outcome.result.to_json()  # TRANSITION
     lines = ["# otel-impact demo report", "", *_markdown_section(outcome), "## Analysis summary", ""]
     window = r.get("window") or {}
     lines.append(f"Window {window.get('start')} .. {window.get('end')}.")

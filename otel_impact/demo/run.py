@@ -40,6 +40,7 @@ from otel_impact.demo.recover import Row, compare, recover
 from otel_impact.demo.truth import PlantedTruth
 from otel_impact.demo.world import World, WorldParams, simulate
 from otel_impact.errors import AnalysisError, ConfigError, OtelImpactError, ReceiverError, StoreError
+from otel_impact.records import Result
 from otel_impact.store.client import StoreClient
 
 DEFAULT_DATABASE = "otel_impact_demo"
@@ -81,7 +82,7 @@ class DemoOutcome:
     params: WorldParams
     counts: EmitCounts
     reconciliation: Reconciliation
-    result: dict[str, Any]
+    result: Result
     rows: list[Row]
     paths: dict[str, Path]
     notes: list[str]
@@ -132,7 +133,7 @@ def _open_store(options: DemoOptions, progress: Progress) -> tuple[Any, Any]:
     return client, writer
 
 
-def _stage_by_stage(failures: list[str], progress: Progress) -> Callable[..., dict[str, Any]]:
+def _stage_by_stage(failures: list[str], progress: Progress) -> Callable[..., Result]:
     """:func:`otel_impact.pipeline.analyze` that skips (and reports) a failing stage.
 
     The demo must show everything that works even when one analysis part is broken or missing.
@@ -148,7 +149,7 @@ def _stage_by_stage(failures: list[str], progress: Progress) -> Callable[..., di
 
 def _analyze(
     client: StoreClient, config: Any, params: WorldParams, options: DemoOptions, progress: Progress
-) -> tuple[dict[str, Any], dict[str, Path], list[str]]:
+) -> tuple[Result, dict[str, Path], list[str]]:
     """Run the analyzer job (export + reports), stage by stage."""
     from otel_impact.job import run_job
 
@@ -168,8 +169,8 @@ def _analyze(
         analyze_fn=analyze,
     )
     result = outcome.result
-    if not isinstance(result, dict):
-        raise AnalysisError("the analyzer job returned no result document")
+    if not isinstance(result, Result):
+        raise AnalysisError("the analyzer job returned no result")
     return result, {k: p for k, p in reports.items() if p.exists()}, notes
 
 
@@ -267,7 +268,7 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
     finally:
         receiver.stop(drain=True)
 
-    rows = compare(recover(result), params)
+    rows = compare(recover(result.to_json()), params)  # TRANSITION
     outcome = DemoOutcome(
         params, counts, reconciliation, result, rows, {"config": config_path, **paths}, notes, timings, llm
     )
@@ -281,7 +282,7 @@ def results_document(outcome: DemoOutcome) -> dict[str, Any]:
     """``results.json``: the analysis result plus the demo's planted truth, counts and verdicts."""
     p = outcome.params
     return {
-        **outcome.result,
+        **outcome.result.to_json(),
         "demo": {
             "params": {
                 "users": p.users,

@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from otel_impact.records import Result
+
 HERE = Path(__file__).resolve().parent
 RECORDED = HERE / "recorded"
 DEMO = RECORDED / "demo-results.json"
@@ -65,14 +67,14 @@ def normalise(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def demo_document(result: dict[str, Any]) -> dict[str, Any]:
+def demo_document(result: Result) -> dict[str, Any]:
     """What ``demo-results.json`` holds for a demo run's analysis result: the evaluation section
     added as the job adds it, then :func:`normalise`, through JSON (as written to the file)."""
     from otel_impact.config import config_from_dict
     from otel_impact.evaluation import evaluate
 
-    doc = dict(result)
-    doc["evaluation"] = evaluate(config_from_dict({"evaluation": EVALUATION}).evaluation.features, doc)
+    evaluation = evaluate(config_from_dict({"evaluation": EVALUATION}).evaluation.features, result)
+    doc = result.model_copy(update={"evaluation": evaluation}).to_json()
     data: dict[str, Any] = json.loads(json.dumps(normalise(doc), sort_keys=True, allow_nan=True))
     return data
 

@@ -10,22 +10,23 @@ import pytest
 from click.testing import CliRunner
 from otlp_sink import receiver
 from results import RECORDED_WINDOW as WINDOW
-from results import recorded
+from results import recorded, recorded_result
 
 from otel_impact.cli.main import cli
 from otel_impact.config import config_from_dict
 from otel_impact.errors import ConfigError, ExportError
 from otel_impact.job import run_job
 from otel_impact.pipeline import parse_iso
+from otel_impact.records import Result
 from otel_impact.report.digest import build_digest
 
 T0, T1 = parse_iso(WINDOW["start"]), parse_iso(WINDOW["end"])
 
 
-def analyze(client: Any, config: Any, window: Any, **kw: Any) -> dict[str, Any]:
+def analyze(client: Any, config: Any, window: Any, **kw: Any) -> Result:
     """The recorded demo result, as the analyzer produced it for this window."""
     assert window.to_json() == WINDOW
-    return recorded()
+    return recorded_result()
 
 
 @pytest.fixture()
