@@ -44,6 +44,8 @@ bench: $(DEV_STAMP)
 docs: $(DEV_STAMP)
 	$(BIN)/python -m otel_impact.config.reference docs/configuration.md
 	$(BIN)/python -m otel_impact.pipeline --graph docs/architecture.md
+	$(BIN)/python -m otel_impact.records.schema docs/result-schema.json
+	$(BIN)/python -m otel_impact.records.schema --records docs/architecture.md
 
 clean:
 	rm -rf $(VENV) .otel-impact demo-out .pytest_cache .mypy_cache .ruff_cache

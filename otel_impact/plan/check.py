@@ -240,7 +240,7 @@ def check_store(client: StoreClient, plan: TrackingPlan, start: datetime, end: d
         known = plan.events.get(name) if source == "event" else plan.predictions.get(name)
         if known is None and is_unknown(plan, source, name):
             label = semconv.prediction_span_name(name) if source == "span" else name
-            ex = ({"ts": _aware(r["last_ts"]), "trace_id": r["trace_id"], "service": r["service"]},)
+            ex = ({"ts": _aware(r["last_ts"]), "trace_id": r["last_trace_id"], "service": r["service"]},)
             msg = f"{r['n']} row(s) of {label!r}, which is not in the plan"
             report.violations.append(
                 PlanViolation("unknown_event", label, source, None, 1, int(r["n"]), msg, ex)

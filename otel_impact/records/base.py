@@ -14,7 +14,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, ValidationError, WithJsonSchema
 
 from otel_impact.context import iso_utc
 from otel_impact.errors import AnalysisError
@@ -30,10 +30,18 @@ def _number_json(value: float | None) -> float | None:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, PlainSerializer(_time_json, return_type=str)]
+Timestamp = Annotated[
+    AwareDatetime,
+    PlainSerializer(_time_json, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 """An aware datetime; ``2026-11-20T00:00:00Z`` in JSON."""
 
-Number = Annotated[float | None, PlainSerializer(_number_json, return_type=float | None)]
+Number = Annotated[
+    float | None,
+    PlainSerializer(_number_json, return_type=float | None),
+    WithJsonSchema({"type": ["number", "null"]}),
+]
 """A float that may be undefined: NaN/inf/None inside the process, ``null`` in JSON."""
 
 Segment = dict[str, str]

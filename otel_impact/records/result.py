@@ -12,6 +12,8 @@ the same in every section that has them; a number that could not be computed is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -122,18 +124,34 @@ class Alert(Record):
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python number it holds (other values unchanged)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
 def make_alert(
     rule: str,
     *,
-    at: Timestamp,
+    at: datetime,
     message: str,
-    severity: Severity = "warning",
-    state: AlertState = "firing",
-    attributes: dict[str, AttributeValue] | None = None,
+    severity: str = "warning",
+    state: str = "firing",
+    attributes: Mapping[str, object] | None = None,
 ) -> Alert:
-    """The one way a stage builds an alert (attributes with a ``None`` value are left out)."""
-    attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
-    return Alert(rule=rule, state=state, severity=severity, at=at, message=message, attributes=attrs)
+    """The one way a stage builds an alert: attributes with a ``None`` value are left out, numpy
+    scalars become Python numbers, and a severity or state outside the contract is an error."""
+    attrs = {k: _plain(v) for k, v in (attributes or {}).items() if v is not None}
+    return Alert.model_validate(
+        {
+            "rule": rule,
+            "state": state,
+            "severity": severity,
+            "at": at,
+            "message": message,
+            "attributes": attrs,
+        }
+    )
 
 
 class Anomaly(Record):
@@ -315,7 +333,7 @@ class DataQuality(Record):
     source: str
     n: int
     psi: Number
-    ks: KsTest
+    ks: KsTest | None
     novelty: Number
     missing_rate: Number
     drift: bool
@@ -501,6 +519,8 @@ class TrafficSeries(Record):
 
 
 class ModelDeployment(Record):
+    """One model's versions, traffic phases and rollout times."""
+
     model: str
     versions: list[VersionSeen]
     phases: list[TrafficPhase]
@@ -529,6 +549,8 @@ class KpiRollout(Record):
 
 
 class Deployments(Record):
+    """Model versions seen, their traffic shares and rollout phases, and the KPI rollout time."""
+
     bucket_s: Number
     models: list[ModelDeployment]
     events: list[DeploymentEvent]
@@ -543,7 +565,7 @@ class Rollout(Record):
     model: str | None
     version: str | None
     segment_key: str | None
-    starts: dict[str, Timestamp]
+    starts: dict[str, Timestamp | None]
 
 
 class RolloutEffect(Record):
@@ -601,6 +623,8 @@ class RolloutEffect(Record):
 
 
 class RolloutImpact(Record):
+    """Rollouts without an A/B test and their estimated effects (ITS, synthetic control, DiD)."""
+
     rollouts: list[Rollout]
     effects: list[RolloutEffect]
 
@@ -633,6 +657,8 @@ class BurnAlert(Record):
 
 
 class Slo(Record):
+    """One service-level objective: its SLI, error budget and burn-rate windows."""
+
     name: str
     kind: str
     sli: str
@@ -688,10 +714,12 @@ class RuleTotal(Record):
 
 
 class PlanExample(Record):
+    """A row that broke a tracking-plan rule (the span or log record to look at)."""
+
     ts: Timestamp | None
     trace_id: str | None
-    span_id: str | None
     service: str | None
+    span_id: str | None = None
     value: AttributeValue | None = None
 
 
@@ -756,7 +784,9 @@ class Result(Record):
 
     window: ResultWindow
     run: RunInfo | None = None
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(
+        default_factory=list, description="Thin or degenerate data, one line each (never a failed run)."
+    )
     alerts: list[Alert] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
     affected_windows: list[AffectedWindow] = Field(default_factory=list)

@@ -29,6 +29,7 @@ from otel_impact.analyze.alerts import fdr_condition
 from otel_impact.analyze.breakdown import Breakdown, condition_of, detect_breakdown
 from otel_impact.analyze.correlation import LagScan, lag_scan, rank_segments
 from otel_impact.analyze.transfer import fit_transfer, saturation
+from otel_impact.records import Alert, make_alert
 from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import CACHE_KEY, SeriesSet, collect_warnings, persistence, segment_json
 
@@ -83,7 +84,7 @@ def run(ctx: JobContext) -> None:
     ctx.result.setdefault("correlations", [])
     ctx.result.setdefault("segment_ranking", [])
     ctx.result.setdefault("transfer", [])
-    alerts: list[dict[str, Any]] = ctx.result.setdefault("alerts", [])
+    alerts: list[Alert] = ctx.result.setdefault("alerts", [])
     built: SeriesSet | None = ctx.cache.get(CACHE_KEY)
     if built is None or not cfg.enabled:
         return
@@ -199,7 +200,7 @@ def _transfer(
     lag: int,
     bucket_s: float,
     times: list[Any],
-    alerts: list[dict[str, Any]],
+    alerts: list[Alert],
     *,
     n_tests: int = 1,
 ) -> None:
@@ -231,16 +232,16 @@ def _transfer(
         }
         if sat.saturated:
             alerts.append(
-                {
-                    "rule": "transfer_saturation",
-                    "severity": "warning",
-                    "state": "firing",
-                    "at": ctx.window.end,
-                    "message": f"{base['model_metric']} → {base['business_metric']} "
+                make_alert(
+                    "transfer_saturation",
+                    severity="warning",
+                    state="firing",
+                    at=ctx.window.end,
+                    message=f"{base['model_metric']} → {base['business_metric']} "
                     f"({_seg_label(tuple(base['segment'].items()))}): slope weakened from "
                     f"{sat.baseline.estimate:.3g} to {sat.recent.estimate:.3g}",
-                    "attributes": _attrs(base, lag * bucket_s),
-                }
+                    attributes=_attrs(base, lag * bucket_s),
+                )
             )
     else:
         row |= {"saturated": False, "saturation_pvalue": None}
@@ -265,7 +266,7 @@ def _breakdowns(
     pending: list[tuple[dict[str, Any], tuple[tuple[str, str], ...], np.ndarray, np.ndarray, int]],
     bucket_s: float,
     times: list[Any],
-    alerts: list[dict[str, Any]],
+    alerts: list[Alert],
 ) -> list[tuple[tuple[dict[str, Any], tuple[tuple[str, str], ...], int], int | None]]:
     """Breakdown alerts of every pair; returns each pair's first firing business bucket (or None).
 
@@ -307,14 +308,14 @@ def _breakdowns(
                 semconv.IMPACT_BREAKDOWN_KIND: kind,
             }
             alerts.append(
-                {
-                    "rule": "correlation_breakdown",
-                    "severity": "warning" if t.state == "firing" else "info",
-                    "state": t.state,
-                    "at": times[i],
-                    "message": msg,
-                    "attributes": attrs,
-                }
+                make_alert(
+                    "correlation_breakdown",
+                    severity="warning" if t.state == "firing" else "info",
+                    state=t.state,
+                    at=times[i],
+                    message=msg,
+                    attributes=attrs,
+                )
             )
     return out
 

@@ -57,6 +57,8 @@ from otel_impact.analyze.linking import (
     mark_version_changes,
     severity,
 )
+from otel_impact.context import parse_iso
+from otel_impact.records import Alert, make_alert
 from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import persistence
 from otel_impact.store import incidents as store
@@ -286,7 +288,7 @@ def _data_quality(
 
 def _drift_alert(
     model: str, state: str, row: tuple[int, PsiResult, KsResult | None, float, str], at: str, psi_alert: float
-) -> dict[str, Any]:
+) -> Alert:
     """One ``drift`` transition; the message is concatenated from structured fields."""
     _, p, k, nov, _ = row
     ks_text = (
@@ -296,17 +298,17 @@ def _drift_alert(
     )
     figures = "PSI " + format(p.estimate, ".3f") + ", " + ks_text + ", novelty " + format(nov, ".2f")
     firing = state == "firing"
-    return {
-        "rule": "drift",
-        "state": state,
-        "severity": ("critical" if p.estimate >= 2 * psi_alert else "warning") if firing else "info",
-        "at": at,
-        "message": ("score distribution of " + model + " drifted from " + at + ": " + figures)
+    return make_alert(
+        "drift",
+        severity=("critical" if p.estimate >= 2 * psi_alert else "warning") if firing else "info",
+        state=state,
+        at=parse_iso(at),
+        message=("score distribution of " + model + " drifted from " + at + ": " + figures)
         if firing
         else ("score distribution of " + model + " back to its reference from " + at + ": " + figures),
-        "attributes": {semconv.ML_MODEL_NAME: model, semconv.METRIC_IMPACT_DRIFT_PSI: p.estimate}
+        attributes={semconv.ML_MODEL_NAME: model, semconv.METRIC_IMPACT_DRIFT_PSI: p.estimate}
         | ({semconv.METRIC_IMPACT_DRIFT_KS: k.estimate} if k else {}),
-    }
+    )
 
 
 def _reference_psi_noise(buckets: list[np.ndarray], bins: int) -> float:
@@ -490,7 +492,7 @@ def _incident_json(
     }
 
 
-def _incident_alert(inc: dict[str, Any]) -> dict[str, Any]:
+def _incident_alert(inc: dict[str, Any]) -> Alert:
     a, links = inc["anomaly"], inc["linked"]
     model, metric = a[semconv.ML_MODEL_NAME], a["metric"]
     msg = (
@@ -520,8 +522,7 @@ def _incident_alert(inc: dict[str, Any]) -> dict[str, Any]:
         sev = "critical"
     else:
         sev = "warning"
-    return {"rule": "incident", "state": "firing", "severity": sev, "at": a["start"], "message": msg,
-            "attributes": attrs}  # fmt: skip
+    return make_alert("incident", severity=sev, state="firing", at=parse_iso(a["start"]), message=msg, attributes=attrs)  # fmt: skip
 
 
 def _flag_series(result: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from otel_impact import semconv
 from otel_impact.analyze.lift import lift, sample_ratio_mismatch
 from otel_impact.analyze.results import ConfidenceInterval
 from otel_impact.analyze.roi import kpi_table, roi
+from otel_impact.records import Alert, make_alert
 from otel_impact.stages.deployments import kpi_rollout
 from otel_impact.stages.graph import Stage
 from otel_impact.stages.llm import CACHE_KEY as LLM_COST_KEY
@@ -62,7 +63,7 @@ def run(ctx: JobContext) -> None:
     cfg = ctx.config.lift
     ctx.result.setdefault("lift", [])
     ctx.result.setdefault("roi", [])
-    alerts: list[dict[str, Any]] = ctx.result.setdefault("alerts", [])
+    alerts: list[Alert] = ctx.result.setdefault("alerts", [])
     built: SeriesSet | None = ctx.cache.get(CACHE_KEY)
     attribute = cfg.attribute
     if cfg.enabled and attribute is not None:
@@ -121,15 +122,15 @@ def run(ctx: JobContext) -> None:
                     ctx.result["lift"].append(row)
             if srm.mismatch:
                 alerts.append(
-                    {
-                        "rule": "sample_ratio_mismatch",
-                        "severity": "critical",
-                        "state": "firing",
-                        "at": ctx.window.end,
-                        "message": f"{name}: arm sizes {list(srm.observed)} do not match the expected split "
+                    make_alert(
+                        "sample_ratio_mismatch",
+                        severity="critical",
+                        state="firing",
+                        at=ctx.window.end,
+                        message=f"{name}: arm sizes {list(srm.observed)} do not match the expected split "
                         f"(p = {srm.pvalue:.2g}); the lift is not trustworthy",
-                        "attributes": {semconv.IMPACT_BUSINESS_METRIC: name},
-                    }
+                        attributes={semconv.IMPACT_BUSINESS_METRIC: name},
+                    )
                 )
     _kpi(ctx, built)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from otel_impact.plan.check import check_store
 from otel_impact.plan.validate import load_plan
+from otel_impact.records import make_alert
 from otel_impact.stages.graph import Stage
 
 if TYPE_CHECKING:
@@ -38,15 +39,15 @@ def run(ctx: JobContext) -> None:
     for kind in report.exceeded():
         entries = sorted({v.entry for v in report.violations if v.kind == kind})
         alerts.append(
-            {
-                "rule": "tracking_plan",
-                "severity": "warning",
-                "state": "firing",
-                "at": ctx.window.end,
-                "message": f"tracking plan: {totals[kind]} {kind} violation(s) "
+            make_alert(
+                "tracking_plan",
+                severity="warning",
+                state="firing",
+                at=ctx.window.end,
+                message=f"tracking plan: {totals[kind]} {kind} violation(s) "
                 f"(tolerance {plan.tolerances.of(kind)}) in {', '.join(entries[:5])}",
-                "attributes": {"check": kind},
-            }
+                attributes={"check": kind},
+            )
         )
 
 

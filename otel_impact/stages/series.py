@@ -36,6 +36,8 @@ from scipy import stats
 from otel_impact import semconv
 from otel_impact.analyze import alerts as rules
 from otel_impact.analyze.results import DegenerateDataWarning
+from otel_impact.context import parse_iso
+from otel_impact.records import Alert, make_alert
 from otel_impact.stages.graph import Stage
 from otel_impact.store import series as store_series
 from otel_impact.store.stitch import conversions_by_bucket
@@ -265,16 +267,16 @@ def run(ctx: JobContext) -> None:
         ctx.warn("series: no predictions in the window")
 
 
-def _alert_json(ctx: JobContext, alert: rules.Alert, times: list[Any]) -> dict[str, Any]:
+def _alert(ctx: JobContext, alert: rules.Alert, times: list[Any]) -> Alert:
     at = times[alert.index] if 0 <= alert.index < len(times) else ctx.window.end
-    return {
-        "rule": alert.rule,
-        "severity": alert.severity,
-        "state": alert.state,
-        "at": at,
-        "message": alert.message,
-        "attributes": dict(alert.attributes),
-    }
+    return make_alert(
+        alert.rule,
+        severity=alert.severity,
+        state=alert.state,
+        at=at,
+        message=alert.message,
+        attributes=dict(alert.attributes),
+    )
 
 
 def persistence(ctx: JobContext) -> rules.Persistence:
@@ -301,7 +303,7 @@ def alert_rules(ctx: JobContext) -> None:
     events are unknown for the count-based rules.
     """
     cfg = ctx.config.alerts
-    out: list[dict[str, Any]] = ctx.result.setdefault("alerts", [])
+    out: list[Alert] = ctx.result.setdefault("alerts", [])
     built: SeriesSet | None = ctx.cache.get(CACHE_KEY)
     if not cfg.enabled:
         return
@@ -342,7 +344,7 @@ def alert_rules(ctx: JobContext) -> None:
                     "latency_p95", cond, describe=lat_text, values=lat.values,
                     attributes={semconv.ML_MODEL_NAME: model}, severity="critical", policy=policy,
                 ):  # fmt: skip
-                    out.append(_alert_json(ctx, a, times))
+                    out.append(_alert(ctx, a, times))
             if cfg.adaptive:
                 for name in cfg.adaptive_metrics:
                     s = built.find(name, model_name=model)
@@ -369,7 +371,7 @@ def _accuracy_alerts(
     tests: list[tuple[str, np.ndarray, rules.AdaptiveTest]],
     times: list[Any],
     policy: rules.Persistence,
-    out: list[dict[str, Any]],
+    out: list[Alert],
 ) -> None:
     """accuracy_drop: significantly (BH over models × buckets) and materially below the baseline."""
     cfg = ctx.config.alerts
@@ -398,7 +400,7 @@ def _accuracy_alerts(
             "accuracy_drop", cond, describe=text, values=values, attributes={semconv.ML_MODEL_NAME: model},
             policy=policy,
         ):  # fmt: skip
-            out.append(_alert_json(ctx, a, times))
+            out.append(_alert(ctx, a, times))
 
 
 def _adaptive_alerts(
@@ -406,7 +408,7 @@ def _adaptive_alerts(
     tests: list[tuple[str, str, np.ndarray, rules.AdaptiveTest]],
     times: list[Any],
     policy: rules.Persistence,
-    out: list[dict[str, Any]],
+    out: list[Alert],
 ) -> None:
     """adaptive_<metric>: BH over models × metrics × buckets, and |z| above the effect floor."""
     cfg = ctx.config.alerts
@@ -430,10 +432,10 @@ def _adaptive_alerts(
             "adaptive_" + name, cond, describe=text, values=values,
             attributes={semconv.ML_MODEL_NAME: model}, policy=policy,
         ):  # fmt: skip
-            out.append(_alert_json(ctx, a, times))
+            out.append(_alert(ctx, a, times))
 
 
-def _business_impact(ctx: JobContext, out: list[dict[str, Any]]) -> None:
+def _business_impact(ctx: JobContext, out: list[Alert]) -> None:
     """business_impact: the all-users lift is *significantly* below ``alerts.business_impact``.
 
     The lift's CI (normal approximation from its bounds) gives a one-sided p-value of
@@ -459,14 +461,14 @@ def _business_impact(ctx: JobContext, out: list[dict[str, Any]]) -> None:
         lift = rules.num(100 * est) + " % (CI " + rules.num(100 * lo) + " … " + rules.num(100 * hi) + " %)"
         if rejected == 1.0:
             out.append(
-                {
-                    "rule": "business_impact",
-                    "severity": "warning",
-                    "state": "firing",
-                    "at": ctx.window.end,
-                    "message": metric + ": lift " + lift + " significantly below " + limit + " %",
-                    "attributes": {semconv.IMPACT_BUSINESS_METRIC: metric},
-                }
+                make_alert(
+                    "business_impact",
+                    severity="warning",
+                    state="firing",
+                    at=ctx.window.end,
+                    message=metric + ": lift " + lift + " significantly below " + limit + " %",
+                    attributes={semconv.IMPACT_BUSINESS_METRIC: metric},
+                )
             )
         elif est < cfg.business_impact:
             ctx.warn(
@@ -475,7 +477,7 @@ def _business_impact(ctx: JobContext, out: list[dict[str, Any]]) -> None:
             )  # fmt: skip
 
 
-def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]], policy: rules.Persistence) -> None:
+def _drift_alerts(ctx: JobContext, out: list[Alert], policy: rules.Persistence) -> None:
     """``drift_score`` alerts from the data-quality rows (PSI per model × bucket), one per episode.
 
     A bucket with fewer than ``incidents.drift.min_count`` scores is unknown: a PSI from a
@@ -483,19 +485,13 @@ def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]], policy: rules.Pers
     """
     cfg = ctx.config.alerts
     min_n = ctx.config.incidents.drift.min_count
-    by_model: dict[str, list[tuple[str, float, float]]] = {}
+    by_model: dict[str, list[tuple[datetime, float, float]]] = {}
     for row in ctx.result.get("data_quality") or []:
-        if not isinstance(row, dict):
-            continue
-        score = row.get("drift_score", row.get("psi"))
-        n = row.get("n")
+        score, n = row["psi"], row["n"]
         if isinstance(score, int | float) and not isinstance(score, bool):
-            model = str(row.get(semconv.ML_MODEL_NAME, ""))
-            at = row.get("bucket") or ctx.window.end
             count = float(n) if isinstance(n, int | float) and not isinstance(n, bool) else math.nan
-            by_model.setdefault(model, []).append(
-                (str(at) if not isinstance(at, datetime) else at.isoformat(), float(score), count)
-            )
+            at = parse_iso(row["bucket"]) if isinstance(row["bucket"], str) else row["bucket"]
+            by_model.setdefault(str(row[semconv.ML_MODEL_NAME]), []).append((at, float(score), count))
     for model, points in by_model.items():
         points.sort()
         values = np.asarray([v for _, v, _ in points])
@@ -519,34 +515,24 @@ def _drift_alerts(ctx: JobContext, out: list[dict[str, Any]], policy: rules.Pers
         ):  # fmt: skip
             at = points[a.index][0]
             if a.state == "firing":  # the same shift already alerted by the `drift` rule: not twice
-                skip = any(lo <= _iso_text(at) <= hi for lo, hi in covered)
+                skip = any(lo <= at <= hi for lo, hi in covered)
             if not skip:
-                out.append(_alert_json(ctx, a, [p[0] for p in points]))
+                out.append(_alert(ctx, a, [p[0] for p in points]))
 
 
-def _iso_text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return str(value).replace("+00:00", "Z")
-
-
-def _drift_episodes(alerts: list[dict[str, Any]], model: str) -> list[tuple[str, str]]:
-    """[firing, resolved] ranges (ISO text) of the incidents stage's ``drift`` alerts of ``model``."""
-    spans: list[tuple[str, str]] = []
-    start: str | None = None
-    rows = [
-        a
-        for a in alerts
-        if a.get("rule") == "drift" and (a.get("attributes") or {}).get(semconv.ML_MODEL_NAME) == model
-    ]
-    for a in sorted(rows, key=lambda a: _iso_text(a.get("at"))):
-        if a.get("state") == "firing" and start is None:
-            start = _iso_text(a.get("at"))
-        elif a.get("state") == "resolved" and start is not None:
-            spans.append((start, _iso_text(a.get("at"))))
+def _drift_episodes(alerts: list[Alert], model: str) -> list[tuple[datetime, datetime]]:
+    """[firing, resolved] ranges of the incidents stage's ``drift`` alerts of ``model``."""
+    spans: list[tuple[datetime, datetime]] = []
+    start: datetime | None = None
+    rows = [a for a in alerts if a.rule == "drift" and a.attributes.get(semconv.ML_MODEL_NAME) == model]
+    for a in sorted(rows, key=lambda a: a.at):
+        if a.state == "firing" and start is None:
+            start = a.at
+        elif a.state == "resolved" and start is not None:
+            spans.append((start, a.at))
             start = None
     if start is not None:
-        spans.append((start, "9999"))
+        spans.append((start, datetime.max.replace(tzinfo=UTC)))
     return spans
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.slo import SloEpisode, SloResult, evaluate_slo, freshness_steps
 from otel_impact.config.base import format_duration
+from otel_impact.records import make_alert
 from otel_impact.stages.graph import Stage
 from otel_impact.stages.series import persistence
 from otel_impact.store.client import StoreClient, query_file, rows
@@ -205,17 +206,10 @@ def run(ctx: JobContext) -> None:
             window = format_duration(e.long_s) + "/" + format_duration(e.short_s)
             head = "SLO " + str(row["name"]) + " (" + target + "): "
             alerts.append(
-                {
-                    "rule": "slo_burn_rate",
-                    "severity": e.severity,
-                    "state": e.state,
-                    "at": grid.time(e.index),
-                    "message": head + "error budget burning " + format(e.burn_short, ".1f") + "× over " + window
+                make_alert("slo_burn_rate", severity=e.severity, state=e.state, at=grid.time(e.index), message=head + "error budget burning " + format(e.burn_short, ".1f") + "× over " + window
                     + " (alert at " + format(e.factor, "g") + "×)"
                     if e.state == "firing"
-                    else head + "burn rates back under their alert factors",
-                    "attributes": {semconv.IMPACT_SLO_NAME: row["name"], semconv.IMPACT_SLO_WINDOW: window},
-                }
+                    else head + "burn rates back under their alert factors", attributes={semconv.IMPACT_SLO_NAME: row["name"], semconv.IMPACT_SLO_WINDOW: window})
             )  # fmt: skip
 
 

@@ -41,7 +41,7 @@ def run(engine_client: Any) -> Iterator[Run]:
 
 @pytest.fixture(scope="module")
 def result(run: Run) -> dict[str, Any]:
-    return analyze(run.client, config(PLAN), Window(*window(PLAN)), seed=3)
+    return analyze(run.client, config(PLAN), Window(*window(PLAN)), seed=3).to_json()
 
 
 def _purchases_in_window(run: Run) -> dict[str, int]:
@@ -164,7 +164,7 @@ def test_json_attribute_layout_gives_the_same_analysis(
             "SELECT type FROM system.columns WHERE database = currentDatabase() AND table = 'otel_traces'"
             " AND name = 'SpanAttributes'"
         ).startswith("JSON")
-        again = analyze(client, config(PLAN), Window(*window(PLAN)), seed=3)
+        again = analyze(client, config(PLAN), Window(*window(PLAN)), seed=3).to_json()
     finally:
         engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
     _assert_same(again, result)

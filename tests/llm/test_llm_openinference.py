@@ -47,7 +47,7 @@ def test_evaluations_join_through_the_recorded_response_and_cost_per_outcome_is_
         (evals["segment_key"] == "") & (evals["model_version"] == "") & (evals["evaluator"] == EVALUATOR)
     )
     assert evals["evaluated"][everyone].sum() == run.truth.evaluations
-    result = analyze(run.client, cfg, win)
+    result = analyze(run.client, cfg, win).to_json()
     end = PLAN.start + timedelta(days=PLAN.days)
     for variant in ("v1", "v2"):
         cost = sum(

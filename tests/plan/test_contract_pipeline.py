@@ -47,7 +47,7 @@ def test_job_result_has_the_contract_sections(store: Any) -> None:
     events.append((3 * HOUR, "business.purchase", {semconv.USER_ID: "u1"}))  # missing business.value
     insert_events(store, events)
     window = Window(BASE, BASE + timedelta(days=1))
-    result = analyze(store, config_from_dict(CONFIG), window)
+    result = analyze(store, config_from_dict(CONFIG), window).to_json()
     json.dumps(result)  # JSON-able throughout
     assert [s.name for s in STAGES].index("deployments") < [s.name for s in STAGES].index("lift")
     plan = result["tracking_plan"]

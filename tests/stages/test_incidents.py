@@ -115,7 +115,7 @@ def load_world(client: Any, *, seed: int = 7, drop: bool = True, events: bool = 
 
 def run(client: Any, **extra: Any) -> dict[str, Any]:
     cfg = config_from_dict({**LINEAGE, **extra})
-    return analyze(client, cfg, Window(BASE, at(DAYS)))
+    return analyze(client, cfg, Window(BASE, at(DAYS))).to_json()
 
 
 def _world(engine_client: Any, **kwargs: Any) -> Iterator[Any]:

@@ -113,7 +113,7 @@ def scenario(engine_client: Any) -> Iterator[dict[str, Any]]:
     try:
         apply_schema(client, database=name)
         load_scenario(client)
-        yield analyze(client, config_from_dict(CONFIG), Window(BASE, at(DAYS)))
+        yield analyze(client, config_from_dict(CONFIG), Window(BASE, at(DAYS))).to_json()
     finally:
         engine_client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 

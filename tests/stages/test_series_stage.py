@@ -15,7 +15,9 @@ from series_data import DAY, at, insert_events, insert_predictions
 
 from otel_impact import semconv
 from otel_impact.config import config_from_dict
+from otel_impact.context import iso_utc
 from otel_impact.pipeline import Window, analyze
+from otel_impact.records import make_alert
 
 DAYS = 40
 
@@ -65,7 +67,7 @@ CONFIG = {
 
 def test_stages_recover_planted_lag_segment_lift_and_alerts(planted: Any) -> None:
     cfg = config_from_dict(CONFIG)
-    result = analyze(planted, cfg, Window(at(0), at(DAYS * DAY)), seed=3)
+    result = analyze(planted, cfg, Window(at(0), at(DAYS * DAY)), seed=3).to_json()
     json.dumps(result)  # JSON-able, NaN already turned into null
     for key in ("series", "correlations", "segment_ranking", "transfer", "lift", "roi", "kpi", "alerts"):
         assert key in result, key
@@ -130,7 +132,7 @@ def test_stages_recover_planted_lag_segment_lift_and_alerts(planted: Any) -> Non
 
 def test_stages_without_data_or_configuration_do_not_crash(store: Any) -> None:
     cfg = config_from_dict({"business_metrics": CONFIG["business_metrics"], "segments": ["tenure"]})
-    result = analyze(store, cfg, Window(at(0), at(5 * DAY)))
+    result = analyze(store, cfg, Window(at(0), at(5 * DAY))).to_json()
     assert result["correlations"] == [] and result["lift"] == [] and result["roi"] == []
     assert any("no predictions" in w for w in result["warnings"])
     business = [r for r in result["series"] if r["kind"] == "business"]
@@ -162,7 +164,7 @@ def test_lift_by_feature_flag_attribute_and_its_roi(store: Any) -> None:
             "roi": {"cost_per_1k_predictions": 10.0},
         }
     )  # fmt: skip
-    result = analyze(store, cfg, Window(at(0), at(5 * DAY)), seed=1)
+    result = analyze(store, cfg, Window(at(0), at(5 * DAY)), seed=1).to_json()
     (row,) = result["lift"]
     assert (row["n_treatment"], row["n_control"], row["crossover"]) == (100, 100, 0)
     assert row["ci"][0] < row["estimate"] < row["ci"][1]
@@ -182,21 +184,22 @@ def test_alert_rules_on_drift_rows_and_lift_without_store() -> None:
           for d, psi, n in zip(range(1, 10), psis, counts, strict=True)]  # fmt: skip
     ctx = JobContext(client=None, config=config_from_dict({}), window=Window(at(0), at(9 * DAY)))
     ctx.result["data_quality"] = dq
-    ctx.result["alerts"] = [{"rule": "incident", "at": "2026-11-02T00:00:00Z"}]  # from another stage
+    incident = make_alert("incident", at=at(DAY), message="an incident")  # from another stage
+    ctx.result["alerts"] = [incident]
     ctx.result["lift"] = [
         {"metric": "purchase", "segment": {}, "estimate": 0.001, "ci": [-0.05, 0.05]},
         {"metric": "signup", "segment": {}, "estimate": -0.04, "ci": [-0.06, -0.02]},
         {"metric": "signup", "segment": {"tenure": "new"}, "estimate": -0.2, "ci": [-0.3, -0.1]},
     ]
     alert_rules(ctx)
-    got = [(a["rule"], a.get("state"), str(a["at"])) for a in ctx.result["alerts"]]
+    got = [(a.rule, a.state, iso_utc(a.at)) for a in ctx.result["alerts"]]
     assert got[0][0] == "incident"  # appended, not replaced
     drift = [(s, at) for r, s, at in got if r == "drift_score"]
     # 2 of 3 buckets fire, three calm buckets resolve; the thin bucket is unknown, so the last
     # high bucket alone does not fire again
     assert drift == [("firing", "2026-11-03T00:00:00Z"), ("resolved", "2026-11-07T00:00:00Z")]
-    impact = [a for a in ctx.result["alerts"] if a["rule"] == "business_impact"]
-    assert len(impact) == 1 and impact[0]["message"].startswith("signup: lift -4 % (CI -6 … -2 %)")
+    impact = [a for a in ctx.result["alerts"] if a.rule == "business_impact"]
+    assert len(impact) == 1 and impact[0].message.startswith("signup: lift -4 % (CI -6 … -2 %)")
     # purchase is below the threshold but not significantly so: said, not alerted
     assert any(w.startswith("business_impact: purchase") and "not significantly" in w for w in ctx.warnings)
 
@@ -226,12 +229,12 @@ def test_correlation_stage_ranks_segments_on_the_period_before_a_breakdown() -> 
     ctx.cache["series"] = built
     correlation.run(ctx)
 
-    breakdowns = [a for a in ctx.result["alerts"] if a["rule"] == "correlation_breakdown" and not
-                  a["attributes"].get(semconv.IMPACT_SEGMENT_KEY)]  # fmt: skip
+    breakdowns = [a for a in ctx.result["alerts"] if a.rule == "correlation_breakdown" and not
+                  a.attributes.get(semconv.IMPACT_SEGMENT_KEY)]  # fmt: skip
     first = breakdowns[0]
-    assert first["state"] == "firing" and 60 <= (first["at"] - bucket0(grid)).days <= 68
-    assert first["attributes"][semconv.IMPACT_CORRELATION_R_BEFORE] > 0.5
-    assert first["attributes"][semconv.IMPACT_LAG_S] == 0.0
+    assert first.state == "firing" and 60 <= (first.at - bucket0(grid)).days <= 68
+    assert first.attributes[semconv.IMPACT_CORRELATION_R_BEFORE] > 0.5
+    assert first.attributes[semconv.IMPACT_LAG_S] == 0.0
     ranking = ctx.result["segment_ranking"]
     assert [r["segment"] for r in ranking] == [{"tenure": "strong"}, {"tenure": "weak"}]
     assert ranking[0]["period_end"] is not None and ranking[0]["estimate"] > 0.9

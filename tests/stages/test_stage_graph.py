@@ -161,8 +161,8 @@ def test_every_stage_access_is_declared_on_a_real_run(demo_run: Any, config_name
         pytest.skip(f"{config_name} not written by this build of the demo")
     config = load_config(path)
     window = Window(outcome.params.start, outcome.params.end)
-    guarded = analyze(client, config, window, seed=3, check_access=True)
-    plain = analyze(client, config, window, seed=3)
+    guarded = analyze(client, config, window, seed=3, check_access=True).to_json()
+    plain = analyze(client, config, window, seed=3).to_json()
     assert not [w for w in guarded["warnings"] if "failed" in w]
     # the guard changes nothing, not even key order
     assert document_differences(guarded, plain, rel=1e-9, abs_tol=1e-12, key_order=True) == []

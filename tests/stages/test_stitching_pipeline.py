@@ -84,7 +84,7 @@ def test_analyze_produces_the_json_contract(store: Any) -> None:
     _seed(store)
     cfg = config_from_dict(CONFIG)
     seen: list[str] = []
-    result = analyze(store, cfg, Window(at(0), at(3 * DAY)), progress=seen.append)
+    result = analyze(store, cfg, Window(at(0), at(3 * DAY)), progress=seen.append).to_json()
     assert seen.index("stitching") < seen.index("attribution")
     json.dumps(result, allow_nan=False)  # strictly JSON
     assert result["window"] == {"start": "2026-11-01T00:00:00Z", "end": "2026-11-04T00:00:00Z"}
@@ -141,7 +141,7 @@ def test_analyze_is_deterministic_and_respects_configured_models(store: Any) -> 
     _seed(store)
     cfg = config_from_dict({**CONFIG, "attribution": {"models": ["linear", "shapley"]}})
     w = Window(at(0), at(3 * DAY))
-    one, two = analyze(store, cfg, w), analyze(store, cfg, w)
+    one, two = analyze(store, cfg, w).to_json(), analyze(store, cfg, w).to_json()
     assert one == two
     assert {r["model"] for r in one["attribution"]} == {"linear", "shapley"}
 
@@ -150,17 +150,17 @@ def test_analyze_is_deterministic_and_respects_configured_models(store: Any) -> 
 def test_models_filter_limits_predictions(store: Any) -> None:
     _seed(store)
     cfg = config_from_dict({**CONFIG, "models": ["other-model"]})
-    result = analyze(store, cfg, Window(at(0), at(3 * DAY)))
+    result = analyze(store, cfg, Window(at(0), at(3 * DAY))).to_json()
     purchase = next(r for r in result["stitching"] if r["business_metric"] == "purchase")
     assert purchase["attributed_outcomes"] == 0 and purchase["unattributed_outcomes"] == 3
 
 
 @pytest.mark.usefixtures("part1_only")
 def test_empty_store_and_no_metrics(store: Any) -> None:
-    result = analyze(store, config_from_dict(CONFIG), Window(at(0), at(DAY)))
+    result = analyze(store, config_from_dict(CONFIG), Window(at(0), at(DAY))).to_json()
     assert all(r["outcomes"] == 0 for r in result["stitching"])
     assert result["attribution"] == []
-    bare = analyze(store, config_from_dict({}), Window(at(0), at(DAY)))
+    bare = analyze(store, config_from_dict({}), Window(at(0), at(DAY))).to_json()
     assert bare["stitching"] == [] and bare["attribution"] == []
 
 
@@ -206,7 +206,7 @@ def test_shapley_skipped_with_warning_beyond_channel_limit(store: Any) -> None:
     cfg = config_from_dict(
         {**CONFIG, "attribution": {"models": ["shapley", "markov"], "max_channels_shapley": 2}}
     )
-    result = analyze(store, cfg, Window(at(0), at(DAY)))
+    result = analyze(store, cfg, Window(at(0), at(DAY))).to_json()
     assert {r["model"] for r in result["attribution"]} == {"markov"}
     assert any("max_channels_shapley" in w for w in result["warnings"])
 

@@ -2,7 +2,8 @@
 -- spans) in one pass, grouped by name: per declared attribute (arrays index-aligned with that
 -- name's keys, picked from the array-of-arrays parameters by the name's position in names) the
 -- rows missing it while required, the rows whose string value does not parse as the declared
--- type, enum violations, the distinct values and up to 20 example rows of each violation. The
+-- type, enum violations, the distinct values and the 20 earliest example rows of each violation
+-- (sorted, so the same rows are picked whatever the read order). The
 -- FROM subquery is one of the plan_source_*.sql files (name, ts, trace_id, span_id,
 -- service_name, attributes).
 WITH
@@ -34,8 +35,8 @@ SELECT
     sumForEach(arrayMap(x -> toUInt64(x), is_enum)) AS enum_bad,
     uniqIfForEach(vals, present) AS distinct_values,
     groupUniqArrayIfForEach(5)(vals, present) AS some_values,
-    groupArrayIfForEach(20)(row_of, is_missing) AS ex_missing,
-    groupArrayIfForEach(20)(row_of, is_wrong) AS ex_wrong,
-    groupArrayIfForEach(20)(row_of, is_enum) AS ex_enum
+    groupArraySortedIfForEach(20)(row_of, is_missing) AS ex_missing,
+    groupArraySortedIfForEach(20)(row_of, is_wrong) AS ex_wrong,
+    groupArraySortedIfForEach(20)(row_of, is_enum) AS ex_enum
 FROM ({source})
 GROUP BY name
