@@ -46,7 +46,7 @@ def run_world(root: Any, dsn: str, f: Family, seed: int) -> list[dict[str, Any]]
         load(client, f, seed)
         start, end = window(f)
         out = run_job(client, config_from_dict(config(f)), since=start, until=end, export=False, seed=seed)
-        return [a for a in out.result.get("alerts", []) if a.get("state", "firing") == "firing"]
+        return [a.to_json() for a in out.result.firing_alerts()]
     finally:
         root.command(f"DROP DATABASE IF EXISTS {name} SYNC")
 

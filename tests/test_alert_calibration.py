@@ -35,7 +35,7 @@ def test_null_world_raises_no_critical_and_at_most_one_alert(store: Any, family:
     load(store, family, seed)
     start, end = window(family)
     out = run_job(store, config_from_dict(config(family)), since=start, until=end, export=False)
-    firing = [a for a in out.result["alerts"] if a.get("state", "firing") == "firing"]
-    mine = [a for a in firing if a["rule"] in RULES or a["rule"].startswith("adaptive_")]
-    assert not [a for a in mine if a["severity"] == "critical"], mine
-    assert len(mine) <= 1, [(a["rule"], a["severity"], a["message"][:80]) for a in mine]
+    firing = out.result.firing_alerts()
+    mine = [a for a in firing if a.rule in RULES or a.rule.startswith("adaptive_")]
+    assert not [a for a in mine if a.severity == "critical"], mine
+    assert len(mine) <= 1, [(a.rule, a.severity, a.message[:80]) for a in mine]

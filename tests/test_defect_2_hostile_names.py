@@ -159,7 +159,7 @@ def test_defect_2_hostile_names_never_reach_a_format_string(store: Any, tmp_path
     with receiver(store) as rx:
         out = run_job(store, _config(rx.endpoints.http), since=BASE, until=_at(DAYS), report_paths=reports)
         rx.flush()
-    result = out.result
+    result = out.result.to_json()  # the JSON document the job writes
     assert not [w for w in result["warnings"] if "failed" in w], result["warnings"]
     assert out.exported_points > 0 and out.exported_events > 0
     # every stage saw the names verbatim
@@ -175,7 +175,10 @@ def test_defect_2_hostile_names_never_reach_a_format_string(store: Any, tmp_path
     for name in [*HOSTILE, *SEGMENTS, PIPELINE, DATASET, FEATURE, "{version}-%s-8"]:
         assert name in text, name[:40]
     # export: points and events carry the names as attribute values, verbatim, and they come back
-    points, events = result_points(result, run_id=out.run_id), result_events(result, run_id=out.run_id)
+    points, events = (
+        result_points(result, run_id=out.run_id),
+        result_events(result, run_id=out.run_id),
+    )  # TRANSITION
     exported = {str(v) for p in points for v in p.attributes.values()} | {
         str(v) for e in events for v in e.attributes.values()
     }
