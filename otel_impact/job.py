@@ -31,6 +31,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,30 @@ class JobOutcome:
     alerts: int = 0
     reports: tuple[Path, ...] = field(default_factory=tuple)
     exit_code: int = 0
+
+
+class StageClock:
+    """Times the analysis stages from the pipeline's progress ticks (each tick starts a stage and
+    ends the one before; :meth:`stop` ends the last) and says each stage's start."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self._say = say
+        self._marks: list[tuple[str, float]] = []
+
+    def start(self, stage: str) -> None:
+        self._marks.append((stage, time.perf_counter()))
+        self._say(f"stage {stage}")
+
+    def stop(self) -> dict[str, float]:
+        """Seconds per stage, in run order (a stage named twice adds up)."""
+        if not self._marks:
+            return {}
+        ends = [t for _, t in self._marks[1:]] + [time.perf_counter()]
+        out: dict[str, float] = {}
+        for (stage, began), ended in zip(self._marks, ends, strict=True):
+            out[stage] = round(out.get(stage, 0.0) + ended - began, 4)
+        self._say("stage times: " + ", ".join(f"{k} {v:.2f} s" for k, v in out.items()))
+        return out
 
 
 def new_run_id(at: datetime | None = None) -> str:
@@ -215,8 +240,11 @@ def run_job(
             from otel_impact.pipeline import analyze
 
             analyze_fn = analyze
-        result = analyze_fn(client, config, window, seed=seed, progress=lambda s: say(f"stage {s}"))
-        run = RunInfo(id=run_id, job=job, started=started, previous_watermark=previous)
+        clock = StageClock(say)
+        result = analyze_fn(client, config, window, seed=seed, progress=clock.start)
+        run = RunInfo(
+            id=run_id, job=job, started=started, previous_watermark=previous, stage_seconds=clock.stop()
+        )
         updates: dict[str, Any] = {"run": run}
         if config.evaluation.features:
             updates["evaluation"] = evaluate(

@@ -274,3 +274,16 @@ def test_failed_analysis_is_logged_and_releases_the_lock(store: Any) -> None:
     out = run_job(store, disabled, since=T0, until=T1, analyze_fn=fake_analyze())  # lock was released
     # export disabled in config: nothing sent, and the watermark (of exported results) stays put
     assert out.exported_points == 0 and out.watermark is None and read_watermark(store, "impact") is None
+
+
+def test_the_run_section_holds_each_stage_time_of_the_real_pipeline(store: Any) -> None:
+    from otel_impact.pipeline import STAGES
+
+    said: list[str] = []
+    out = run_job(store, cfg(), since=T0, until=T1, export=False, progress=said.append)
+    assert out.result.run is not None and out.result.run.stage_seconds is not None
+    times = out.result.run.stage_seconds
+    assert list(times) == [s.name for s in STAGES] and all(t >= 0 for t in times.values())
+    assert out.result.to_json()["run"]["stage_seconds"] == times
+    logged = next(line for line in said if line.startswith("stage times: "))
+    assert logged.count(" s,") == len(STAGES) - 1 and logged.startswith(f"stage times: {STAGES[0].name} ")

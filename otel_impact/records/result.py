@@ -108,6 +108,9 @@ class RunInfo(Record):
     job: str
     started: Timestamp
     previous_watermark: Timestamp | None
+    stage_seconds: dict[str, float] | None = Field(
+        default=None, description="Wall-clock seconds of each analysis stage, in run order."
+    )
 
 
 # --- alerts and incidents ------------------------------------------------------------------------

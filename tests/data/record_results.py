@@ -53,6 +53,7 @@ def normalise(doc: dict[str, Any]) -> dict[str, Any]:
         run = dict(out["run"])
         run["id"] = "recorded"
         run["started"] = out.get("window", {}).get("end")
+        run.pop("stage_seconds", None)  # wall-clock times: different on every run
         out["run"] = run
     series = out.get("series")
     if isinstance(series, list):
