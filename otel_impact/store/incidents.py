@@ -254,7 +254,6 @@ def write_annotations(client: StoreClient, rows: Sequence[dict[str, Any]]) -> in
 
 # --- annotations -----------------------------------------------------------------------------
 
-LINKED_CRITICAL_SCORE = 0.5  # an incident whose best upstream link scores at least this: critical
 EVENT_CRITICAL_SEVERITY = 0.9  # an upstream event at least this severe (a missing run): critical
 
 
@@ -272,27 +271,25 @@ def incident_annotations(result: Result, run_id: str = "") -> list[dict[str, Any
     from a result: one per incident, notable upstream event and drifted bucket.
 
     Pure (no store access): returns dicts with UTC datetimes, ready for :func:`write_annotations`.
-    An incident is ``critical`` when its best upstream link scores at least
-    :data:`LINKED_CRITICAL_SCORE` (the incident record carries no severity of its own), an
-    upstream event when its severity is at least :data:`EVENT_CRITICAL_SEVERITY`; the rest are
-    ``warning``.
+    An incident is ``critical`` when the incidents stage found its likely cause upstream
+    (``cause == "upstream"``: the best link is evidence enough), an upstream event when its
+    severity is at least :data:`EVENT_CRITICAL_SEVERITY`; the rest are ``warning``.
     """
     ws, we = _utc(result.window.start), _utc(result.window.end)
     base = {"run_id": run_id, "window_start": ws, "window_end": we}
     rows: list[dict[str, Any]] = []
     for inc in result.incidents:
         a, links = inc.anomaly, inc.linked
-        cause, severity = "no upstream cause found", "warning"
+        text = "no upstream cause found"
         if links:
             top = links[0]
             what = top.change or top.status or top.kind or "event"
-            cause = f"linked to {top.pipeline} {what} on {top.dataset} at {iso_utc(top.at)}"
-            severity = "critical" if (_defined(top.score) or 0.0) >= LINKED_CRITICAL_SCORE else "warning"
+            text = f"linked to {top.pipeline} {what} on {top.dataset} at {iso_utc(top.at)}"
         magnitude = abs(_defined(a.magnitude) or 0.0)
         rows.append(
             base | {"kind": "incident", "start": _utc(a.start), "end": _utc(a.end), "model": a.model_name,
                     "segment": dict(a.segment), "title": f"{a.metric} {a.direction} {magnitude:.4g}",
-                    "text": cause, "severity": severity}
+                    "text": text, "severity": "critical" if inc.cause == "upstream" else "warning"}
         )  # fmt: skip
     for e in result.upstream_events:
         at = _utc(e.at)
