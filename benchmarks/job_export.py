@@ -28,43 +28,50 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from otel_impact import semconv as sc
 from otel_impact.export.otlp import build_metrics_data
 from otel_impact.export.points import ImpactPoint, result_points
+from otel_impact.records import Correlation, Result, ResultWindow, Series
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def make_result(series: int, buckets: int) -> dict[str, Any]:
-    times = [(START + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ") for h in range(buckets)]
-    end = (START + timedelta(hours=buckets)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "window": {"start": times[0], "end": end},
-        "series": [
-            {
-                "name": f"s{i % 10}",
-                "kind": "model",
-                "segment": {"platform": f"p{i}"},
-                "buckets": times,
-                "values": [float(h % 17) for h in range(buckets)],
-            }
+def make_result(series: int, buckets: int) -> Result:
+    times = [START + timedelta(hours=h) for h in range(buckets)]
+    return Result(
+        window=ResultWindow(start=times[0], end=START + timedelta(hours=buckets)),
+        series=[
+            Series(
+                name=f"s{i % 10}",
+                kind="model",
+                segment={"platform": f"p{i}"},
+                buckets=times,
+                values=[float(h % 17) for h in range(buckets)],
+            )
             for i in range(series)
         ],
-        "correlations": [
-            {
-                "model_metric": "ctr",
-                "business_metric": "purchase",
-                "segment": {"platform": f"p{i}"},
-                "lag_s": 3600,
-                "method": "pearson",
-                "estimate": 0.5,
-                "ci": [0.1, 0.8],
-                "pvalue": 0.01,
-                "n": buckets,
-            }
+        correlations=[
+            Correlation(
+                model_name="bench",
+                segment={"platform": f"p{i}"},
+                model_metric="ctr",
+                business_metric="purchase",
+                estimate=0.5,
+                ci=[0.1, 0.8],
+                pvalue=0.01,
+                pvalue_unadjusted=0.01,
+                n=buckets,
+                n_eff=float(buckets),
+                method="pearson",
+                effective_n_method="none",
+                correction="none",
+                lag_s=3600.0,
+                lag_buckets=1,
+                lags=[],
+            )
             for i in range(series)
         ],
-    }
+    )
 
 
-def ours(doc: dict[str, Any]) -> int:
+def ours(doc: Result) -> int:
     points = result_points(doc, run_id="bench")
     return len(encode_metrics(build_metrics_data(points, "bench")).SerializeToString())
 

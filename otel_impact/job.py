@@ -256,8 +256,8 @@ def run_job(
         reports = write_reports(doc, report_paths) if report_paths else ()
         for path in reports:
             say(f"report {path}")
-        points = result_points(doc, run_id=run_id)
-        events = result_events(doc, run_id=run_id)
+        points = result_points(result, run_id=run_id)
+        events = result_events(result, run_id=run_id)
         exporter = _exporter(client, config, export)
         lock.check()  # never publish a run whose lock lapsed
         if exporter is not None:
@@ -270,7 +270,7 @@ def run_job(
         if exported:
             # Annotations for the dashboards (deduplicated there by latest run id), written only
             # once the export succeeded so a failed or unexported run never shows.
-            annotations = write_annotations(client, incident_annotations(doc, run_id))
+            annotations = write_annotations(client, incident_annotations(result, run_id))
             if annotations:
                 say(f"annotations: {annotations} row(s)")
         else:

@@ -27,6 +27,7 @@ from otel_impact.export.points import result_events, result_points
 from otel_impact.export.store import StoreResultExporter, destination
 from otel_impact.job import read_watermark, run_job
 from otel_impact.pipeline import Window, parse_iso
+from otel_impact.records import Result
 from otel_impact.report.digest import build_digest
 
 sys.path.insert(0, str(Path(__file__).parent / "export"))
@@ -88,7 +89,8 @@ def cfg(**export: Any) -> Any:
 
 def test_store_destination_writes_the_rows_the_otlp_export_writes(store: Any, second_store: Any) -> None:
     doc = full_result(Window(T0, T1).to_json())
-    points, events = result_points(doc, run_id="r1"), result_events(doc, run_id="r1")
+    result = Result.from_json(doc)
+    points, events = result_points(result, run_id="r1"), result_events(result, run_id="r1")
     assert len(points) > 30 and len(events) == len(doc["alerts"]) + len(doc["incidents"])
     settings = ExportSection(timeout=30.0, retries=1)
     summary = StoreResultExporter(store, settings).export(points, events)

@@ -223,7 +223,7 @@ def run_llm_demo(
     # impact.* results back through OTLP, like the main demo's job, so the dashboards show them
     exporter = OtlpResultExporter(endpoint=endpoint)
     try:
-        exporter.export(result_points(result, run_id=f"demo-llm-{seed}"), [])
+        exporter.export(result_points(record, run_id=f"demo-llm-{seed}"), [])
     finally:
         exporter.shutdown()
     (out / "llm-impact.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

@@ -1,25 +1,28 @@
-"""Turn an analysis result document into ``impact.*`` points and events (pure, no I/O).
+"""Turn an analysis :class:`~otel_impact.records.Result` into ``impact.*`` points and events
+(pure, no I/O).
 
 Every point is timestamped at the end of what it describes: a series value at its bucket's end,
 a window-level estimate (correlation, lift, ROI …) at the analysed window's end. Every point and
-event carries ``impact.run.id`` and the window (``impact.window.start`` / ``impact.window.end``),
-so re-exports of the same bucket are recognisable and the deduplicated views keep the latest run.
+event carries ``impact.run.id`` and the window (``impact.window.start`` / ``impact.window.end``,
+spelled as in the JSON result), so re-exports of the same bucket are recognisable and the
+deduplicated views keep the latest run. An undefined number (``None``, NaN, ±inf: ``null`` in the
+JSON result) is skipped, never exported as 0.
 
->>> doc = {"window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"},
-...        "roi": [{"ml.model.name": "rec", "ml.model.version": "2", "roi_pct": 40.0}]}
->>> [(p.name, p.value) for p in result_points(doc, run_id="r1")]
-[('impact.roi', 40.0)]
+>>> segment_attrs({"market": "de"})[sc.IMPACT_SEGMENT_KEY]
+'market'
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from otel_impact import semconv as sc
+from otel_impact.context import iso_utc
+from otel_impact.records import Ci, Result, RolloutImpact, Severity
 
 # name -> (unit, description)
 METRICS: dict[str, tuple[str, str]] = {
@@ -87,7 +90,9 @@ class ImpactEvent:
 
 
 def parse_time(value: Any) -> datetime:
-    """An ISO-8601 string or datetime as an aware UTC datetime (naive = UTC)."""
+    """An ISO-8601 string or datetime as an aware UTC datetime (naive = UTC).
+
+    Not used on results (their times are datetimes already); kept for the reports' chart axes."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, str):
@@ -97,20 +102,21 @@ def parse_time(value: Any) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def to_ns(value: Any) -> int:
-    """Nanoseconds since the epoch of an ISO-8601 time / datetime."""
-    dt = parse_time(value)
+def to_ns(value: datetime | str) -> int:
+    """Nanoseconds since the epoch of a datetime (naive = UTC); an ISO-8601 string is parsed
+    (:func:`parse_time`) — result times are datetimes and are never parsed."""
+    dt = parse_time(value) if isinstance(value, str) else value
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
     return (int(dt.timestamp()) * 1_000_000_000) + dt.microsecond * 1000
 
 
-def _num(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
+def _num(value: float | None) -> float | None:
+    """The value as a float, or ``None`` when undefined (``None``, NaN, ±inf: ``null`` in JSON)."""
+    if value is None:
         return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(out) else out
+    out = float(value)
+    return out if math.isfinite(out) else None
 
 
 def segment_attrs(segment: Mapping[str, Any] | None) -> Attrs:
@@ -122,216 +128,202 @@ def segment_attrs(segment: Mapping[str, Any] | None) -> Attrs:
     return out
 
 
-def _model_attrs(row: Mapping[str, Any], *, version: bool = False) -> Attrs:
-    """``ml.model.name`` (and ``ml.model.version``) of a row, when it names them."""
-    keys = (sc.ML_MODEL_NAME, sc.ML_MODEL_VERSION) if version else (sc.ML_MODEL_NAME,)
-    return {k: str(row[k]) for k in keys if row.get(k) is not None}
+def _model_attrs(name: str | None, version: str | None = None) -> Attrs:
+    """``ml.model.name`` (and ``ml.model.version``), those that are set."""
+    out: Attrs = {}
+    if name is not None:
+        out[sc.ML_MODEL_NAME] = name
+    if version is not None:
+        out[sc.ML_MODEL_VERSION] = version
+    return out
 
 
-def _kv(mapping: Any) -> str:
-    if mapping is not None and not isinstance(mapping, Mapping):
-        return str(mapping)
-    return ",".join(f"{k}={v}" for k, v in sorted((mapping or {}).items()))
+def _kv(mapping: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(mapping.items()))
 
 
-def _rows(doc: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = doc.get(key)
-    if isinstance(value, list):
-        return [r for r in value if isinstance(r, Mapping)]
-    return []
-
-
-def _ci(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    ci = row.get("ci")
-    if isinstance(ci, list | tuple) and len(ci) >= 2:
+def _ci(ci: Ci | None) -> tuple[float | None, float | None]:
+    if ci is not None and len(ci) >= 2:
         return _num(ci[0]), _num(ci[1])
-    if isinstance(ci, Mapping):
-        return _num(ci.get("low")), _num(ci.get("high"))
     return None, None
 
 
-def result_points(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactPoint]:
-    """All ``impact.*`` gauge points of a result document (null/NaN values are skipped)."""
-    window = doc.get("window") or {}
-    if "end" not in window:
-        return []
-    end_ns = to_ns(window["end"])
+Add = Callable[..., None]
+"""``add(name, value, attrs[, time_unix_nano])``: one point, skipped when ``value`` is undefined."""
+
+
+def result_points(result: Result, *, run_id: str) -> list[ImpactPoint]:
+    """All ``impact.*`` gauge points of a result (undefined values are skipped)."""
+    window = result.window
+    end_ns = to_ns(window.end)
     base: Attrs = {
         sc.IMPACT_RUN_ID: run_id,
-        sc.IMPACT_WINDOW_START: str(window.get("start", "")),
-        sc.IMPACT_WINDOW_END: str(window["end"]),
+        sc.IMPACT_WINDOW_START: iso_utc(window.start),
+        sc.IMPACT_WINDOW_END: iso_utc(window.end),
     }
     out: list[ImpactPoint] = []
 
-    def add(name: str, value: Any, attrs: Attrs, ts: int = end_ns) -> None:
+    def add(name: str, value: float | None, attrs: Attrs, ts: int = end_ns) -> None:
         v = _num(value)
         if v is not None:
             out.append(ImpactPoint(name, v, ts, {**base, **attrs}))
 
-    best: dict[tuple[Any, ...], Mapping[str, Any]] = {}
-    for row in _rows(doc, "correlations"):
-        seg = segment_attrs(row.get("segment"))
+    _correlation_points(result, add)
+    for t in result.transfer:
         attrs: Attrs = {
-            sc.IMPACT_MODEL_METRIC: str(row.get("model_metric", "")),
-            sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
-            sc.IMPACT_METHOD: str(row.get("method", "")),
-            sc.IMPACT_LAG_S: float(_num(row.get("lag_s")) or 0.0),
-            **_model_attrs(row),
-            **seg,
+            sc.IMPACT_MODEL_METRIC: t.model_metric,
+            sc.IMPACT_BUSINESS_METRIC: t.business_metric,
+            sc.IMPACT_METHOD: t.method,
+            sc.IMPACT_LAG_S: _num(t.lag_s) or 0.0,
+            **_model_attrs(t.model_name),
+            **segment_attrs(t.segment),
         }
-        add(sc.METRIC_IMPACT_CORRELATION, row.get("estimate"), attrs)
-        lo, hi = _ci(row)
-        add(sc.METRIC_IMPACT_CORRELATION_CI_LOW, lo, attrs)
-        add(sc.METRIC_IMPACT_CORRELATION_CI_HIGH, hi, attrs)
-        add(sc.METRIC_IMPACT_CORRELATION_PVALUE, row.get("pvalue"), attrs)
-        key = (
-            attrs[sc.IMPACT_MODEL_METRIC],
-            attrs[sc.IMPACT_BUSINESS_METRIC],
-            str(row.get(sc.ML_MODEL_NAME, "")),
-            _kv(row.get("segment")),
-        )
-        est = _num(row.get("estimate"))
-        prev = best.get(key)
-        if est is not None and (prev is None or abs(est) > abs(_num(prev.get("estimate")) or 0.0)):
-            best[key] = row
-    for (mm, bm, _, _), row in best.items():
-        attrs = {
-            sc.IMPACT_MODEL_METRIC: mm,
-            sc.IMPACT_BUSINESS_METRIC: bm,
-            **_model_attrs(row),
-            **segment_attrs(row.get("segment")),
-        }
-        add(sc.METRIC_IMPACT_BEST_LAG, row.get("lag_s"), attrs)
+        add(sc.METRIC_IMPACT_TRANSFER_SLOPE, t.estimate, attrs)
 
-    for row in _rows(doc, "transfer"):
+    for a in result.attribution:
         attrs = {
-            sc.IMPACT_MODEL_METRIC: str(row.get("model_metric", "")),
-            sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
-            sc.IMPACT_METHOD: str(row.get("method", "")),
-            sc.IMPACT_LAG_S: float(_num(row.get("lag_s")) or 0.0),
-            **_model_attrs(row),
-            **segment_attrs(row.get("segment")),
+            sc.IMPACT_BUSINESS_METRIC: a.business_metric,
+            sc.IMPACT_ATTRIBUTION_MODEL: a.model,
+            sc.ML_MODEL_NAME: a.model_name,
+            sc.ML_MODEL_VERSION: a.model_version,
+            **segment_attrs(a.segment),
         }
-        add(sc.METRIC_IMPACT_TRANSFER_SLOPE, row.get("estimate"), attrs)
+        add(sc.METRIC_IMPACT_ATTRIBUTED_VALUE, a.value, attrs)
+        add(sc.METRIC_IMPACT_ATTRIBUTED_CREDIT, a.credit, attrs)
 
-    for row in _rows(doc, "attribution"):
+    for lift in result.lift:
         attrs = {
-            sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
-            sc.IMPACT_ATTRIBUTION_MODEL: str(row.get("model", "")),
-            sc.ML_MODEL_NAME: str(row.get(sc.ML_MODEL_NAME, "")),
-            sc.ML_MODEL_VERSION: str(row.get(sc.ML_MODEL_VERSION, "")),
-            **segment_attrs(row.get("segment")),
+            sc.IMPACT_BUSINESS_METRIC: lift.metric,
+            sc.IMPACT_TREATMENT: _kv(lift.treatment),
+            sc.IMPACT_CONTROL: _kv(lift.control),
+            sc.IMPACT_METHOD: lift.method,
+            **segment_attrs(lift.segment),
         }
-        add(sc.METRIC_IMPACT_ATTRIBUTED_VALUE, row.get("value"), attrs)
-        add(sc.METRIC_IMPACT_ATTRIBUTED_CREDIT, row.get("credit"), attrs)
-
-    for row in _rows(doc, "lift"):
-        attrs = {
-            sc.IMPACT_BUSINESS_METRIC: str(row.get("metric", "")),
-            sc.IMPACT_TREATMENT: _kv(row.get("treatment")),
-            sc.IMPACT_CONTROL: _kv(row.get("control")),
-            sc.IMPACT_METHOD: str(row.get("method", "")),
-            **segment_attrs(row.get("segment")),
-        }
-        add(sc.METRIC_IMPACT_LIFT, row.get("estimate"), attrs)
-        lo, hi = _ci(row)
+        add(sc.METRIC_IMPACT_LIFT, lift.estimate, attrs)
+        lo, hi = _ci(lift.ci)
         add(sc.METRIC_IMPACT_LIFT_CI_LOW, lo, attrs)
         add(sc.METRIC_IMPACT_LIFT_CI_HIGH, hi, attrs)
-        add(sc.METRIC_IMPACT_LIFT_PVALUE, row.get("pvalue"), attrs)
+        add(sc.METRIC_IMPACT_LIFT_PVALUE, lift.pvalue, attrs)
 
-    for row in _rows(doc, "roi"):
+    for roi in result.roi:
         attrs = {
-            sc.ML_MODEL_NAME: str(row.get(sc.ML_MODEL_NAME, "")),
-            sc.ML_MODEL_VERSION: str(row.get(sc.ML_MODEL_VERSION, "")),
-            sc.IMPACT_BUSINESS_METRIC: str(row.get("metric", "")),
-            sc.IMPACT_TREATMENT: _kv(row.get("treatment")),
-            sc.IMPACT_METHOD: str(row.get("method", "")),
+            sc.ML_MODEL_NAME: roi.model_name,
+            # an unknown version is spelled "None", as the JSON-reading exporter always did
+            sc.ML_MODEL_VERSION: str(roi.model_version),
+            sc.IMPACT_BUSINESS_METRIC: roi.metric,
+            sc.IMPACT_TREATMENT: _kv(roi.treatment),
+            sc.IMPACT_METHOD: roi.method,
         }
-        add(sc.METRIC_IMPACT_ROI, row.get("roi_pct"), attrs)
-        add(sc.METRIC_IMPACT_NET_BENEFIT, row.get("net_benefit"), attrs)
+        add(sc.METRIC_IMPACT_ROI, roi.roi_pct, attrs)
+        add(sc.METRIC_IMPACT_NET_BENEFIT, roi.net_benefit, attrs)
 
-    _rollout_points(
-        (doc.get("rollout_impact") or {}) if isinstance(doc.get("rollout_impact"), Mapping) else {}, add
-    )
-    for row in _rows(doc, "cost"):  # LLM cost per business outcome (stages/llm.py)
+    _rollout_points(result.rollout_impact, add)
+    for c in result.cost:  # LLM cost per business outcome (stages/llm.py)
         attrs = {
-            sc.IMPACT_BUSINESS_METRIC: str(row.get("business_metric", "")),
-            sc.ML_MODEL_NAME: str(row.get(sc.ML_MODEL_NAME, "")),
-            sc.IMPACT_ATTRIBUTION_MODEL: str(row.get("attribution_model", "")),
-            **segment_attrs(row.get("segment")),
+            sc.IMPACT_BUSINESS_METRIC: c.business_metric,
+            sc.ML_MODEL_NAME: c.model_name,
+            sc.IMPACT_ATTRIBUTION_MODEL: c.attribution_model,
+            **segment_attrs(c.segment),
+            **_model_attrs(None, c.model_version),
         }
-        if row.get(sc.ML_MODEL_VERSION) is not None:
-            attrs[sc.ML_MODEL_VERSION] = str(row[sc.ML_MODEL_VERSION])
-        add(sc.METRIC_IMPACT_COST_TOTAL, row.get("cost"), attrs)
-        add(sc.METRIC_IMPACT_COST_PER_OUTCOME, row.get("cost_per_outcome"), attrs)
-        add(sc.METRIC_IMPACT_COST_PER_VALUE, row.get("cost_per_value"), attrs)
-        for token_type in ("input", "output", "cached_input"):
-            add(
-                sc.METRIC_IMPACT_COST_TOKENS,
-                row.get(f"{token_type}_tokens"),
-                {**attrs, sc.IMPACT_COST_TOKEN_TYPE: token_type},
-            )
+        add(sc.METRIC_IMPACT_COST_TOTAL, c.cost, attrs)
+        add(sc.METRIC_IMPACT_COST_PER_OUTCOME, c.cost_per_outcome, attrs)
+        add(sc.METRIC_IMPACT_COST_PER_VALUE, c.cost_per_value, attrs)
+        tokens = (
+            ("input", c.input_tokens),
+            ("output", c.output_tokens),
+            ("cached_input", c.cached_input_tokens),
+        )
+        for token_type, count in tokens:
+            add(sc.METRIC_IMPACT_COST_TOKENS, count, {**attrs, sc.IMPACT_COST_TOKEN_TYPE: token_type})
 
-    for row in _rows(doc, "series"):
+    for s in result.series:
         attrs = {
-            sc.IMPACT_SERIES_NAME: str(row.get("name", "")),
-            sc.IMPACT_SERIES_KIND: str(row.get("kind", "")),
-            **_model_attrs(row, version=True),
-            **segment_attrs(row.get("segment")),
+            sc.IMPACT_SERIES_NAME: s.name,
+            sc.IMPACT_SERIES_KIND: s.kind,
+            **_model_attrs(s.model_name, s.model_version),
+            **segment_attrs(s.segment),
         }
-        if row.get("business_metric") is not None:
-            attrs[sc.IMPACT_BUSINESS_METRIC] = str(row["business_metric"])
-        for ts, value in zip(
-            bucket_ends(row.get("buckets") or [], end_ns), row.get("values") or [], strict=False
-        ):
+        if s.business_metric is not None:
+            attrs[sc.IMPACT_BUSINESS_METRIC] = s.business_metric
+        for ts, value in zip(bucket_ends(s.buckets, end_ns), s.values, strict=False):
             add(sc.METRIC_IMPACT_SERIES, value, attrs, ts)
 
-    for row in _rows(doc, "evaluation"):
-        attrs = {
-            sc.IMPACT_EVALUATION_FEATURE: str(row.get("feature", "")),
-            sc.IMPACT_EVALUATION_DECISION: str(row.get("decision", "")),
-        }
-        add(sc.METRIC_IMPACT_EVALUATION_OFFLINE, (row.get("offline") or {}).get("value"), attrs)
-        add(sc.METRIC_IMPACT_EVALUATION_ONLINE, (row.get("online") or {}).get("value"), attrs)
+    for e in result.evaluation or []:
+        attrs = {sc.IMPACT_EVALUATION_FEATURE: e.feature, sc.IMPACT_EVALUATION_DECISION: e.decision}
+        add(sc.METRIC_IMPACT_EVALUATION_OFFLINE, e.offline.value, attrs)
+        add(sc.METRIC_IMPACT_EVALUATION_ONLINE, e.online.value, attrs)
 
-    for row in _rows(doc, "slos"):
-        attrs = {sc.IMPACT_SLO_NAME: str(row.get("name", "")), sc.IMPACT_SLO_KIND: str(row.get("sli", ""))}
-        for target in (sc.ML_MODEL_NAME, sc.PIPELINE_NAME):
-            if row.get(target) is not None:
-                attrs[target] = str(row[target])
-        add(sc.METRIC_IMPACT_SLO_SLI, row.get("estimate"), attrs)
-        add(sc.METRIC_IMPACT_SLO_BUDGET_REMAINING, row.get("budget_remaining"), attrs)
-        for w in row.get("windows") or []:
-            if isinstance(w, Mapping):
-                window_attrs = {**attrs, sc.IMPACT_SLO_WINDOW: str(w.get("window", ""))}
-                add(sc.METRIC_IMPACT_SLO_BURN_RATE, w.get("burn_long"), window_attrs)
+    for slo in result.slos or []:
+        attrs = {sc.IMPACT_SLO_NAME: slo.name, sc.IMPACT_SLO_KIND: slo.sli}
+        if slo.model_name is not None:
+            attrs[sc.ML_MODEL_NAME] = slo.model_name
+        if slo.pipeline is not None:
+            attrs[sc.PIPELINE_NAME] = slo.pipeline
+        add(sc.METRIC_IMPACT_SLO_SLI, slo.estimate, attrs)
+        add(sc.METRIC_IMPACT_SLO_BUDGET_REMAINING, slo.budget_remaining, attrs)
+        for w in slo.windows:
+            add(sc.METRIC_IMPACT_SLO_BURN_RATE, w.burn_long, {**attrs, sc.IMPACT_SLO_WINDOW: w.window})
     return out
 
 
-def _rollout_points(section: Mapping[str, Any], add: Any) -> None:
-    """``impact.rollout.*`` points of the rollout-impact stage's effect rows."""
-    for row in _rows(section, "effects"):
+def _correlation_points(result: Result, add: Add) -> None:
+    """``impact.correlation*`` per row, and ``impact.best_lag``: the lag of the row with the
+    largest absolute correlation per model metric × business metric × model × segment."""
+    best: dict[tuple[str, str, str, str], tuple[float, Attrs, float | None]] = {}
+    for row in result.correlations:
+        model = _model_attrs(row.model_name)
+        seg = segment_attrs(row.segment)
         attrs: Attrs = {
-            sc.IMPACT_BUSINESS_METRIC: str(row.get("metric", "")),
-            sc.IMPACT_METHOD: str(row.get("method", "")),
-            sc.IMPACT_ROLLOUT_NAME: str(row.get("rollout", "")),
-            sc.IMPACT_ROLLOUT_START: str(row.get("rollout_at", "")),
-            sc.IMPACT_ROLLOUT_VERDICT: str(row.get("verdict_kind", "")),
-            sc.IMPACT_ROLLOUT_PREFERRED: bool(row.get("preferred", False)),
-            **segment_attrs(row.get("segment")),
+            sc.IMPACT_MODEL_METRIC: row.model_metric,
+            sc.IMPACT_BUSINESS_METRIC: row.business_metric,
+            sc.IMPACT_METHOD: row.method,
+            sc.IMPACT_LAG_S: _num(row.lag_s) or 0.0,
+            **model,
+            **seg,
         }
-        for key, target in (("model", sc.ML_MODEL_NAME), ("version", sc.ML_MODEL_VERSION)):
-            if row.get(key) is not None:
-                attrs[target] = str(row[key])
-        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT, row.get("estimate"), attrs)
-        lo, hi = _ci(row)
+        add(sc.METRIC_IMPACT_CORRELATION, row.estimate, attrs)
+        lo, hi = _ci(row.ci)
+        add(sc.METRIC_IMPACT_CORRELATION_CI_LOW, lo, attrs)
+        add(sc.METRIC_IMPACT_CORRELATION_CI_HIGH, hi, attrs)
+        add(sc.METRIC_IMPACT_CORRELATION_PVALUE, row.pvalue, attrs)
+        key = (row.model_metric, row.business_metric, row.model_name, _kv(row.segment))
+        est = _num(row.estimate)
+        prev = best.get(key)
+        if est is not None and (prev is None or abs(est) > abs(prev[0])):
+            lag_attrs: Attrs = {
+                sc.IMPACT_MODEL_METRIC: row.model_metric,
+                sc.IMPACT_BUSINESS_METRIC: row.business_metric,
+                **model,
+                **seg,
+            }
+            best[key] = (est, lag_attrs, row.lag_s)
+    for _, lag_attrs, lag_s in best.values():
+        add(sc.METRIC_IMPACT_BEST_LAG, lag_s, lag_attrs)
+
+
+def _rollout_points(section: RolloutImpact | None, add: Add) -> None:
+    """``impact.rollout.*`` points of the rollout-impact stage's effect rows."""
+    for row in section.effects if section is not None else []:
+        attrs: Attrs = {
+            sc.IMPACT_BUSINESS_METRIC: row.metric,
+            sc.IMPACT_METHOD: row.method,
+            sc.IMPACT_ROLLOUT_NAME: row.rollout,
+            sc.IMPACT_ROLLOUT_START: iso_utc(row.rollout_at),
+            sc.IMPACT_ROLLOUT_VERDICT: row.verdict_kind,
+            sc.IMPACT_ROLLOUT_PREFERRED: bool(row.preferred),
+            **segment_attrs(row.segment),
+            **_model_attrs(row.model, row.version),
+        }
+        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT, row.estimate, attrs)
+        lo, hi = _ci(row.ci)
         add(sc.METRIC_IMPACT_ROLLOUT_EFFECT_CI_LOW, lo, attrs)
         add(sc.METRIC_IMPACT_ROLLOUT_EFFECT_CI_HIGH, hi, attrs)
-        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT_PVALUE, row.get("pvalue"), attrs)
-        add(sc.METRIC_IMPACT_ROLLOUT_MDE, row.get("mde_relative"), attrs)
+        add(sc.METRIC_IMPACT_ROLLOUT_EFFECT_PVALUE, row.pvalue, attrs)
+        add(sc.METRIC_IMPACT_ROLLOUT_MDE, row.mde_relative, attrs)
 
 
-def bucket_ends(buckets: Iterable[Any], window_end_ns: int) -> list[int]:
+def bucket_ends(buckets: Iterable[datetime], window_end_ns: int) -> list[int]:
     """End of each bucket (given by its start): the next start; the last one closes at start + step.
 
     A single bucket (no step to infer) ends at the window's end.
@@ -345,63 +337,47 @@ def bucket_ends(buckets: Iterable[Any], window_end_ns: int) -> list[int]:
     return ends
 
 
-_SEVERITY = {"critical": "ERROR", "error": "ERROR", "high": "ERROR", "warning": "WARN", "warn": "WARN"}
+_SEVERITY: dict[Severity, str] = {"critical": "ERROR", "warning": "WARN", "info": "INFO"}
 
 
-def result_events(doc: Mapping[str, Any], *, run_id: str) -> list[ImpactEvent]:
-    """``impact.alert`` and ``impact.incident`` events of a result document."""
-    window = doc.get("window") or {}
+def result_events(result: Result, *, run_id: str) -> list[ImpactEvent]:
+    """``impact.alert`` and ``impact.incident`` events of a result."""
+    window = result.window
     base: Attrs = {
         sc.IMPACT_RUN_ID: run_id,
-        sc.IMPACT_WINDOW_START: str(window.get("start", "")),
-        sc.IMPACT_WINDOW_END: str(window.get("end", "")),
+        sc.IMPACT_WINDOW_START: iso_utc(window.start),
+        sc.IMPACT_WINDOW_END: iso_utc(window.end),
     }
-    fallback = window.get("end")
     out: list[ImpactEvent] = []
-    for row in _rows(doc, "alerts"):
-        at = row.get("at") or fallback
-        if at is None:
-            continue
-        severity = str(row.get("severity", "warning"))
+    for alert in result.alerts:
         attrs: Attrs = {
             **base,
-            sc.IMPACT_ALERT_RULE: str(row.get("rule", "")),
-            sc.IMPACT_ALERT_SEVERITY: severity,
-            sc.IMPACT_ALERT_STATE: str(row.get("state", "firing")),
+            sc.IMPACT_ALERT_RULE: alert.rule,
+            sc.IMPACT_ALERT_SEVERITY: alert.severity,
+            sc.IMPACT_ALERT_STATE: alert.state,
         }
-        for k, v in sorted((row.get("attributes") or {}).items()):
-            attrs.setdefault(str(k), v if isinstance(v, str | int | float | bool) else str(v))
+        for k, v in sorted(alert.attributes.items()):
+            attrs.setdefault(k, v)
         out.append(
             ImpactEvent(
-                sc.EVENT_IMPACT_ALERT,
-                to_ns(at),
-                str(row.get("message", row.get("rule", "alert"))),
-                _SEVERITY.get(severity.lower(), "INFO"),
-                attrs,
+                sc.EVENT_IMPACT_ALERT, to_ns(alert.at), alert.message, _SEVERITY[alert.severity], attrs
             )
         )
-    for row in _rows(doc, "incidents"):
-        anomaly = row.get("anomaly") or {}
-        at = anomaly.get("end") or anomaly.get("start") or fallback
-        if at is None:
-            continue
-        linked = [r for r in (row.get("linked") or []) if isinstance(r, Mapping)]
+    for inc in result.incidents:
+        anomaly, linked = inc.anomaly, inc.linked
         attrs = {
             **base,
-            sc.IMPACT_INCIDENT_METRIC: str(anomaly.get("metric", "")),
-            sc.IMPACT_INCIDENT_START: str(anomaly.get("start", "")),
-            sc.IMPACT_INCIDENT_END: str(anomaly.get("end", "")),
-            sc.IMPACT_INCIDENT_LINKED: ";".join(
-                f"{r.get(sc.PIPELINE_NAME, '')}/{r.get(sc.DATASET_NAME, '')}" for r in linked
-            ),
-            **segment_attrs(anomaly.get("segment") if isinstance(anomaly.get("segment"), Mapping) else {}),
+            sc.IMPACT_INCIDENT_METRIC: anomaly.metric,
+            sc.IMPACT_INCIDENT_START: iso_utc(anomaly.start),
+            sc.IMPACT_INCIDENT_END: iso_utc(anomaly.end),
+            sc.IMPACT_INCIDENT_LINKED: ";".join(f"{r.pipeline}/{r.dataset}" for r in linked),
+            **segment_attrs(anomaly.segment),
         }
-        mag = _num(anomaly.get("magnitude"))
+        mag = _num(anomaly.magnitude)
         if mag is not None:
             attrs[sc.IMPACT_INCIDENT_MAGNITUDE] = mag
-        top = linked[0] if linked else {}
-        body = f"{anomaly.get('metric', 'metric')} anomaly" + (
-            f" linked to {top.get(sc.PIPELINE_NAME, '?')} ({top.get(sc.DATASET_NAME, '?')})" if top else ""
-        )
-        out.append(ImpactEvent(sc.EVENT_IMPACT_INCIDENT, to_ns(at), body, "WARN", attrs))
+        body = f"{anomaly.metric} anomaly"
+        if linked:
+            body += f" linked to {linked[0].pipeline} ({linked[0].dataset})"
+        out.append(ImpactEvent(sc.EVENT_IMPACT_INCIDENT, to_ns(anomaly.end), body, "WARN", attrs))
     return out

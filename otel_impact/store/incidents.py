@@ -21,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from otel_impact import semconv
+from otel_impact.context import iso_utc
 from otel_impact.errors import StoreError
+from otel_impact.records import Result
 from otel_impact.store.client import StoreClient, query_file
 
 ANNOTATIONS_TABLE = "impact_annotations"
@@ -252,70 +254,65 @@ def write_annotations(client: StoreClient, rows: Sequence[dict[str, Any]]) -> in
 
 # --- annotations -----------------------------------------------------------------------------
 
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+EVENT_CRITICAL_SEVERITY = 0.9  # an upstream event at least this severe (a missing run): critical
 
 
-def incident_annotations(result: dict[str, Any], run_id: str = "") -> list[dict[str, Any]]:
+def _defined(value: float | None) -> float | None:
+    """``value`` unless undefined (``None``, NaN, ±inf: ``null`` in the JSON result)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def incident_annotations(result: Result, run_id: str = "") -> list[dict[str, Any]]:
     """Rows for ``impact_annotations`` (columns :data:`otel_impact.store.incidents.ANNOTATION_COLUMNS`)
     from a result: one per incident, notable upstream event and drifted bucket.
 
-    Pure (no store access): works on the JSON result (ISO strings) and returns dicts with
-    datetimes, ready for :func:`write_annotations`.
+    Pure (no store access): returns dicts with UTC datetimes, ready for :func:`write_annotations`.
+    An incident is ``critical`` when the incidents stage found its likely cause upstream
+    (``cause == "upstream"``: the best link is evidence enough), an upstream event when its
+    severity is at least :data:`EVENT_CRITICAL_SEVERITY`; the rest are ``warning``.
     """
-    win = result.get("window") or {}
-    ws = _dt(win["start"]) if win.get("start") else datetime.fromtimestamp(0, UTC)
-    we = _dt(win["end"]) if win.get("end") else ws
+    ws, we = _utc(result.window.start), _utc(result.window.end)
     base = {"run_id": run_id, "window_start": ws, "window_end": we}
     rows: list[dict[str, Any]] = []
-    # Every field is read with a default: results from older runs or partial stages still annotate.
-    for inc in result.get("incidents") or []:
-        a, links = inc.get("anomaly") or {}, inc.get("linked") or []
-        if not a.get("start"):
-            continue
-        cause, severity = "no upstream cause found", "warning"
+    for inc in result.incidents:
+        a, links = inc.anomaly, inc.linked
+        text = "no upstream cause found"
         if links:
             top = links[0]
-            what = top.get("change") or top.get("status") or top.get("kind") or "event"
-            cause = (
-                f"linked to {top.get(semconv.PIPELINE_NAME, '?')} {what} on "
-                f"{top.get(semconv.DATASET_NAME, '?')} at {top.get('at', '?')}"
-            )
-            severity = "critical" if (top.get("score") or 0.0) >= 0.5 else "warning"
-        start = _dt(a["start"])
+            what = top.change or top.status or top.kind or "event"
+            text = f"linked to {top.pipeline} {what} on {top.dataset} at {iso_utc(top.at)}"
+        magnitude = abs(_defined(a.magnitude) or 0.0)
         rows.append(
-            base | {"kind": "incident", "start": start, "end": _dt(a["end"]) if a.get("end") else start,
-                    "model": a.get(semconv.ML_MODEL_NAME) or "", "segment": dict(a.get("segment") or {}),
-                    "title": f"{a.get('metric', '?')} {a.get('direction', 'change')} {abs(a.get('magnitude') or 0.0):.4g}",
-                    "text": cause, "severity": severity}
+            base | {"kind": "incident", "start": _utc(a.start), "end": _utc(a.end), "model": a.model_name,
+                    "segment": dict(a.segment), "title": f"{a.metric} {a.direction} {magnitude:.4g}",
+                    "text": text, "severity": "critical" if inc.cause == "upstream" else "warning"}
         )  # fmt: skip
-    for e in result.get("upstream_events") or []:
-        if not e.get("at"):
-            continue
-        at = _dt(e["at"])
-        kind = e.get("kind") or "event"
-        what = e.get("change") or e.get("status") or kind
-        pipeline = e.get(semconv.PIPELINE_NAME, "")
+    for e in result.upstream_events:
+        at = _utc(e.at)
+        kind = e.kind or "event"
+        what = e.change or e.status or kind
+        critical = (_defined(e.severity) or 0.0) >= EVENT_CRITICAL_SEVERITY
         rows.append(
             base | {"kind": "pipeline_event", "start": at, "end": at, "model": "", "segment": {},
-                    "title": f"{pipeline}: {what}",
-                    "text": f"{kind} {pipeline} dataset={e.get(semconv.DATASET_NAME, '')} "
-                    f"version={e.get(semconv.DATA_VERSION, '')}",
-                    "severity": "critical" if (e.get("severity") or 0.0) >= 0.9 else "warning"}
+                    "title": f"{e.pipeline}: {what}",
+                    "text": f"{kind} {e.pipeline} dataset={e.dataset} version={e.data_version}",
+                    "severity": "critical" if critical else "warning"}
         )  # fmt: skip
-    for d in result.get("data_quality") or []:
-        if d.get("drift") and d.get("bucket"):
-            at = _dt(d["bucket"])
-            ks = d.get("ks") or {}
-            psi = d.get("psi")
-            rows.append(
-                base | {"kind": "drift", "start": at, "end": _dt(d["end"]) if d.get("end") else at,
-                        "model": d.get(semconv.ML_MODEL_NAME) or "", "segment": {},
-                        "title": f"score drift PSI {psi if psi is not None else math.nan:.3f}",
-                        "text": f"KS {ks.get('estimate')}, p={ks.get('pvalue')}, novelty {d.get('novelty')}",
-                        "severity": "warning"}
-            )  # fmt: skip
+    for d in result.data_quality:
+        if not d.drift:
+            continue
+        psi = _defined(d.psi)
+        # a histogram-sourced bucket has no KS test (``"ks": null`` in JSON)
+        ks = (None, None) if d.ks is None else (_defined(d.ks.estimate), _defined(d.ks.pvalue))
+        rows.append(
+            base | {"kind": "drift", "start": _utc(d.bucket), "end": _utc(d.end), "model": d.model_name,
+                    "segment": {}, "title": f"score drift PSI {psi if psi is not None else math.nan:.3f}",
+                    "text": f"KS {ks[0]}, p={ks[1]}, novelty {_defined(d.novelty)}", "severity": "warning"}
+        )  # fmt: skip
     return rows
 
 

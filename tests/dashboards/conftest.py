@@ -74,7 +74,7 @@ def demo_data(engine_client: Any, tmp_path_factory: pytest.TempPathFactory) -> I
         f"the analyzer exported {events} impact.* events, the store has {stored_events}"
     )
     for run_id in ("20261120T000000.000000Z-aaaaaaaa", "20261121T000000.000000Z-bbbbbbbb"):
-        write_annotations(client, incident_annotations(result, run_id))
+        write_annotations(client, incident_annotations(outcome.result, run_id))
     try:
         yield DemoData(
             client,

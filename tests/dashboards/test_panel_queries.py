@@ -338,22 +338,25 @@ def test_a_rerun_of_the_analyzer_changes_no_panel(demo_data, boards, db_client):
 def test_incident_annotation_and_table_read_the_exported_incident(boards, db_client):
     """An impact.incident event (attributes as the exporter builds them), exported by two runs, is one
     annotation region from the anomaly's start to its end and one table row."""
+    from results import recorded
+
     from otel_impact.export.points import result_events
+    from otel_impact.records import Result
     from otel_impact.store import apply_schema
 
     apply_schema(db_client, database=db_client.database)
-    doc = {
-        "window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-20T00:00:00Z"},
-        "incidents": [
-            {
-                "anomaly": {"metric": "auc", "start": "2026-11-08T00:00:00Z", "end": "2026-11-11T00:00:00Z",
-                            "magnitude": -0.07, "segment": {}},
-                "linked": [{"pipeline.name": "features_daily", "dataset.name": "clicks"}],
-            }
-        ],
-    }  # fmt: skip
+    doc = recorded()  # one incident of the recorded demo, moved to this window, and nothing else
+    incident = doc["incidents"][0]
+    incident["anomaly"] |= {"metric": "auc", "start": "2026-11-08T00:00:00Z", "end": "2026-11-11T00:00:00Z",
+                            "magnitude": -0.07, "segment": {}}  # fmt: skip
+    incident["linked"] = [
+        incident["linked"][0] | {"pipeline.name": "features_daily", "dataset.name": "clicks"}
+    ]
+    result = Result.from_json(
+        {"window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-20T00:00:00Z"}, "incidents": [incident]}
+    )
     for run in ("20261120T000000.000000Z-aaaaaaaa", "20261121T000000.000000Z-bbbbbbbb"):
-        (event,) = result_events(doc, run_id=run)
+        (event,) = result_events(result, run_id=run)
         db_client.insert(
             "otel_logs",
             [[datetime.fromtimestamp(event.time_unix_nano / 1e9, UTC), event.name, event.body, event.severity,

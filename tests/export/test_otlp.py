@@ -10,7 +10,7 @@ from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metr
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExportResult
 from otlp_sink import minimal_sink
-from results import recorded
+from results import recorded, recorded_result
 
 from otel_impact import semconv as sc
 from otel_impact.config.job import ExportSection
@@ -18,6 +18,7 @@ from otel_impact.errors import ExportError
 from otel_impact.export.otlp import OtlpResultExporter, build_log_records, build_metrics_data
 from otel_impact.export.points import ImpactEvent, ImpactPoint, result_events, result_points, to_ns
 from otel_impact.receive import Receiver
+from otel_impact.records import Result
 
 T = to_ns("2026-11-05T00:00:00Z")
 
@@ -75,8 +76,9 @@ def make(retries: int, metric_fails: int, log_fails: int = 0) -> tuple[OtlpResul
 def test_bounded_retry_with_exponential_backoff_then_success() -> None:
     exp, sleeps = make(retries=3, metric_fails=2, log_fails=1)
     doc = recorded()
-    pts = result_points(doc, run_id="r")
-    summary = exp.export(pts, result_events(doc, run_id="r"))
+    result = Result.from_json(doc)
+    pts = result_points(result, run_id="r")
+    summary = exp.export(pts, result_events(result, run_id="r"))
     assert summary.points == len(pts) and summary.events == len(doc["alerts"]) + len(doc["incidents"])
     assert summary.attempts == 3 + 2
     assert sleeps == [0.5, 1.0, 0.5]
@@ -120,8 +122,8 @@ def test_grpc_export_reaches_the_receiver(store: Any) -> None:
     with Receiver(http=None, grpc="127.0.0.1:0", sink=minimal_sink(store)) as rx:
         exp = OtlpResultExporter(ExportSection(endpoint=None, protocol="grpc", timeout=30.0, retries=0),
                                  endpoint=f"http://{rx.endpoints.grpc}")  # fmt: skip
-        doc = recorded()
-        summary = exp.export(result_points(doc, run_id="g"), result_events(doc, run_id="g"))
+        result = recorded_result()
+        summary = exp.export(result_points(result, run_id="g"), result_events(result, run_id="g"))
         exp.shutdown()
         rx.flush()
     got = store.query("SELECT count() FROM otel_metrics_gauge").result_rows[0][0]

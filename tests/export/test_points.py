@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 from results import RECORDED_WINDOW as WINDOW
-from results import recorded, recorded_llm
+from results import recorded, recorded_llm, recorded_llm_result, recorded_result
 
 from otel_impact import semconv as sc
+from otel_impact.errors import AnalysisError
 from otel_impact.export.points import (
     METRICS,
     bucket_ends,
@@ -19,6 +20,7 @@ from otel_impact.export.points import (
     segment_attrs,
     to_ns,
 )
+from otel_impact.records import Result
 
 END_NS = to_ns(WINDOW["end"])
 
@@ -31,7 +33,7 @@ def test_cost_rows_become_impact_cost_points() -> None:
     doc = recorded_llm()
     rows = doc["cost"]
     assert rows, "the recorded LLM result has cost rows"
-    points = result_points(doc, run_id="r")
+    points = result_points(Result.from_json(doc), run_id="r")
     per_outcome = by_name(points, sc.METRIC_IMPACT_COST_PER_OUTCOME)
     assert [p.value for p in per_outcome] == [
         r["cost_per_outcome"] for r in rows if r["cost_per_outcome"] is not None
@@ -48,11 +50,14 @@ def test_cost_rows_become_impact_cost_points() -> None:
     ]
     assert dict(tokens) == {t: rows[0][f"{t}_tokens"] for t in ("input", "output", "cached_input")}
     rows[0]["cost_per_value"] = None  # null is skipped, not exported as 0
-    assert len(by_name(result_points(doc, run_id="r"), sc.METRIC_IMPACT_COST_PER_VALUE)) == len(rows) - 1
+    assert (
+        len(by_name(result_points(Result.from_json(doc), run_id="r"), sc.METRIC_IMPACT_COST_PER_VALUE))
+        == len(rows) - 1
+    )
 
 
 def test_every_exported_name_is_documented_with_a_unit() -> None:
-    points = result_points(recorded(), run_id="r") + result_points(recorded_llm(), run_id="r")
+    points = result_points(recorded_result(), run_id="r") + result_points(recorded_llm_result(), run_id="r")
     names = {p.name for p in points}
     assert names <= set(METRICS)
     assert all(n.startswith(sc.IMPACT_PREFIX) for n in names)
@@ -63,7 +68,7 @@ def test_every_exported_name_is_documented_with_a_unit() -> None:
 
 def test_window_level_points_are_stamped_at_window_end_and_carry_run_and_window() -> None:
     doc = recorded()
-    points = result_points(doc, run_id="run-1")
+    points = result_points(Result.from_json(doc), run_id="run-1")
     for p in points:
         assert p.attributes[sc.IMPACT_RUN_ID] == "run-1"
         assert p.attributes[sc.IMPACT_WINDOW_START] == WINDOW["start"]
@@ -84,7 +89,7 @@ def test_null_estimates_are_skipped_not_exported_as_zero() -> None:
     doc = recorded()
     doc["correlations"][0]["estimate"] = None
     seg = segment_attrs(doc["correlations"][0]["segment"])
-    points = result_points(doc, run_id="r")
+    points = result_points(Result.from_json(doc), run_id="r")
     corr = [p for p in by_name(points, sc.METRIC_IMPACT_CORRELATION) if seg.items() <= p.attributes.items()]
     assert (
         len(corr)
@@ -99,14 +104,14 @@ def test_best_lag_is_the_lag_with_largest_absolute_correlation() -> None:
     same = [r for r in doc["correlations"]
             if (r["model_metric"], r["business_metric"], r["segment"]) == (first["model_metric"], first["business_metric"], first["segment"])]  # fmt: skip
     strongest = max(same, key=lambda r: abs(r["estimate"]))
-    lags = by_name(result_points(doc, run_id="r"), sc.METRIC_IMPACT_BEST_LAG)
+    lags = by_name(result_points(Result.from_json(doc), run_id="r"), sc.METRIC_IMPACT_BEST_LAG)
     mine = [p for p in lags if p.attributes[sc.IMPACT_MODEL_METRIC] == first["model_metric"]
             and p.attributes[sc.IMPACT_BUSINESS_METRIC] == first["business_metric"]
             and p.attributes[sc.IMPACT_SEGMENT_KEY] == "all"]  # fmt: skip
     assert [p.value for p in mine] == [strongest["lag_s"]]
     weakest = min(same, key=lambda r: abs(r["estimate"]))
     weakest["estimate"] = -2.0  # now the strongest (by magnitude)
-    lags = by_name(result_points(doc, run_id="r"), sc.METRIC_IMPACT_BEST_LAG)
+    lags = by_name(result_points(Result.from_json(doc), run_id="r"), sc.METRIC_IMPACT_BEST_LAG)
     mine = [p for p in lags if p.attributes[sc.IMPACT_MODEL_METRIC] == first["model_metric"]
             and p.attributes[sc.IMPACT_BUSINESS_METRIC] == first["business_metric"]
             and p.attributes[sc.IMPACT_SEGMENT_KEY] == "all"]  # fmt: skip
@@ -116,7 +121,7 @@ def test_best_lag_is_the_lag_with_largest_absolute_correlation() -> None:
 def test_series_points_at_bucket_ends() -> None:
     doc = recorded()
     series = doc["series"][0]
-    pts = [p for p in result_points({"window": WINDOW, "series": [series]}, run_id="r")]
+    pts = [p for p in result_points(Result.from_json({"window": WINDOW, "series": [series]}), run_id="r")]
     finite = [i for i, v in enumerate(series["values"]) if v is not None and not math.isnan(v)]
     starts = [to_ns(b) for b in series["buckets"]]
     ends = [*starts[1:], END_NS]  # each bucket closes where the next one opens; the last at the window end
@@ -127,7 +132,7 @@ def test_series_points_at_bucket_ends() -> None:
 
 
 def test_bucket_ends_single_bucket_closes_at_window_end() -> None:
-    assert bucket_ends(["2026-11-04T00:00:00Z"], END_NS) == [END_NS]
+    assert bucket_ends([datetime(2026, 11, 4, tzinfo=UTC)], END_NS) == [END_NS]
     assert bucket_ends([], END_NS) == []
 
 
@@ -140,7 +145,7 @@ def test_segment_attrs_all_users_and_multi_key() -> None:
 
 def test_events_alert_and_incident_with_their_own_timestamps() -> None:
     doc = recorded()
-    events = result_events(doc, run_id="r")
+    events = result_events(Result.from_json(doc), run_id="r")
     alerts = [e for e in events if e.name == sc.EVENT_IMPACT_ALERT]
     (incident,) = [e for e in events if e.name == sc.EVENT_IMPACT_INCIDENT]
     assert [e.time_unix_nano for e in alerts] == [to_ns(a["at"]) for a in doc["alerts"]]
@@ -156,10 +161,15 @@ def test_events_alert_and_incident_with_their_own_timestamps() -> None:
     assert incident.attributes[sc.IMPACT_INCIDENT_MAGNITUDE] == row["anomaly"]["magnitude"]
 
 
-def test_missing_sections_and_missing_window_give_nothing() -> None:
-    assert result_points({}, run_id="r") == []
-    assert result_events({"alerts": [{"rule": "x"}]}, run_id="r") == []
-    assert result_points({"window": WINDOW, "lift": "not a list"}, run_id="r") == []
+def test_empty_sections_give_nothing_and_malformed_documents_never_reach_the_export() -> None:
+    empty = Result(window=recorded_result().window)
+    assert result_points(empty, run_id="r") == []
+    assert result_events(empty, run_id="r") == []
+    # a document without a window, an incomplete alert or a section of the wrong type is
+    # rejected where the result is read, so the export only ever sees whole records
+    for doc in ({}, {"window": WINDOW, "alerts": [{"rule": "x"}]}, {"window": WINDOW, "lift": "not a list"}):
+        with pytest.raises(AnalysisError):
+            Result.from_json(doc)
 
 
 def test_parse_time_validation() -> None:

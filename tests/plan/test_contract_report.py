@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from results import recorded
+
 from otel_impact import semconv
 from otel_impact.export.points import result_points
+from otel_impact.records import Result
 from otel_impact.report.contract import contract_sections
 from otel_impact.report.markdown import render_markdown
 
@@ -70,8 +73,30 @@ DOC: dict[str, Any] = {
 }
 
 
+def _slo_result() -> Result:
+    """:data:`DOC`'s two SLOs as records: a model SLO and a pipeline SLO of the recorded demo,
+    renamed and given DOC's values."""
+    doc = recorded()
+    latency, runs = doc["slos"][0], doc["slos"][2]
+    assert (latency["sli"], runs["sli"]) == ("latency", "success_rate")
+    latency |= {"name": "rec-latency", semconv.ML_MODEL_NAME: "rec", "objective": 0.999, "estimate": 0.98,
+                "budget_remaining": -0.5}  # fmt: skip
+    latency["windows"] = [
+        latency["windows"][0] | {"burn_long": 20.0},
+        latency["windows"][1] | {"burn_long": None},
+    ]
+    runs |= {
+        "name": "runs",
+        semconv.PIPELINE_NAME: "features",
+        "estimate": 0.9,
+        "budget_remaining": None,
+        "windows": [],
+    }
+    return Result.from_json({"window": WINDOW, "slos": [latency, runs]})
+
+
 def test_slo_points_are_exported_with_names_and_windows() -> None:
-    points = result_points(DOC, run_id="r1")
+    points = result_points(_slo_result(), run_id="r1")
     got = {
         (
             p.name,
