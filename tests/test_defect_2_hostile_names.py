@@ -176,9 +176,9 @@ def test_defect_2_hostile_names_never_reach_a_format_string(store: Any, tmp_path
         assert name in text, name[:40]
     # export: points and events carry the names as attribute values, verbatim, and they come back
     points, events = (
-        result_points(result, run_id=out.run_id),
-        result_events(result, run_id=out.run_id),
-    )  # TRANSITION
+        result_points(out.result, run_id=out.run_id),
+        result_events(out.result, run_id=out.run_id),
+    )
     exported = {str(v) for p in points for v in p.attributes.values()} | {
         str(v) for e in events for v in e.attributes.values()
     }
