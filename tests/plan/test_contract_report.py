@@ -116,8 +116,27 @@ def test_slo_points_are_exported_with_names_and_windows() -> None:
     assert runs.attributes[semconv.IMPACT_SLO_KIND] == "success_rate"
 
 
+def _contract_result() -> Result:
+    """The recorded result with a burning SLO, a failed tracking plan and an applied rollout."""
+    doc = recorded()
+    slo = doc["slos"][0]
+    slo.update({"name": "rec-latency", semconv.ML_MODEL_NAME: "rec", "objective": 0.999, "estimate": 0.98,
+                "budget_remaining": -0.5})  # fmt: skip
+    slo["windows"][0].update({"window": "1h/5m", "burn_long": 20.0, "firing": True})
+    plan = doc["tracking_plan"]
+    plan["ok"] = False
+    plan["summary"]["wrong_type"].update({"count": 4, "exceeded": True})
+    example = {"ts": None, "trace_id": "abc", "span_id": None, "service": None, "value": "two"}
+    plan["violations"] = [{"kind": "wrong_type", "entry": "business.purchase", "source": "event",
+                           "attribute": "cart.items", "count": 4, "rows": 500, "rate": 0.008,
+                           "message": "cart.items is not an int", "examples": [example]}]  # fmt: skip
+    doc["deployments"]["kpi_rollout"]["applied"] = True
+    return Result.from_json(doc)
+
+
 def test_report_sections_show_violations_trail_and_slos() -> None:
-    plan, deploy, slos = contract_sections(DOC)
+    result = _contract_result()
+    plan, deploy, slos = contract_sections(result)
     assert "FAILED" in plan.notes[0]
     assert [
         "wrong_type",
@@ -131,7 +150,7 @@ def test_report_sections_show_violations_trail_and_slos() -> None:
     assert any("KPI pre/post boundary: used as" in n for n in deploy.notes)
     assert slos.tables[0].rows[0][:6] == ["rec-latency", "rec", "latency", "0.999", "0.98", "-0.5"]
     assert "1h/5m: 20 FIRING" in slos.tables[0].rows[0][6]
-    md = render_markdown(DOC)
+    md = render_markdown(result)
     for title in ("Tracking plan conformance", "Model deployments", "SLOs and error budgets"):
         assert f"## {title}" in md
-    assert all(s.empty for s in contract_sections({}))
+    assert all(s.empty for s in contract_sections(Result.from_json({"window": recorded()["window"]})))
