@@ -186,12 +186,6 @@ def model_label(name: Any, version: Any = None) -> str:
     return " ".join(x for x in (str(name or "").strip(), version_label(version)) if x) or "–"
 
 
-def rows_of(record: Record, section: str) -> list[Any]:
-    """The rows of a list-valued ``section`` of ``record`` (``[]`` when it is ``None``)."""
-    value = getattr(record, section)
-    return list(value) if isinstance(value, list) else []
-
-
 def num(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -209,8 +203,3 @@ def ci_of(row: Record | Sequence[float | None] | None, key: str = "ci") -> tuple
     if isinstance(ci, list | tuple) and len(ci) >= 2:
         return num(ci[0]), num(ci[1])
     return None, None
-
-
-def epoch(value: datetime | None) -> float | None:
-    """Seconds since the epoch of a time (``None`` stays ``None``)."""
-    return None if value is None else _utc(value).timestamp()

@@ -16,7 +16,6 @@ from otel_impact.report import svg
 from otel_impact.report.base import (
     Section,
     Table,
-    epoch,
     fmt,
     fmt_fields,
     fmt_int,
@@ -79,7 +78,7 @@ def deployments_section(result: Result) -> Section:
         return sec
     for m in deployments.models:
         model = fmt(m.model)
-        xs = [epoch(b) or 0.0 for b in m.traffic.buckets]
+        xs = [b.timestamp() for b in m.traffic.buckets]
         lines = [(model_label(model, v), xs, [num(x) for x in ys]) for v, ys in m.traffic.shares.items()]
         if lines:
             sec.charts.append(

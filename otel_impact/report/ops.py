@@ -11,7 +11,6 @@ from otel_impact.report import svg
 from otel_impact.report.base import (
     Section,
     Table,
-    epoch,
     fmt,
     fmt_duration,
     fmt_int,
@@ -80,8 +79,7 @@ def timeline_section(result: Result) -> Section:
         seen.add(label)
     final = marks
     if final:
-        start = epoch(result.window.start) or min(m[0] for m in final)
-        end = epoch(result.window.end) or max(m[0] for m in final)
+        start, end = result.window.start.timestamp(), result.window.end.timestamp()
         lanes = [x for x in ("critical", "incident", "warning", "resolved") if any(m[1] == x for m in final)]
         sec.charts.append(
             svg.timeline(lanes, final, start, end, title="Alerts and incidents over the window")
