@@ -252,7 +252,6 @@ def run_job(
             )
         result = result.model_copy(update=updates)
         alerts = len(result.firing_alerts())
-        doc = result.to_json()  # TRANSITION: readers still reading the JSON document
         reports = write_reports(result, report_paths) if report_paths else ()
         for path in reports:
             say(f"report {path}")

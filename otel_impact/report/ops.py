@@ -285,7 +285,7 @@ def data_quality_section(result: Result) -> Section:
                         fmt_time(r.bucket),
                         fmt_int(r.n),
                         fmt_num(r.psi),
-                        f"{fmt_num(r.ks.estimate)} (p {fmt_p(r.ks.pvalue)})",
+                        f"{fmt_num(r.ks.estimate)} (p {fmt_p(r.ks.pvalue)})" if r.ks is not None else "–",
                         fmt_pct(r.novelty, signed=False),
                         fmt_pct(r.missing_rate, signed=False),
                         "DRIFT" if r.drift else "ok",
