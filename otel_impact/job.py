@@ -167,7 +167,7 @@ def _offline_values(client: StoreClient, config: ImpactConfig) -> dict[str, floa
     return out
 
 
-def write_reports(result: dict[str, Any], paths: Sequence[str | Path]) -> tuple[Path, ...]:
+def write_reports(result: Result, paths: Sequence[str | Path]) -> tuple[Path, ...]:
     """Write each report by its suffix (``.html`` / ``.md``); other suffixes are config errors."""
     from otel_impact.report.html import render_html
     from otel_impact.report.markdown import render_markdown
@@ -252,8 +252,7 @@ def run_job(
             )
         result = result.model_copy(update=updates)
         alerts = len(result.firing_alerts())
-        doc = result.to_json()  # TRANSITION: readers still reading the JSON document
-        reports = write_reports(doc, report_paths) if report_paths else ()
+        reports = write_reports(result, report_paths) if report_paths else ()
         for path in reports:
             say(f"report {path}")
         points = result_points(result, run_id=run_id)

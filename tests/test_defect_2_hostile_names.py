@@ -194,7 +194,7 @@ def test_defect_2_hostile_names_never_reach_a_format_string(store: Any, tmp_path
     ).result_rows
     assert set(HOSTILE) <= {r[0] for r in bodies}
     # reports: the names are in the rendered documents (HTML-escaped in HTML)
-    page, md = render_html(result), render_markdown(result)
+    page, md = render_html(out.result), render_markdown(out.result)
     assert reports[0].read_text(encoding="utf-8") and reports[1].read_text(encoding="utf-8")
     summary = "\n".join(summary_lines(result))
     assert "alerts" in summary

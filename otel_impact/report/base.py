@@ -15,11 +15,13 @@ and durations in hours or days, p-values as ``< 0.001`` below that, lifts as sig
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from otel_impact.export.points import parse_time
+from otel_impact.context import iso_utc
+from otel_impact.records import Record
 
 # tables longer than this are collapsed (HTML <details>) behind a one-line summary
 COLLAPSE_ROWS = 12
@@ -93,8 +95,9 @@ def fmt_r(value: Any) -> str:
     return "–" if v is None else f"{v:.2f}"
 
 
-def fmt_ci(row: Mapping[str, Any], spell: Any = None) -> str:
-    """``[low, high]`` of a row's ``ci`` spelled by ``spell`` (default :func:`fmt_num`)."""
+def fmt_ci(row: Record | Sequence[float | None] | None, spell: Callable[[Any], str] | None = None) -> str:
+    """``[low, high]`` of a record's ``ci`` (or of a ``ci`` list) spelled by ``spell`` (default
+    :func:`fmt_num`)."""
     lo, hi = ci_of(row)
     f = spell or fmt_num
     return "–" if lo is None or hi is None else f"[{f(lo)}, {f(hi)}]"
@@ -115,12 +118,21 @@ def fmt_duration(seconds: Any) -> str:
     return f"{v / 60:g} min"
 
 
-def fmt_time(value: Any) -> str:
-    """An ISO time as ``2026-11-25`` (midnight) or ``2026-11-25 14:30`` (UTC)."""
-    try:
-        t = parse_time(value)
-    except (ValueError, TypeError):
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def fmt_time(value: datetime | str | None) -> str:
+    """A time as ``2026-11-25`` (midnight) or ``2026-11-25 14:30`` (UTC); an ISO-8601 string is
+    read too (the digest's run times)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T", 1))
+        except ValueError:
+            return fmt(value)
+    if not isinstance(value, datetime):
         return fmt(value)
+    t = _utc(value)
     return (
         t.strftime("%Y-%m-%d") if (t.hour, t.minute, t.second) == (0, 0, 0) else t.strftime("%Y-%m-%d %H:%M")
     )
@@ -140,6 +152,8 @@ def fmt(value: Any) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return iso_utc(_utc(value))  # spelled as in the JSON result
     if isinstance(value, int | float):
         return fmt_num(value)
     if isinstance(value, Mapping):
@@ -151,12 +165,12 @@ def fmt(value: Any) -> str:
     return short(str(value))
 
 
-def fmt_fields(row: Mapping[str, Any], *keys: str) -> list[str]:
-    """:func:`fmt` of each of ``keys`` of ``row``, in order (table cells)."""
-    return [fmt(row.get(k)) for k in keys]
+def fmt_fields(row: Record, *fields: str) -> list[str]:
+    """:func:`fmt` of each of ``fields`` of ``row``, in order (table cells)."""
+    return [fmt(getattr(row, f)) for f in fields]
 
 
-def seg_label(segment: Any) -> str:
+def seg_label(segment: Mapping[str, str] | None) -> str:
     if isinstance(segment, Mapping) and segment:
         return ", ".join(f"{k}={v}" for k, v in segment.items())
     return "all users"
@@ -172,21 +186,6 @@ def model_label(name: Any, version: Any = None) -> str:
     return " ".join(x for x in (str(name or "").strip(), version_label(version)) if x) or "–"
 
 
-def humanize(key: str) -> str:
-    """A column header from a result key (``attributed_outcomes`` → ``attributed outcomes``)."""
-    return (
-        key.replace("ml.model.", "model ")
-        .replace("pipeline.", "pipeline ")
-        .replace("_", " ")
-        .replace(".", " ")
-    )
-
-
-def rows_of(result: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    value = result.get(key)
-    return [r for r in value if isinstance(r, Mapping)] if isinstance(value, list) else []
-
-
 def num(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -197,27 +196,10 @@ def num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def ci_of(row: Mapping[str, Any], key: str = "ci") -> tuple[float | None, float | None]:
-    ci = row.get(key)
+def ci_of(row: Record | Sequence[float | None] | None, key: str = "ci") -> tuple[float | None, float | None]:
+    """``(low, high)`` of a record's ``key`` field (a ``ci`` list: ``[low, high]``), or of a ``ci``
+    list itself; an undefined bound is ``None``."""
+    ci = getattr(row, key) if isinstance(row, Record) else row
     if isinstance(ci, list | tuple) and len(ci) >= 2:
         return num(ci[0]), num(ci[1])
-    if isinstance(ci, Mapping):
-        return num(ci.get("low")), num(ci.get("high"))
     return None, None
-
-
-def generic_table(rows: Sequence[Mapping[str, Any]], limit: int = 200, skip: Sequence[str] = ()) -> Table:
-    """Scalar keys of a list of dicts as a table with readable headers (lists/dicts left out)."""
-    headers: list[str] = []
-    for row in rows:
-        for k, v in row.items():
-            if k not in headers and k not in skip and not isinstance(v, list | Mapping):
-                headers.append(str(k))
-    return Table([humanize(h) for h in headers], [[fmt(row.get(h)) for h in headers] for row in rows[:limit]])
-
-
-def epoch(value: Any) -> float | None:
-    try:
-        return parse_time(value).timestamp()
-    except (ValueError, TypeError):
-        return None

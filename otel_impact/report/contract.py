@@ -1,23 +1,21 @@
 """Report sections of the telemetry contract: tracking plan, deployment trail and SLOs.
 
-Each builder takes the result document and returns a :class:`Section`; missing keys give an
-empty section (rendered as "no data").
+Each builder takes the :class:`~otel_impact.records.Result` and returns a :class:`Section`; a
+section the run did not produce gives an empty section (rendered as "no data").
 
->>> [s.id for s in contract_sections({})]
+>>> from otel_impact.records import Result
+>>> empty = Result.from_json({"window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"}})
+>>> [s.id for s in contract_sections(empty)]
 ['tracking-plan', 'deployments', 'slos']
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from otel_impact import semconv as sc
+from otel_impact.records import Result, TrafficPhase
 from otel_impact.report import svg
 from otel_impact.report.base import (
     Section,
     Table,
-    epoch,
     fmt,
     fmt_fields,
     fmt_int,
@@ -25,78 +23,63 @@ from otel_impact.report.base import (
     fmt_time,
     model_label,
     num,
-    rows_of,
     version_label,
 )
 
 
-def tracking_plan_section(result: Mapping[str, Any]) -> Section:
+def tracking_plan_section(result: Result) -> Section:
     sec = Section("tracking-plan", "Tracking plan conformance")
-    doc = result.get("tracking_plan")
-    if not isinstance(doc, Mapping):
+    plan = result.tracking_plan
+    if plan is None:
         return sec
-    sec.notes.append("tracking plan: " + ("OK" if doc.get("ok") else "FAILED (violations above tolerance)"))
-    for p in rows_of(doc, "plan_problems"):
-        sec.notes.append(f"plan problem at {p.get('path')}: {p.get('message')}")
-    summary = doc.get("summary")
-    if isinstance(summary, Mapping):
-        rows = [
-            [str(k), fmt(v.get("count")), fmt(v.get("tolerance")), "FAIL" if v.get("exceeded") else "ok"]
-            for k, v in summary.items()
-            if isinstance(v, Mapping) and v.get("count")
-        ]
-        if rows:
-            sec.tables.append(Table(["check", "violations", "tolerance", "verdict"], rows))
-    violations = rows_of(doc, "violations")
-    if violations:
+    sec.notes.append("tracking plan: " + ("OK" if plan.ok else "FAILED (violations above tolerance)"))
+    for p in plan.plan_problems:
+        sec.notes.append(f"plan problem at {p.path}: {p.message}")
+    rows = [
+        [k, fmt(v.count), fmt(v.tolerance), "FAIL" if v.exceeded else "ok"]
+        for k, v in plan.summary.items()
+        if v.count
+    ]
+    if rows:
+        sec.tables.append(Table(["check", "violations", "tolerance", "verdict"], rows))
+    if plan.violations:
         table = []
-        for v in violations[:50]:
-            examples = v.get("examples") or []
-            ex = examples[0] if examples and isinstance(examples[0], Mapping) else {}
+        for v in plan.violations[:50]:
+            # the first example's fields that have a value, in record order
+            ex = v.examples[0].model_dump() if v.examples else {}
             table.append(
                 [
                     *fmt_fields(v, "kind", "entry", "attribute", "count", "rows"),
-                    ", ".join(f"{k}={fmt(x)}" for k, x in ex.items()) or "–",
+                    ", ".join(f"{k}={fmt(x)}" for k, x in ex.items() if x is not None) or "–",
                 ]
             )
         sec.tables.append(Table(["check", "event / span", "attribute", "count", "rows", "example"], table))
-    entries = rows_of(doc, "entries")
-    if entries:
+    if plan.entries:
         sec.tables.append(
             Table(
                 ["entry", "status", "owner", "rows", "live", "last seen"],
                 [
-                    [*fmt_fields(e, "name", "status", "owner", "rows", "live"), fmt_time(e.get("last_seen"))]
-                    for e in entries
+                    [*fmt_fields(e, "name", "status", "owner", "rows", "live"), fmt_time(e.last_seen)]
+                    for e in plan.entries
                 ],
             )
         )
     return sec
 
 
-def _shares(shares: Any) -> str:
-    if not isinstance(shares, Mapping):
-        return fmt(shares)
-    return ", ".join(f"{version_label(k)} {fmt_pct(v, signed=False)}" for k, v in shares.items()) or "–"
+def _shares(phase: TrafficPhase) -> str:
+    return ", ".join(f"{version_label(k)} {fmt_pct(v, signed=False)}" for k, v in phase.shares.items()) or "–"
 
 
-def deployments_section(result: Mapping[str, Any]) -> Section:
+def deployments_section(result: Result) -> Section:
     sec = Section("deployments", "Model deployments")
-    doc = result.get("deployments")
-    if not isinstance(doc, Mapping):
+    deployments = result.deployments
+    if deployments is None:
         return sec
-    for m in rows_of(doc, "models"):
-        model = fmt(m.get("model"))
-        raw = m.get("traffic")
-        traffic: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        xs = [epoch(b) or 0.0 for b in traffic.get("buckets") or []]
-        raw_shares = traffic.get("shares")
-        shares: Mapping[str, Any] = raw_shares if isinstance(raw_shares, Mapping) else {}
-        lines = [
-            (model_label(model, v), xs, [num(x) for x in ys])
-            for v, ys in shares.items()
-            if isinstance(ys, list)
-        ]
+    for m in deployments.models:
+        model = fmt(m.model)
+        xs = [b.timestamp() for b in m.traffic.buckets]
+        lines = [(model_label(model, v), xs, [num(x) for x in ys]) for v, ys in m.traffic.shares.items()]
         if lines:
             sec.charts.append(
                 svg.panels(
@@ -110,12 +93,12 @@ def deployments_section(result: Mapping[str, Any]) -> Section:
                 [
                     [
                         model,
-                        version_label(v.get("version")),
-                        fmt_time(v.get("first_seen")),
-                        fmt_time(v.get("last_seen")),
-                        fmt_int(v.get("predictions")),
+                        version_label(v.version),
+                        fmt_time(v.first_seen),
+                        fmt_time(v.last_seen),
+                        fmt_int(v.predictions),
                     ]
-                    for v in rows_of(m, "versions")
+                    for v in m.versions
                 ],
             )
         )
@@ -123,55 +106,43 @@ def deployments_section(result: Mapping[str, Any]) -> Section:
             Table(
                 ["model", "phase start", "phase end", "shares", "predictions"],
                 [
-                    [
-                        model,
-                        fmt_time(p.get("start")),
-                        fmt_time(p.get("end")),
-                        _shares(p.get("shares")),
-                        fmt_int(p.get("predictions")),
-                    ]
-                    for p in rows_of(m, "phases")
+                    [model, fmt_time(p.start), fmt_time(p.end), _shares(p), fmt_int(p.predictions)]
+                    for p in m.phases
                 ],
             )
         )
-        rollout = m.get("rollout")
-        if isinstance(rollout, Mapping):
+        rollout = m.rollout
+        if rollout is not None:
             sec.notes.append(
-                f"{model} {rollout.get('version')}: rollout start {fmt_time(rollout.get('rollout_start'))}, "
-                f"majority {fmt_time(rollout.get('majority'))}, complete {fmt_time(rollout.get('complete'))} "
-                f"(from {rollout.get('source')})"
+                f"{model} {rollout.version}: rollout start {fmt_time(rollout.rollout_start)}, "
+                f"majority {fmt_time(rollout.majority)}, complete {fmt_time(rollout.complete)} "
+                f"(from {rollout.source})"
             )
-    kpi = doc.get("kpi_rollout")
-    if isinstance(kpi, Mapping):
-        used = "used as" if kpi.get("applied") else "configured kpi.rollout kept; trail suggests"
-        sec.notes.append(
-            f"KPI pre/post boundary: {used} {fmt_time(kpi.get('at'))} ({kpi.get('model')} {kpi.get('version')})"
-        )
+    kpi = deployments.kpi_rollout
+    if kpi is not None:
+        used = "used as" if kpi.applied else "configured kpi.rollout kept; trail suggests"
+        sec.notes.append(f"KPI pre/post boundary: {used} {fmt_time(kpi.at)} ({kpi.model} {kpi.version})")
     return sec
 
 
-def slos_section(result: Mapping[str, Any]) -> Section:
+def slos_section(result: Result) -> Section:
     sec = Section("slos", "SLOs and error budgets")
-    rows = rows_of(result, "slos")
-    if not rows:
+    if not result.slos:
         return sec
     table = []
-    for r in rows:
-        target = r.get(sc.ML_MODEL_NAME) or r.get(sc.PIPELINE_NAME)
+    for r in result.slos:
         burns = ", ".join(
-            f"{w.get('window')}: {fmt(w.get('burn_long'))}" + (" FIRING" if w.get("firing") else "")
-            for w in r.get("windows") or []
-            if isinstance(w, Mapping)
+            f"{w.window}: {fmt(w.burn_long)}" + (" FIRING" if w.firing else "") for w in r.windows
         )
-        fired = sum(1 for a in r.get("alerts") or [] if isinstance(a, Mapping) and a.get("state") == "firing")
+        fired = sum(1 for a in r.alerts if a.state == "firing")
         table.append(
             [
-                fmt(r.get("name")),
-                fmt(target),
-                fmt(r.get("sli")),
-                fmt(r.get("objective")),
-                fmt(r.get("estimate")),
-                fmt(r.get("budget_remaining")),
+                fmt(r.name),
+                fmt(r.model_name or r.pipeline),
+                fmt(r.sli),
+                fmt(r.objective),
+                fmt(r.estimate),
+                fmt(r.budget_remaining),
                 burns or "–",
                 fmt(fired),
             ]
@@ -194,7 +165,7 @@ def slos_section(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-def contract_sections(result: Mapping[str, Any]) -> list[Section]:
+def contract_sections(result: Result) -> list[Section]:
     """The three contract sections in display order."""
     return [tracking_plan_section(result), deployments_section(result), slos_section(result)]
 

@@ -2,26 +2,24 @@
 
 :func:`build_sections` turns a result document into a list of :class:`Section` (id, title,
 tables, inline-SVG charts, notes). The first section is always the headline
-(:mod:`otel_impact.report.headline`): the answer, then what needs attention. Every result key
-is optional: a missing or empty section says "no data" instead of failing. The renderers only
+(:mod:`otel_impact.report.headline`): the answer, then what needs attention. A result section
+the run did not produce, or an empty one, says "no data" instead of failing. The renderers only
 lay these out.
 
->>> [s.id for s in build_sections({})][:3]
+>>> from otel_impact.records import Result
+>>> empty = Result.from_json({"window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"}})
+>>> [s.id for s in build_sections(empty)][:3]
 ['headline', 'model-vs-business', 'lift']
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from otel_impact import semconv as sc
+from otel_impact.records import Attribution, Correlation, Lift, Result, Series
 from otel_impact.report import svg
 from otel_impact.report.base import (
     Section,
     Table,
     ci_of,
-    epoch,
     fmt,
     fmt_ci,
     fmt_duration,
@@ -33,7 +31,6 @@ from otel_impact.report.base import (
     fmt_time,
     model_label,
     num,
-    rows_of,
     seg_label,
     version_label,
 )
@@ -68,89 +65,79 @@ CHART_SECTIONS = (
 )
 
 
-def _series_by_name(result: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def _series_by_name(result: Result) -> dict[str, Series]:
     """All-users, all-versions series by name."""
-    out: dict[str, Mapping[str, Any]] = {}
-    for row in rows_of(result, "series"):
-        if not row.get("segment") and row.get(sc.ML_MODEL_VERSION) is None and row.get("name") not in out:
-            out[str(row.get("name"))] = row
+    out: dict[str, Series] = {}
+    for row in result.series:
+        if not row.segment and row.model_version is None and row.name not in out:
+            out[row.name] = row
     return out
 
 
-def business_unit(result: Mapping[str, Any], metric: str) -> str:
+def business_unit(result: Result, metric: str) -> str:
     """What one bucket of a business series counts, for axis labels."""
-    for r in rows_of(result, "stitching"):
-        if r.get("business_metric") == metric and num(r.get("value_total")) == num(r.get("outcomes")):
+    for r in result.stitching:
+        if r.business_metric == metric and num(r.value_total) == num(r.outcomes):
             return "events"
     return "value"
 
 
-def _bucket_word(series: Mapping[str, Any]) -> str:
-    ts = [t for b in series.get("buckets") or [] if (t := epoch(b)) is not None]
+def _bucket_word(series: Series) -> str:
+    ts = [b.timestamp() for b in series.buckets]
     step = ts[1] - ts[0] if len(ts) > 1 else 86400.0
     return "day" if step == 86400 else "hour" if step == 3600 else fmt_duration(step)
 
 
-def _model_vs_business(result: Mapping[str, Any]) -> Section:
+def _model_vs_business(result: Result) -> Section:
     sec = Section("model-vs-business", "Model metric vs business metric over time")
     series = _series_by_name(result)
-    by_pair: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
-    for row in rows_of(result, "correlations"):
-        key = (
-            str(row.get(sc.ML_MODEL_NAME) or ""),
-            str(row.get("model_metric")),
-            str(row.get("business_metric")),
-        )
-        by_pair.setdefault(key, []).append(row)
+    by_pair: dict[tuple[str, str, str], list[Correlation]] = {}
+    for row in result.correlations:
+        by_pair.setdefault((row.model_name or "", row.model_metric, row.business_metric), []).append(row)
     for (model, mm, bm), rows in list(by_pair.items())[:6]:
         best = best_correlation(rows)
         if best is None or mm not in series or bm not in series:
             continue
-        lag = num(best.get("lag_s")) or 0.0
-        xm = [epoch(t) or 0.0 for t in series[mm].get("buckets") or []]
-        xb = [(epoch(t) or 0.0) - lag for t in series[bm].get("buckets") or []]
+        lag = num(best.lag_s) or 0.0
+        xm = [t.timestamp() for t in series[mm].buckets]
+        xb = [t.timestamp() - lag for t in series[bm].buckets]
         per = _bucket_word(series[bm])
         shifted = f", drawn {fmt_duration(lag)} earlier" if lag else ""
-        top = svg.Panel(
-            f"{mm}", [(f"{model} {mm}".strip(), xm, [num(v) for v in series[mm].get("values") or []])]
-        )
+        top = svg.Panel(f"{mm}", [(f"{model} {mm}".strip(), xm, [num(v) for v in series[mm].values])])
         bottom = svg.Panel(
             f"{business_unit(result, bm)}/{per}",
-            [(f"{bm} per {per}{shifted}", xb, [num(v) for v in series[bm].get("values") or []])],
+            [(f"{bm} per {per}{shifted}", xb, [num(v) for v in series[bm].values])],
             colors=(svg.PALETTE[1],),
         )
         title = f"{model} {mm} (top) and {bm} (bottom, shifted back by the best lag {fmt_duration(lag)})"
         sec.charts.append(svg.panels([top, bottom], title=title))
         sec.notes.append(
-            f"{model} {mm} → {bm}: r = {fmt_r(best.get('estimate'))} ({method_name(best.get('method'))}) at lag "
+            f"{model} {mm} → {bm}: r = {fmt_r(best.estimate)} ({method_name(best.method)}) at lag "
             f"{fmt_duration(lag)}; the lower panel is drawn {fmt_duration(lag)} earlier so that the two line up."
         )
     return sec
 
 
-def _correlation(result: Mapping[str, Any]) -> Section:
+def _correlation(result: Result) -> Section:
     sec = Section("correlation", "Correlation by segment (best lag)")
-    rows = rows_of(result, "correlations")
-    methods = list(dict.fromkeys(str(r.get("method")) for r in rows))
+    rows = result.correlations
+    methods = list(dict.fromkeys(r.method for r in rows))
     shown = methods[0] if methods else ""
-    by_metric: dict[str, list[Mapping[str, Any]]] = {}
+    by_metric: dict[str, list[Correlation]] = {}
     for r in rows:
-        if str(r.get("method")) == shown:
-            by_metric.setdefault(str(r.get("business_metric")), []).append(r)
+        if r.method == shown:
+            by_metric.setdefault(r.business_metric, []).append(r)
     for bm, rs in by_metric.items():
         labels = [
-            seg_label(r.get("segment"))
-            + (f" ({r.get('model_metric')})" if len({x.get("model_metric") for x in rs}) > 1 else "")
+            seg_label(r.segment) + (f" ({r.model_metric})" if len({x.model_metric for x in rs}) > 1 else "")
             for r in rs
         ]
         if len(set(labels)) < len(labels):  # several lags of one pair: say which
-            labels = [
-                f"{lab} · lag {fmt_duration(r.get('lag_s'))}" for lab, r in zip(labels, rs, strict=True)
-            ]
+            labels = [f"{lab} · lag {fmt_duration(r.lag_s)}" for lab, r in zip(labels, rs, strict=True)]
         sec.charts.append(
             svg.bar_chart(
                 labels,
-                [num(r.get("estimate")) for r in rs],
+                [num(r.estimate) for r in rs],
                 ci=[ci_of(r) for r in rs],
                 title=f"{bm}: {method_name(shown)} r at the best lag, by segment",
                 axis_label=f"{method_name(shown)} correlation r with {bm} (CI whiskers)",
@@ -163,25 +150,19 @@ def _correlation(result: Mapping[str, Any]) -> Section:
         )
         table = [
             [
-                model_label(r.get(sc.ML_MODEL_NAME)),
-                f"{r.get('model_metric')} → {r.get('business_metric')}",
-                seg_label(r.get("segment")),
-                method_name(r.get("method")),
-                fmt_duration(r.get("lag_s")),
-                fmt_r(r.get("estimate")),
+                model_label(r.model_name),
+                f"{r.model_metric} → {r.business_metric}",
+                seg_label(r.segment),
+                method_name(r.method),
+                fmt_duration(r.lag_s),
+                fmt_r(r.estimate),
                 fmt_ci(r, fmt_r),
-                fmt_p(r.get("pvalue_unadjusted", r.get("pvalue"))),
-                fmt_p(r.get("pvalue")) if r.get("pvalue_unadjusted") is not None else "–",
-                fmt_int(r.get("n")),
+                fmt_p(r.pvalue_unadjusted),
+                fmt_p(r.pvalue) if num(r.pvalue_unadjusted) is not None else "–",
+                fmt_int(r.n),
             ]
             for r in sorted(
-                rows,
-                key=lambda r: (
-                    str(r.get("business_metric")),
-                    bool(r.get("segment")),
-                    seg_label(r.get("segment")),
-                    str(r.get("method")),
-                ),
+                rows, key=lambda r: (r.business_metric, bool(r.segment), seg_label(r.segment), r.method)
             )
         ]
         sec.tables.append(
@@ -202,7 +183,7 @@ def _correlation(result: Mapping[str, Any]) -> Section:
                 caption="All correlations",
             )
         )
-    ranking = rows_of(result, "segment_ranking")
+    ranking = result.segment_ranking
     if ranking:
         sec.tables.append(
             Table(
@@ -219,22 +200,22 @@ def _correlation(result: Mapping[str, Any]) -> Section:
                 ],
                 [
                     [
-                        fmt_int(r.get("rank")),
-                        f"{r.get('model_metric')} → {r.get('business_metric')}",
-                        seg_label(r.get("segment")),
-                        fmt_r(r.get("strength")),
-                        fmt_r(r.get("estimate")),
-                        fmt_p(r.get("pvalue")),
-                        fmt_int(r.get("n")),
-                        fmt_duration(r.get("lag_s")),
-                        fmt_time(r.get("period_end")) if r.get("period_end") else "window end",
+                        fmt_int(r.rank),
+                        f"{r.model_metric} → {r.business_metric}",
+                        seg_label(r.segment),
+                        fmt_r(r.strength),
+                        fmt_r(r.estimate),
+                        fmt_p(r.pvalue),
+                        fmt_int(r.n),
+                        fmt_duration(r.lag_s),
+                        fmt_time(r.period_end) if r.period_end else "window end",
                     ]
                     for r in ranking
                 ],
                 caption="Segments ranked by how strongly the business metric follows the model metric (Pearson)",
             )
         )
-    transfer = rows_of(result, "transfer")
+    transfer = result.transfer
     if transfer:
         sec.tables.append(
             Table(
@@ -251,53 +232,53 @@ def _correlation(result: Mapping[str, Any]) -> Section:
                 ],
                 [
                     [
-                        f"{r.get('model_metric')} → {r.get('business_metric')}",
-                        seg_label(r.get("segment")),
-                        fmt_duration(r.get("lag_s")),
-                        fmt_num(r.get("estimate")),
+                        f"{r.model_metric} → {r.business_metric}",
+                        seg_label(r.segment),
+                        fmt_duration(r.lag_s),
+                        fmt_num(r.estimate),
                         fmt_ci(r),
-                        fmt_p(r.get("pvalue")),
-                        fmt_num(r.get("elasticity")),
-                        fmt_ci({"ci": r.get("elasticity_ci")}),
-                        ("yes" if r.get("saturated") else "no")
+                        fmt_p(r.pvalue),
+                        fmt_num(r.elasticity),
+                        fmt_ci(r.elasticity_ci),
+                        ("yes" if r.saturated else "no")
                         + (
-                            f" (p = {fmt_p(r.get('saturation_pvalue'))})"
-                            if r.get("saturation_pvalue") is not None
+                            f" (p = {fmt_p(r.saturation_pvalue)})"
+                            if num(r.saturation_pvalue) is not None
                             else ""
                         ),
                     ]
                     for r in transfer
                 ],
-                caption=f"Transfer: business change per unit of model metric ({method_name((transfer[0]).get('method'))} slope)",
+                caption=f"Transfer: business change per unit of model metric ({method_name(transfer[0].method)} slope)",
             )
         )
     return sec
 
 
-def _attribution(result: Mapping[str, Any]) -> Section:
+def _attribution(result: Result) -> Section:
     sec = Section("attribution", "Attributed value by model version")
-    rows = rows_of(result, "attribution")
-    by_metric: dict[str, list[Mapping[str, Any]]] = {}
+    rows = result.attribution
+    by_metric: dict[str, list[Attribution]] = {}
     for r in rows:
-        by_metric.setdefault(str(r.get("business_metric")), []).append(r)
+        by_metric.setdefault(r.business_metric, []).append(r)
     for bm, rs in by_metric.items():
-        overall = [r for r in rs if not r.get("segment")]
-        versions = list(dict.fromkeys(version_label(r.get(sc.ML_MODEL_VERSION)) for r in overall))
-        names = {str(r.get(sc.ML_MODEL_NAME)) for r in overall}
+        overall = [r for r in rs if not r.segment]
+        versions = list(dict.fromkeys(version_label(r.model_version) for r in overall))
+        names = {r.model_name for r in overall}
         version_colors = (svg.PALETTE[0], svg.PALETTE[3], svg.PALETTE[2], svg.PALETTE[4], svg.PALETTE[5])
         colors = {v: version_colors[i % len(version_colors)] for i, v in enumerate(versions)}
         labels = [
-            (f"{r.get(sc.ML_MODEL_NAME)} " if len(names) > 1 else "")
-            + f"{version_label(r.get(sc.ML_MODEL_VERSION))} · {str(r.get('model')).replace('_', ' ')}"
+            (f"{r.model_name} " if len(names) > 1 else "")
+            + f"{version_label(r.model_version)} · {r.model.replace('_', ' ')}"
             for r in overall
         ]
         sec.charts.append(
             svg.bar_chart(
                 labels,
-                [num(r.get("value")) for r in overall],
+                [num(r.value) for r in overall],
                 title=f"{bm}: attributed {business_unit(result, bm)} per model version and attribution model",
                 axis_label=f"{bm} {business_unit(result, bm)} credited (all users, whole window)",
-                colors=[colors[version_label(r.get(sc.ML_MODEL_VERSION))] for r in overall],
+                colors=[colors[version_label(r.model_version)] for r in overall],
                 legend=[
                     (f"{model_label(next(iter(names)) if len(names) == 1 else '', v)}", c)
                     for v, c in colors.items()
@@ -305,22 +286,10 @@ def _attribution(result: Mapping[str, Any]) -> Section:
             )
         )
     if rows:
-        keys = list(
-            dict.fromkeys(
-                (str(r.get("business_metric")), str(r.get("model")), seg_label(r.get("segment")))
-                for r in rows
-            )
-        )
-        versions = list(
-            dict.fromkeys(model_label(r.get(sc.ML_MODEL_NAME), r.get(sc.ML_MODEL_VERSION)) for r in rows)
-        )
+        keys = list(dict.fromkeys((r.business_metric, r.model, seg_label(r.segment)) for r in rows))
+        versions = list(dict.fromkeys(model_label(r.model_name, r.model_version) for r in rows))
         cell = {
-            (
-                str(r.get("business_metric")),
-                str(r.get("model")),
-                seg_label(r.get("segment")),
-                model_label(r.get(sc.ML_MODEL_NAME), r.get(sc.ML_MODEL_VERSION)),
-            ): r
+            (r.business_metric, r.model, seg_label(r.segment), model_label(r.model_name, r.model_version)): r
             for r in rows
         }
         table = []
@@ -328,7 +297,7 @@ def _attribution(result: Mapping[str, Any]) -> Section:
             line = [bm, how.replace("_", " "), seg]
             for v in versions:
                 c = cell.get((bm, how, seg, v))
-                line.append(f"{fmt_num(c.get('value'))} ({fmt_num(c.get('credit'))} conv.)" if c else "–")
+                line.append(f"{fmt_num(c.value)} ({fmt_num(c.credit)} conv.)" if c else "–")
             table.append(line)
         sec.tables.append(
             Table(
@@ -337,7 +306,7 @@ def _attribution(result: Mapping[str, Any]) -> Section:
                 caption="Attributed value (conversions credited) per version",
             )
         )
-    stitching = rows_of(result, "stitching")
+    stitching = result.stitching
     if stitching:
         sec.tables.append(
             Table(
@@ -353,14 +322,14 @@ def _attribution(result: Mapping[str, Any]) -> Section:
                 ],
                 [
                     [
-                        fmt(r.get("business_metric")),
-                        fmt(r.get("key")),
-                        fmt_duration(r.get("window_s")),
-                        fmt_int(r.get("outcomes")),
-                        fmt_int(r.get("attributed_outcomes")),
-                        fmt_int(r.get("unattributed_outcomes")),
-                        fmt_num(r.get("value_total")),
-                        fmt_num(r.get("attributed_value")),
+                        fmt(r.business_metric),
+                        fmt(r.key),
+                        fmt_duration(r.window_s),
+                        fmt_int(r.outcomes),
+                        fmt_int(r.attributed_outcomes),
+                        fmt_int(r.unattributed_outcomes),
+                        fmt_num(r.value_total),
+                        fmt_num(r.attributed_value),
                     ]
                     for r in stitching
                 ],
@@ -370,17 +339,17 @@ def _attribution(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-def _lift(result: Mapping[str, Any]) -> Section:
+def _lift(result: Result) -> Section:
     sec = Section("lift", "Lift of treatment over control (A/B)")
-    rows = rows_of(result, "lift")
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    rows = result.lift
+    groups: dict[tuple[str, str], list[Lift]] = {}
     for r in rows:
-        groups.setdefault((str(r.get("metric")), lift_model(result, r)), []).append(r)
+        groups.setdefault((r.metric, lift_model(result, r)), []).append(r)
     for (metric, who), rs in groups.items():
         sec.charts.append(
             svg.bar_chart(
-                [seg_label(r.get("segment")) for r in rs],
-                [num(r.get("estimate")) for r in rs],
+                [seg_label(r.segment) for r in rs],
+                [num(r.estimate) for r in rs],
                 ci=[ci_of(r) for r in rs],
                 percent=True,
                 title=f"{metric}: relative lift of {who}, by segment",
@@ -407,15 +376,15 @@ def _lift(result: Mapping[str, Any]) -> Section:
                 ],
                 [
                     [
-                        fmt(r.get("metric")),
+                        fmt(r.metric),
                         lift_model(result, r),
-                        seg_label(r.get("segment")),
-                        fmt_pct(r.get("estimate")),
+                        seg_label(r.segment),
+                        fmt_pct(r.estimate),
                         fmt_ci(r, fmt_pct),
-                        fmt_p(r.get("pvalue")),
+                        fmt_p(r.pvalue),
                         "yes" if significant_lift(r) else "no",
-                        f"{fmt_int(r.get('n_treatment'))} / {fmt_int(r.get('n_control'))}",
-                        f"{fmt_num(r.get('mean_treatment'))} / {fmt_num(r.get('mean_control'))}",
+                        f"{fmt_int(r.n_treatment)} / {fmt_int(r.n_control)}",
+                        f"{fmt_num(r.mean_treatment)} / {fmt_num(r.mean_control)}",
                     ]
                     for r in rows
                 ],
@@ -424,22 +393,21 @@ def _lift(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-def _roi(result: Mapping[str, Any]) -> Section:
+def _roi(result: Result) -> Section:
     sec = Section("roi", "ROI of the treatment version")
-    rows = rows_of(result, "roi")
-    lifts = rows_of(result, "lift")
+    rows = result.roi
     for r in rows:
-        lift = next((x for x in lifts if x.get("metric") == r.get("metric") and not x.get("segment")), None)
-        who = model_label(r.get(sc.ML_MODEL_NAME), r.get(sc.ML_MODEL_VERSION))
-        sec.notes.append(f"{who} on {r.get('metric')}: ROI {roi_sentence(r, lift)}.")
-        lo, hi = ci_of(r, "incremental_value_ci")
+        lift = next((x for x in result.lift if x.metric == r.metric and not x.segment), None)
+        who = model_label(r.model_name, r.model_version)
+        sec.notes.append(f"{who} on {r.metric}: ROI {roi_sentence(r, lift)}.")
+        lo, hi = ci_of(r.incremental_value_ci)
         sec.charts.append(
             svg.bar_chart(
                 ["incremental value", "cost", "net benefit"],
-                [num(r.get("incremental_value")), num(r.get("cost")), num(r.get("net_benefit"))],
+                [num(r.incremental_value), num(r.cost), num(r.net_benefit)],
                 ci=[(lo, hi), (None, None), (None, None)],
-                title=f"{who}: incremental {r.get('metric')} value vs cost",
-                axis_label=f"{r.get('metric')} value over the window",
+                title=f"{who}: incremental {r.metric} value vs cost",
+                axis_label=f"{r.metric} value over the window",
                 colors=[svg.PALETTE[0], svg.PALETTE[2], svg.PALETTE[3]],
             )
         )
@@ -459,17 +427,15 @@ def _roi(result: Mapping[str, Any]) -> Section:
                 ],
                 [
                     [
-                        model_label(r.get(sc.ML_MODEL_NAME), r.get(sc.ML_MODEL_VERSION)),
-                        fmt(r.get("metric")),
-                        fmt_num(r.get("incremental_value")),
-                        fmt_ci({"ci": r.get("incremental_value_ci")}),
-                        fmt_num(r.get("cost")),
-                        fmt_num(r.get("net_benefit")),
-                        fmt_pct(r.get("roi_pct"), scale=1)
-                        if num(r.get("roi_pct")) is not None
-                        else "not claimed",
-                        fmt_int(r.get("predictions")),
-                        fmt_int(r.get("units")),
+                        model_label(r.model_name, r.model_version),
+                        fmt(r.metric),
+                        fmt_num(r.incremental_value),
+                        fmt_ci(r.incremental_value_ci),
+                        fmt_num(r.cost),
+                        fmt_num(r.net_benefit),
+                        fmt_pct(r.roi_pct, scale=1) if num(r.roi_pct) is not None else "not claimed",
+                        fmt_int(r.predictions),
+                        fmt_int(r.units),
                     ]
                     for r in rows
                 ],
@@ -478,30 +444,27 @@ def _roi(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-def _headline(result: Mapping[str, Any]) -> Section:
+def _headline(result: Result) -> Section:
     sec = Section("headline", "Did the model move the business?")
     sec.headline = build_headline(result)
     return sec
 
 
-def _run(result: Mapping[str, Any]) -> Section:
+def _run(result: Result) -> Section:
     sec = Section("run", "Run details and warnings")
-    window = result.get("window") or {}
-    run = result.get("run") or {}
+    window, run = result.window, result.run
     items = [
-        (
-            "window",
-            f"{fmt_time(window.get('start'))} .. {fmt_time(window.get('end'))} UTC" if window else "–",
-        ),
-        ("run", str(run.get("id", "–"))),
+        ("window", f"{fmt_time(window.start)} .. {fmt_time(window.end)} UTC"),
+        ("run", run.id if run is not None else "–"),
     ]
-    for key, label in (("correlations", "correlations"), ("attribution", "attribution rows"), ("lift", "lift rows"),
-                       ("alerts", "alerts"), ("incidents", "incidents")):  # fmt: skip
-        items.append((label, fmt_int(len(rows_of(result, key)))))
+    counts = (("correlations", len(result.correlations)), ("attribution rows", len(result.attribution)),
+              ("lift rows", len(result.lift)), ("alerts", len(result.alerts)),
+              ("incidents", len(result.incidents)))  # fmt: skip
+    items += [(label, fmt_int(n)) for label, n in counts]
     sec.tables.append(Table(["item", "value"], [[k, v] for k, v in items]))
     seen: dict[str, int] = {}
-    for w in result.get("warnings") or []:
-        seen[str(w)] = seen.get(str(w), 0) + 1
+    for w in result.warnings:
+        seen[w] = seen.get(w, 0) + 1
     if seen:
         sec.tables.append(
             Table(
@@ -513,7 +476,7 @@ def _run(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-def build_sections(result: Mapping[str, Any]) -> list[Section]:
+def build_sections(result: Result) -> list[Section]:
     """Every report section in display order (empty ones render as "no data")."""
     return [
         _headline(result),

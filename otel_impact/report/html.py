@@ -3,7 +3,8 @@
 The first section is the headline (the answer and what needs attention); long tables are
 collapsed behind a ``<details>`` summary so the page stays short.
 
->>> html = render_html({"window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:00Z"}})
+>>> from otel_impact.records import Result
+>>> html = render_html(Result.from_json({"window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:00Z"}}))
 >>> '<section id="sec-headline"' in html and "http://cdn" not in html
 True
 """
@@ -11,10 +12,9 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from html import escape
-from typing import Any
 
+from otel_impact.records import Result
 from otel_impact.report.base import COLLAPSE_ROWS, fmt_time
 from otel_impact.report.data import Section, Table, build_sections
 from otel_impact.report.headline import Headline
@@ -108,14 +108,11 @@ def _section(sec: Section) -> str:
     return "".join(parts)
 
 
-def render_html(result: Mapping[str, Any], title: str = "otel-impact report") -> str:
+def render_html(result: Result, title: str = "otel-impact report") -> str:
     """The whole report as one HTML document (viewable offline)."""
     sections = build_sections(result)
-    window = result.get("window") or {}
     nav = "".join(f'<a href="#{s.id}">{escape(s.title)}</a>' for s in sections[1:])
-    subtitle = (
-        f"Window {fmt_time(window.get('start'))} .. {fmt_time(window.get('end'))} UTC" if window else ""
-    )
+    subtitle = f"Window {fmt_time(result.window.start)} .. {fmt_time(result.window.end)} UTC"
     head, rest = sections[0], sections[1:]
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'

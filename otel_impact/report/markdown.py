@@ -1,14 +1,14 @@
 """Markdown report: the same sections as the HTML report, as tables (charts are left out).
 
->>> render_markdown({}).splitlines()[0]
+>>> from otel_impact.records import Result
+>>> empty = Result.from_json({"window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:00Z"}})
+>>> render_markdown(empty).splitlines()[0]
 '# otel-impact report'
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
+from otel_impact.records import Result
 from otel_impact.report.base import fmt_time
 from otel_impact.report.data import Section, Table, build_sections
 
@@ -44,13 +44,12 @@ def md_section(sec: Section, level: int = 2) -> str:
     return "\n".join(parts)
 
 
-def render_markdown(result: Mapping[str, Any], title: str = "otel-impact report") -> str:
+def render_markdown(result: Result, title: str = "otel-impact report") -> str:
     """The whole report as Markdown."""
-    window = result.get("window") or {}
     head = [
         f"# {title}",
         "",
-        f"Window {fmt_time(window.get('start'))} .. {fmt_time(window.get('end'))} UTC",
+        f"Window {fmt_time(result.window.start)} .. {fmt_time(result.window.end)} UTC",
         "",
         "",
     ]

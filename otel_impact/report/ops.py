@@ -3,16 +3,14 @@ evaluation matrix, data quality and freshness (see :mod:`otel_impact.report.data
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from html import escape
-from typing import Any
 
 from otel_impact import semconv as sc
+from otel_impact.records import Alert, DataQuality, Result
 from otel_impact.report import svg
 from otel_impact.report.base import (
     Section,
     Table,
-    epoch,
     fmt,
     fmt_duration,
     fmt_int,
@@ -20,9 +18,7 @@ from otel_impact.report.base import (
     fmt_p,
     fmt_pct,
     fmt_time,
-    generic_table,
     num,
-    rows_of,
     seg_label,
 )
 
@@ -30,27 +26,18 @@ _SEVERITY_ORDER = {"critical": 0, "error": 0, "high": 0, "warning": 1, "warn": 1
 _LANE_COLOR = {"critical": "#c62828", "incident": "#7b1fa2", "warning": "#ef6c00", "resolved": "#9e9e9e"}
 
 
-def sort_alerts(alerts: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def sort_alerts(alerts: list[Alert]) -> list[Alert]:
     """Firing before resolved, then by severity (critical first), then by time."""
     return sorted(
         alerts,
-        key=lambda a: (
-            a.get("state", "firing") != "firing",
-            _SEVERITY_ORDER.get(str(a.get("severity", "warning")).lower(), 1),
-            str(a.get("at") or ""),
-        ),
+        key=lambda a: (a.state != "firing", _SEVERITY_ORDER.get(a.severity.lower(), 1), a.at),
     )
 
 
-def alert_state(a: Mapping[str, Any]) -> str:
-    state = str(a.get("state", "firing"))
-    return "resolved" if state == "resolved" else state
-
-
-def _lane(a: Mapping[str, Any]) -> str:
-    if a.get("state", "firing") == "resolved":
+def _lane(a: Alert) -> str:
+    if a.state == "resolved":
         return "resolved"
-    sev = str(a.get("severity", "warning")).lower()
+    sev = a.severity.lower()
     return (
         "critical"
         if _SEVERITY_ORDER.get(sev, 1) == 0
@@ -60,25 +47,22 @@ def _lane(a: Mapping[str, Any]) -> str:
     )
 
 
-def _short_alert(a: Mapping[str, Any]) -> str:
-    attrs = a.get("attributes") or {}
+def _short_alert(a: Alert) -> str:
+    attrs = a.attributes
     key, value = attrs.get(sc.IMPACT_SEGMENT_KEY), attrs.get(sc.IMPACT_SEGMENT_VALUE)
     where = f"{key}={value}" if key else ""
-    label = str(a.get("rule", "alert")).replace("_", " ")
+    label = a.rule.replace("_", " ")
     metric = attrs.get(sc.IMPACT_BUSINESS_METRIC) or attrs.get("metric")
     return " ".join(x for x in (label, str(metric or ""), where) if x)
 
 
-def timeline_section(result: Mapping[str, Any]) -> Section:
+def timeline_section(result: Result) -> Section:
     sec = Section("timeline", "Alerts and incidents timeline")
-    alerts, incidents = rows_of(result, "alerts"), rows_of(result, "incidents")
-    window = result.get("window") or {}
+    alerts, incidents = result.alerts, result.incidents
     marks: list[tuple[float, str, str, str]] = []
     seen: set[str] = set()
     for a in sort_alerts(alerts):
-        t = epoch(a.get("at"))
-        if t is None:
-            continue
+        t = a.at.timestamp()
         lane = _lane(a)
         label = _short_alert(a)
         # the same alert again (another bucket, another burn window): a dot without a label
@@ -86,22 +70,16 @@ def timeline_section(result: Mapping[str, Any]) -> Section:
         marks.append((t, lane, shown, _LANE_COLOR[lane]))
         seen.add(label)
     for inc in incidents:
-        anomaly = inc.get("anomaly") or {}
-        t = epoch(anomaly.get("start") or anomaly.get("end"))
-        if t is not None:
-            linked = inc.get("linked") or []
-            cause = (
-                f" ← {linked[0].get(sc.PIPELINE_NAME, '?')}"
-                if linked and isinstance(linked[0], Mapping)
-                else ""
-            )
-            label = f"{anomaly.get('metric')} {anomaly.get('direction', 'change')}{cause}"
-            marks.append((t, "incident", "" if label in seen else label, _LANE_COLOR["incident"]))
-            seen.add(label)
+        anomaly = inc.anomaly
+        cause = f" ← {inc.linked[0].pipeline}" if inc.linked else ""
+        label = f"{anomaly.metric} {anomaly.direction}{cause}"
+        marks.append(
+            (anomaly.start.timestamp(), "incident", "" if label in seen else label, _LANE_COLOR["incident"])
+        )
+        seen.add(label)
     final = marks
     if final:
-        start = epoch(window.get("start")) or min(m[0] for m in final)
-        end = epoch(window.get("end")) or max(m[0] for m in final)
+        start, end = result.window.start.timestamp(), result.window.end.timestamp()
         lanes = [x for x in ("critical", "incident", "warning", "resolved") if any(m[1] == x for m in final)]
         sec.charts.append(
             svg.timeline(lanes, final, start, end, title="Alerts and incidents over the window")
@@ -113,13 +91,11 @@ def timeline_section(result: Mapping[str, Any]) -> Section:
                 ["severity", "state", "at", "rule", "message"],
                 [
                     [
-                        str(a.get("severity", "warning")).upper()
-                        if a.get("state", "firing") == "firing"
-                        else "resolved",
-                        alert_state(a),
-                        fmt_time(a.get("at")),
-                        fmt(a.get("rule")),
-                        fmt(a.get("message")),
+                        a.severity.upper() if a.state == "firing" else "resolved",
+                        a.state,
+                        fmt_time(a.at),
+                        fmt(a.rule),
+                        fmt(a.message),
                     ]
                     for a in ordered
                 ],
@@ -132,16 +108,14 @@ def timeline_section(result: Mapping[str, Any]) -> Section:
                 ["metric", "segment", "start", "end", "change", "linked upstream events (score)"],
                 [
                     [
-                        fmt((i.get("anomaly") or {}).get("metric")),
-                        seg_label((i.get("anomaly") or {}).get("segment")),
-                        fmt_time((i.get("anomaly") or {}).get("start")),
-                        fmt_time((i.get("anomaly") or {}).get("end")),
-                        fmt_num((i.get("anomaly") or {}).get("magnitude")),
+                        fmt(i.anomaly.metric),
+                        seg_label(i.anomaly.segment),
+                        fmt_time(i.anomaly.start),
+                        fmt_time(i.anomaly.end),
+                        fmt_num(i.anomaly.magnitude),
                         "; ".join(
-                            f"{r.get(sc.PIPELINE_NAME, '?')} {r.get('change') or r.get('status') or ''} "
-                            f"on {r.get(sc.DATASET_NAME, '?')} ({fmt_num(r.get('score'))})"
-                            for r in (i.get("linked") or [])[:3]
-                            if isinstance(r, Mapping)
+                            f"{r.pipeline} {r.change or r.status or ''} on {r.dataset} ({fmt_num(r.score)})"
+                            for r in i.linked[:3]
                         )
                         or "–",
                     ]
@@ -153,42 +127,19 @@ def timeline_section(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-_PRE = ("pre", "before", "baseline")
-_POST = ("post", "after", "current")
-
-
-def _kpirows_of(kpi: Any) -> list[Mapping[str, Any]]:
-    if isinstance(kpi, list):
-        return [r for r in kpi if isinstance(r, Mapping)]
-    if isinstance(kpi, Mapping):
-        for key in ("rows", "table", "metrics"):
-            if isinstance(kpi.get(key), list):
-                return [r for r in kpi[key] if isinstance(r, Mapping)]
-        rows: list[Mapping[str, Any]] = []
-        for name, value in kpi.items():
-            if isinstance(value, Mapping):
-                rows.append({"metric": name, **value})
-        return rows
-    return []
-
-
-def kpi_section(result: Mapping[str, Any]) -> Section:
+def kpi_section(result: Result) -> Section:
     sec = Section("kpi", "KPI before and after the rollout")
-    kpi = result.get("kpi")
-    rows = _kpirows_of(kpi)
-    if not rows:
+    kpi = result.kpi
+    if kpi is None or not kpi.rows:
         return sec
-    if isinstance(kpi, Mapping) and kpi.get("rollout"):
-        sec.notes.append(
-            f"Rollout boundary: {fmt_time(kpi.get('rollout'))}. Change = mean after / mean before − 1."
-        )
+    if kpi.rollout:
+        sec.notes.append(f"Rollout boundary: {fmt_time(kpi.rollout)}. Change = mean after / mean before − 1.")
     labels, values = [], []
     table = []
-    for r in rows:
-        name = str(r.get("metric") or r.get("name") or r.get("kpi") or "?")
-        pre = next((num(r.get(k)) for k in _PRE if num(r.get(k)) is not None), None)
-        post = next((num(r.get(k)) for k in _POST if num(r.get(k)) is not None), None)
-        pct = num(r.get("change_pct"))
+    for r in kpi.rows:
+        name = r.metric or "?"
+        pre, post = num(r.pre), num(r.post)
+        pct = num(r.change_pct)
         if pct is None and pre and post is not None:
             pct = 100.0 * (post / pre - 1.0)
         if pre is not None and pct is not None:
@@ -202,10 +153,8 @@ def kpi_section(result: Mapping[str, Any]) -> Section:
                 fmt_num(pre),
                 fmt_num(post),
                 fmt_pct(pct, scale=1) if pct is not None else "–",
-                fmt_p(r.get("pvalue")),
-                f"{fmt_int(r.get('n_pre'))} / {fmt_int(r.get('n_post'))}"
-                if r.get("n_pre") is not None
-                else "–",
+                fmt_p(r.pvalue),
+                f"{fmt_int(r.n_pre)} / {fmt_int(r.n_post)}" if r.n_pre is not None else "–",
             ]
         )
     if labels:
@@ -234,9 +183,9 @@ def kpi_section(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-def evaluation_section(result: Mapping[str, Any]) -> Section:
+def evaluation_section(result: Result) -> Section:
     sec = Section("evaluation", "Evaluation matrix")
-    rows = rows_of(result, "evaluation")
+    rows = result.evaluation or []
     if not rows:
         return sec
     cells: dict[str, list[str]] = {
@@ -247,7 +196,7 @@ def evaluation_section(result: Mapping[str, Any]) -> Section:
         "needs_data": [],
     }
     for r in rows:
-        cells.setdefault(str(r.get("decision")), []).append(str(r.get("feature")))
+        cells.setdefault(r.decision, []).append(r.feature)
     w, h, left, top = 560, 300, 110, 24
     quad = [
         ("ship", 1, 0, "#d9f2d9"),
@@ -291,14 +240,14 @@ def evaluation_section(result: Mapping[str, Any]) -> Section:
             ],
             [
                 [
-                    fmt(r.get("feature")),
-                    fmt((r.get("offline") or {}).get("metric")),
-                    fmt((r.get("offline") or {}).get("value")),
-                    fmt((r.get("offline") or {}).get("threshold")),
-                    fmt((r.get("online") or {}).get("metric")),
-                    fmt((r.get("online") or {}).get("value")),
-                    fmt((r.get("online") or {}).get("threshold")),
-                    fmt(r.get("action") or r.get("decision")),
+                    fmt(r.feature),
+                    fmt(r.offline.metric),
+                    fmt(r.offline.value),
+                    fmt(r.offline.threshold),
+                    fmt(r.online.metric),
+                    fmt(r.online.value),
+                    fmt(r.online.threshold),
+                    fmt(r.action or r.decision),
                 ]
                 for r in rows
             ],
@@ -307,88 +256,76 @@ def evaluation_section(result: Mapping[str, Any]) -> Section:
     return sec
 
 
-def data_quality_section(result: Mapping[str, Any]) -> Section:
+def data_quality_section(result: Result) -> Section:
     sec = Section("data-quality", "Data quality and freshness")
-    rows = rows_of(result, "data_quality")
+    rows = result.data_quality
     if rows:
-        refs = {str(r.get("reference")) for r in rows if r.get("reference")}
-        ref = rows[0].get("reference") if len(refs) == 1 else None
-        if isinstance(ref, Mapping):
+        refs = {r.reference for r in rows}
+        if len(refs) == 1:
+            ref = rows[0].reference
             sec.notes.append(
-                f"Drift reference: {fmt_time(ref.get('start'))} .. {fmt_time(ref.get('end'))} "
-                f"({fmt_int(ref.get('n'))} predictions). PSI above 0.2 or a KS p below 0.001 counts as drift."
+                f"Drift reference: {fmt_time(ref.start)} .. {fmt_time(ref.end)} "
+                f"({fmt_int(ref.n)} predictions). PSI above 0.2 or a KS p below 0.001 counts as drift."
             )
-        if any("psi" in r or "ks" in r for r in rows):
-            table = []
-            for r in rows:
-                ks = r.get("ks") if isinstance(r.get("ks"), Mapping) else {}
-                table.append(
+        sec.tables.append(
+            Table(
+                [
+                    "model",
+                    "bucket",
+                    "predictions",
+                    "PSI",
+                    "KS statistic",
+                    "new feature hashes",
+                    "missing",
+                    "verdict",
+                ],
+                [
                     [
                         model_or_dash(r),
-                        fmt_time(r.get("bucket")),
-                        fmt_int(r.get("n")),
-                        fmt_num(r.get("psi")),
-                        f"{fmt_num(ks.get('estimate'))} (p {fmt_p(ks.get('pvalue'))})" if ks else "–",
-                        fmt_pct(r.get("novelty"), signed=False) if r.get("novelty") is not None else "–",
-                        fmt_pct(r.get("missing_rate"), signed=False)
-                        if r.get("missing_rate") is not None
-                        else "–",
-                        "DRIFT" if r.get("drift") else "ok" if "drift" in r else "–",
+                        fmt_time(r.bucket),
+                        fmt_int(r.n),
+                        fmt_num(r.psi),
+                        f"{fmt_num(r.ks.estimate)} (p {fmt_p(r.ks.pvalue)})" if r.ks is not None else "–",
+                        fmt_pct(r.novelty, signed=False),
+                        fmt_pct(r.missing_rate, signed=False),
+                        "DRIFT" if r.drift else "ok",
                     ]
-                )
-            sec.tables.append(
-                Table(
-                    [
-                        "model",
-                        "bucket",
-                        "predictions",
-                        "PSI",
-                        "KS statistic",
-                        "new feature hashes",
-                        "missing",
-                        "verdict",
-                    ],
-                    table,
-                    caption="Score and feature drift per bucket",
-                )
+                    for r in rows
+                ],
+                caption="Score and feature drift per bucket",
             )
-        else:
-            sec.tables.append(generic_table(rows))
-    fresh = rows_of(result, "freshness")
-    if fresh:
-        if any("last_run" in r for r in fresh):
-            sec.tables.append(
-                Table(
+        )
+    if result.freshness:
+        sec.tables.append(
+            Table(
+                [
+                    "pipeline",
+                    "schedule",
+                    "last run",
+                    "next expected",
+                    "runs",
+                    "late",
+                    "missing",
+                    "status",
+                ],
+                [
                     [
-                        "pipeline",
-                        "schedule",
-                        "last run",
-                        "next expected",
-                        "runs",
-                        "late",
-                        "missing",
-                        "status",
-                    ],
-                    [
-                        [
-                            fmt(r.get(sc.PIPELINE_NAME)),
-                            fmt_duration(r.get("schedule_s")),
-                            fmt_time(r.get("last_run")),
-                            fmt_time(r.get("expected")),
-                            fmt_int(r.get("runs")),
-                            fmt_int(r.get("late")),
-                            fmt_int(r.get("missing")),
-                            fmt(r.get("status")),
-                        ]
-                        for r in fresh
-                    ],
-                    caption="Pipeline freshness",
-                )
+                        fmt(r.pipeline),
+                        fmt_duration(r.schedule_s),
+                        fmt_time(r.last_run),
+                        fmt_time(r.expected),
+                        fmt_int(r.runs),
+                        fmt_int(r.late),
+                        fmt_int(r.missing),
+                        fmt(r.status),
+                    ]
+                    for r in result.freshness
+                ],
+                caption="Pipeline freshness",
             )
-        else:
-            sec.tables.append(generic_table(fresh))
+        )
     return sec
 
 
-def model_or_dash(r: Mapping[str, Any]) -> str:
-    return str(r.get(sc.ML_MODEL_NAME) or "–")
+def model_or_dash(r: DataQuality) -> str:
+    return r.model_name or "–"

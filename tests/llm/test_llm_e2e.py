@@ -187,9 +187,10 @@ def _assert_same(a: Any, b: Any, path: str = "result") -> None:
 
 
 def test_report_section_shows_cost_per_outcome(run: Run, result: dict[str, Any]) -> None:
+    from otel_impact.records import Result
     from otel_impact.report.markdown import render_markdown
 
-    text = render_markdown(result)
+    text = render_markdown(Result.from_json(result))
     section = text[text.index("LLM cost per business outcome") :]
     hand = _purchases_in_window(run)
     cheapest = min(("v1", "v2"), key=lambda v: _hand_cost(run, v) / hand[v])

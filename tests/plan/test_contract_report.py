@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from results import recorded
 
 from otel_impact import semconv
@@ -13,69 +11,11 @@ from otel_impact.report.contract import contract_sections
 from otel_impact.report.markdown import render_markdown
 
 WINDOW = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"}
-DOC: dict[str, Any] = {
-    "window": WINDOW,
-    "slos": [
-        {
-            "name": "rec-latency",
-            "sli": "latency",
-            semconv.ML_MODEL_NAME: "rec",
-            "objective": 0.999,
-            "estimate": 0.98,
-            "budget_remaining": -0.5,
-            "windows": [
-                {"window": "1h/5m", "burn_long": 20.0, "firing": True},
-                {"window": "6h/30m", "burn_long": None, "firing": False},
-            ],
-            "alerts": [{"state": "firing", "at": "2026-11-01T12:01:00Z"}],
-        },
-        {
-            "name": "runs",
-            "sli": "success_rate",
-            semconv.PIPELINE_NAME: "features",
-            "estimate": 0.9,
-            "windows": [],
-        },
-    ],
-    "tracking_plan": {
-        "ok": False,
-        "plan_problems": [],
-        "summary": {"wrong_type": {"count": 4, "tolerance": 0, "exceeded": True}},
-        "violations": [
-            {
-                "kind": "wrong_type",
-                "entry": "business.purchase",
-                "attribute": "cart.items",
-                "count": 4,
-                "rows": 500,
-                "examples": [{"trace_id": "abc", "value": "two"}],
-            }
-        ],
-        "entries": [{"name": "business.purchase", "status": "live", "rows": 500, "live": True}],
-    },
-    "deployments": {
-        "models": [
-            {
-                "model": "rec",
-                "versions": [{"version": "v2", "first_seen": "2026-11-01T10:20:00Z", "predictions": 10.0}],
-                "traffic": {
-                    "buckets": ["2026-11-01T00:00:00Z", "2026-11-01T01:00:00Z"],
-                    "shares": {"v2": [0.1, 0.5]},
-                },
-                "phases": [
-                    {"start": "2026-11-01T00:00:00Z", "end": "2026-11-01T01:00:00Z", "shares": {"v2": 0.1}}
-                ],
-                "rollout": {"version": "v2", "rollout_start": "2026-11-01T10:00:00Z", "source": "phases"},
-            }
-        ],
-        "kpi_rollout": {"at": "2026-11-01T10:00:00Z", "model": "rec", "version": "v2", "applied": True},
-    },
-}
 
 
 def _slo_result() -> Result:
-    """:data:`DOC`'s two SLOs as records: a model SLO and a pipeline SLO of the recorded demo,
-    renamed and given DOC's values."""
+    """Two SLOs as records: a model SLO and a pipeline SLO of the recorded demo, renamed and
+    given the values the test checks."""
     doc = recorded()
     latency, runs = doc["slos"][0], doc["slos"][2]
     assert (latency["sli"], runs["sli"]) == ("latency", "success_rate")
@@ -116,8 +56,27 @@ def test_slo_points_are_exported_with_names_and_windows() -> None:
     assert runs.attributes[semconv.IMPACT_SLO_KIND] == "success_rate"
 
 
+def _contract_result() -> Result:
+    """The recorded result with a burning SLO, a failed tracking plan and an applied rollout."""
+    doc = recorded()
+    slo = doc["slos"][0]
+    slo.update({"name": "rec-latency", semconv.ML_MODEL_NAME: "rec", "objective": 0.999, "estimate": 0.98,
+                "budget_remaining": -0.5})  # fmt: skip
+    slo["windows"][0].update({"window": "1h/5m", "burn_long": 20.0, "firing": True})
+    plan = doc["tracking_plan"]
+    plan["ok"] = False
+    plan["summary"]["wrong_type"].update({"count": 4, "exceeded": True})
+    example = {"ts": None, "trace_id": "abc", "span_id": None, "service": None, "value": "two"}
+    plan["violations"] = [{"kind": "wrong_type", "entry": "business.purchase", "source": "event",
+                           "attribute": "cart.items", "count": 4, "rows": 500, "rate": 0.008,
+                           "message": "cart.items is not an int", "examples": [example]}]  # fmt: skip
+    doc["deployments"]["kpi_rollout"]["applied"] = True
+    return Result.from_json(doc)
+
+
 def test_report_sections_show_violations_trail_and_slos() -> None:
-    plan, deploy, slos = contract_sections(DOC)
+    result = _contract_result()
+    plan, deploy, slos = contract_sections(result)
     assert "FAILED" in plan.notes[0]
     assert [
         "wrong_type",
@@ -131,7 +90,7 @@ def test_report_sections_show_violations_trail_and_slos() -> None:
     assert any("KPI pre/post boundary: used as" in n for n in deploy.notes)
     assert slos.tables[0].rows[0][:6] == ["rec-latency", "rec", "latency", "0.999", "0.98", "-0.5"]
     assert "1h/5m: 20 FIRING" in slos.tables[0].rows[0][6]
-    md = render_markdown(DOC)
+    md = render_markdown(result)
     for title in ("Tracking plan conformance", "Model deployments", "SLOs and error budgets"):
         assert f"## {title}" in md
-    assert all(s.empty for s in contract_sections({}))
+    assert all(s.empty for s in contract_sections(Result.from_json({"window": recorded()["window"]})))

@@ -9,20 +9,41 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 from report_browser import check_layout
-from results import recorded
+from results import recorded, recorded_result
 
+from otel_impact.records import Result
 from otel_impact.report.data import CHART_SECTIONS, build_sections
 from otel_impact.report.html import render_html
 from otel_impact.report.markdown import render_markdown
 from otel_impact.report.summary import summary_lines, warning_lines
 
-SECTION_IDS = [s.id for s in build_sections({})]
+
+def _only(doc: dict[str, Any], *keep: str) -> dict[str, Any]:
+    """``doc`` with every section but the window and ``keep`` left out."""
+    return {k: v for k, v in doc.items() if k in ("window", *keep)}
+
+
+def _empty() -> Result:
+    """The recorded result with no section: what a run over a quiet window gives."""
+    return Result.from_json(_only(recorded()))
+
+
+def _odd() -> Result:
+    """A nearly empty result whose one series has only undefined values."""
+    doc = _only(recorded(), "series")
+    doc["series"] = doc["series"][:1]
+    doc["series"][0]["values"] = [None] * len(doc["series"][0]["values"])
+    return Result.from_json(doc)
+
+
+SECTION_IDS = [s.id for s in build_sections(_empty())]
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -67,7 +88,7 @@ def parse(html: str) -> Dom:
 
 
 def test_full_report_has_every_section_and_a_chart_in_each() -> None:
-    html = render_html(recorded())
+    html = render_html(recorded_result())
     dom = parse(html)
     assert list(dom.headings) == SECTION_IDS
     assert dom.headings["timeline"] == "Alerts and incidents timeline"
@@ -78,7 +99,7 @@ def test_full_report_has_every_section_and_a_chart_in_each() -> None:
 
 
 def test_report_is_self_contained() -> None:
-    html = render_html(recorded())
+    html = render_html(recorded_result())
     dom = parse(html)
     assert "script" not in dom.tags and "link" not in dom.tags and "img" not in dom.tags
     assert all(u.startswith("#") for u in dom.urls)
@@ -92,7 +113,7 @@ def test_best_lag_is_applied_in_model_vs_business_chart() -> None:
                 and r["business_metric"] == "purchase"), key=lambda r: abs(r["estimate"]))  # fmt: skip
     days = best["lag_s"] / 86400
     assert days == int(days) and days > 1  # the recorded demo's planted lag is whole days
-    sec = next(s for s in build_sections(doc) if s.id == "model-vs-business")
+    sec = next(s for s in build_sections(Result.from_json(doc)) if s.id == "model-vs-business")
     lag = f"lag {int(days)} days"
     assert any(lag in n and f"r = {best['estimate']:.2f}" in n and "(Pearson)" in n for n in sec.notes)
     assert f"drawn {int(days)} days earlier" in sec.charts[0]  # the business panel is shifted back by the lag
@@ -102,14 +123,14 @@ def test_escaping_of_untrusted_labels() -> None:
     doc = recorded()
     doc["alerts"][0]["message"] = "<script>alert(1)</script>"
     doc["correlations"][0]["model_metric"] = "<b>x</b>"
-    html = render_html(doc)
+    html = render_html(Result.from_json(doc))
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "script" not in parse(html).tags
 
 
-@pytest.mark.parametrize("doc", [{}, {"window": {"start": "a", "end": "b"}}, {"lift": None, "kpi": "oops",
-                                  "series": [{"name": "x", "buckets": ["bad"], "values": ["nan"]}]}])  # fmt: skip
-def test_missing_or_odd_sections_say_no_data(doc: dict[str, Any]) -> None:
+@pytest.mark.parametrize("make", [_empty, _odd], ids=["empty", "odd"])
+def test_missing_or_odd_sections_say_no_data(make: Callable[[], Result]) -> None:
+    doc = make()
     html = render_html(doc)
     dom = parse(html)
     assert list(dom.headings) == SECTION_IDS
@@ -121,8 +142,8 @@ def test_missing_or_odd_sections_say_no_data(doc: dict[str, Any]) -> None:
 
 def test_markdown_report_tables() -> None:
     doc = recorded()
-    md = render_markdown(doc)
-    for sec in build_sections({}):
+    md = render_markdown(Result.from_json(doc))
+    for sec in build_sections(_empty()):
         assert f"## {sec.title}" in md
     assert "| business metric | attribution model | segment | ranker v1 | ranker v2 |" in md
     cells = {r["ml.model.version"]: r for r in doc["attribution"]
@@ -136,7 +157,7 @@ def test_markdown_report_tables() -> None:
 
 def test_terminal_summary_is_concise() -> None:
     doc = recorded()
-    lines = summary_lines(doc)
+    lines = summary_lines(Result.from_json(doc))
     assert len(lines) <= 25  # the headline plus the strongest estimates, not every row
     best = next(r for r in doc["correlations"] if r["segment"] == {} and r["method"] == "pearson")
     assert any(
@@ -159,7 +180,7 @@ def test_terminal_summary_is_concise() -> None:
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed (html.parser checks still ran)")
 def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    page.write_text(render_html(recorded()), encoding="utf-8")
+    page.write_text(render_html(recorded_result()), encoding="utf-8")
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
              f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]  # fmt: skip
@@ -176,16 +197,18 @@ def test_renders_in_headless_chromium_without_console_errors(tmp_path: Path) -> 
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
-@pytest.mark.parametrize("doc", [recorded(), {}], ids=["full", "empty"])
-def test_layout_of_full_and_empty_reports(doc: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize("make", [recorded_result, _empty], ids=["full", "empty"])
+def test_layout_of_full_and_empty_reports(make: Callable[[], Result], tmp_path: Path) -> None:
     page = tmp_path / "report.html"
-    page.write_text(render_html(doc), encoding="utf-8")
+    page.write_text(render_html(make()), encoding="utf-8")
     found = check_layout(page, tmp_path)
     assert found["errors"] == [] and found["first_section"] == "sec-headline"
 
 
 def test_repeated_warnings_are_collapsed_and_capped() -> None:
-    doc = {"warnings": ["same"] * 30 + [f"w{i}" for i in range(20)]}
+    edited = recorded()
+    edited["warnings"] = ["same"] * 30 + [f"w{i}" for i in range(20)]
+    doc = Result.from_json(edited)
     (table,) = [t for t in build_sections(doc)[-1].tables if t.headers == ["warning", "times"]]
     assert table.rows[0] == ["same", "30"] and len(table.rows) == 21  # every distinct warning, once
     assert warning_lines(doc)[0] == "warning: same (×30)" and len(warning_lines(doc)) == 21

@@ -96,22 +96,15 @@ def test_planted_effect_on_one_segment_is_recovered(store: Any) -> None:
     assert did["parallel_trends_ok"] in (True, False) and did["assumptions"]
     # b's own synthetic control has only the never-treated donors (a was treated before it)
     assert set(_row(result, "b", "synthetic_control")["weights"]) == {"c", "d", "e", "f"}
-    heads = rollout_headlines(result)
+    record = Result.from_json(result)
+    heads = rollout_headlines(record)
     assert [h.segment for h in heads] == [{}, {"market": "a"}, {"market": "b"}]
     assert heads[1].method == "synthetic_control" and heads[1].sentence.startswith(
         "ranker v2 changed revenue by +"
     )
-    md = render_markdown(result)
+    md = render_markdown(record)
     assert "## Rollout impact without an A/B test" in md and "parallel trends" in md
-    # the never-treated segments start nowhere (null), which the Rollout record does not take yet
-    doc = {**result, "rollout_impact": {**section, "rollouts": [
-        {**r, "starts": {k: v for k, v in r["starts"].items() if v is not None}} for r in section["rollouts"]
-    ]}}  # fmt: skip
-    points = [
-        p
-        for p in result_points(Result.from_json(doc), run_id="r")
-        if p.name == semconv.METRIC_IMPACT_ROLLOUT_EFFECT
-    ]
+    points = [p for p in result_points(record, run_id="r") if p.name == semconv.METRIC_IMPACT_ROLLOUT_EFFECT]
     preferred = [p for p in points if p.attributes[semconv.IMPACT_ROLLOUT_PREFERRED]]
     assert {p.attributes[semconv.IMPACT_SEGMENT_VALUE] for p in preferred} == {"all", "a", "b"}
     a = next(p for p in preferred if p.attributes[semconv.IMPACT_SEGMENT_VALUE] == "a")
