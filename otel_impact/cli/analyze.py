@@ -15,23 +15,27 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from otel_impact.cli.main import handle_errors
 from otel_impact.cli.options import parse_window, store_options, window_options
 
+if TYPE_CHECKING:
+    from otel_impact.records import Result
 
-def _summary(result: dict[str, Any]) -> list[str]:
+
+def _summary(result: Result) -> list[str]:
+    from otel_impact.context import iso_utc
     from otel_impact.report.base import fmt_num
 
-    lines = [f"window {result['window']['start']} .. {result['window']['end']}"]
-    for row in result.get("stitching") or []:
+    lines = [f"window {iso_utc(result.window.start)} .. {iso_utc(result.window.end)}"]
+    for row in result.stitching:
         lines.append(
-            f"  {row['business_metric']:<20} outcomes {row['outcomes']:>9}  attributed "
-            f"{row['attributed_outcomes']:>9}  unattributed {row['unattributed_outcomes']:>9}  "
-            f"value {fmt_num(row['value_total'])}"
+            f"  {row.business_metric:<20} outcomes {row.outcomes:>9}  attributed "
+            f"{row.attributed_outcomes:>9}  unattributed {row.unattributed_outcomes:>9}  "
+            f"value {fmt_num(row.value_total)}"
         )
     return lines
 
@@ -129,8 +133,8 @@ def command(
         seed=seed,
         progress=lambda msg: click.echo(f"[{time.monotonic() - t0:6.1f}s] {msg}", err=True),
     )
-    result = outcome.result.to_json()  # TRANSITION: summary readers still read the JSON document
-    text = json.dumps(result, indent=2, sort_keys=False)
+    result = outcome.result
+    text = json.dumps(result.to_json(), indent=2, sort_keys=False)
     if json_path == "-":
         sys.stdout.write(text + "\n")
         if outcome.exit_code:

@@ -38,6 +38,7 @@ from otel_impact.demo.llm_service import (
     run_support_assistant,
 )
 from otel_impact.demo.llm_stub import LlmStub, Served
+from otel_impact.records import Result
 from otel_impact.store.client import StoreClient
 
 METRIC = "support_upgrade"
@@ -103,6 +104,10 @@ def _num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _defined(value: float | None) -> float | None:
+    return value if _num(value) else None
+
+
 def _pct(value: Any) -> str:
     return f"{value:+.0%}" if _num(value) else "–"
 
@@ -111,37 +116,35 @@ def _fixed(value: Any, digits: int = 2) -> str:
     return f"{value:.{digits}f}" if _num(value) else "–"
 
 
-def verdicts(
-    result: dict[str, Any], plan: SupportPlan, truth: SupportTruth, served: list[Served]
-) -> list[Verdict]:
+def verdicts(result: Result, plan: SupportPlan, truth: SupportTruth, served: list[Served]) -> list[Verdict]:
     """Planted vs recovered for the lift, the evaluation lag and each version's cost per outcome."""
     out: list[Verdict] = []
     planted_lift = plan.conversion[1] / plan.conversion[0] - 1.0
-    lift = next((r for r in result.get("lift") or [] if not r.get("segment")), None) or {}
-    ci = lift.get("ci") or [None, None]
-    ok = _num(ci[0]) and _num(ci[1]) and ci[0] > 0 and ci[0] <= planted_lift <= ci[1]
+    lift = next((r for r in result.lift if not r.segment), None)
+    lo, hi = (
+        (_defined(lift.ci[0]), _defined(lift.ci[1]))
+        if lift is not None and len(lift.ci) >= 2
+        else (None, None)
+    )
+    ok = lo is not None and hi is not None and 0 < lo <= planted_lift <= hi
     out.append(
         Verdict(
             "lift of prompt v2 over v1 (flag)",
             _pct(planted_lift),
-            f"{_pct(lift.get('estimate'))} (CI {_pct(ci[0])} … {_pct(ci[1])})",
+            f"{_pct(lift.estimate if lift is not None else None)} (CI {_pct(lo)} … {_pct(hi)})",
             bool(ok),
         )
     )
     lag = next(
-        (
-            r
-            for r in result.get("correlations") or []
-            if r.get("model_metric") == f"evaluation.{EVALUATOR}" and not r.get("segment")
-        ),
+        (r for r in result.correlations if r.model_metric == f"evaluation.{EVALUATOR}" and not r.segment),
         None,
     )
     out.append(
         Verdict(
             f"evaluation score ({EVALUATOR}) → upgrades lag",
             f"{plan.lag_days} d",
-            "–" if lag is None else f"{lag['lag_buckets']} d (r = {_fixed(lag.get('estimate'))})",
-            lag is not None and lag["lag_buckets"] == plan.lag_days,
+            "–" if lag is None else f"{lag.lag_buckets} d (r = {_fixed(lag.estimate)})",
+            lag is not None and lag.lag_buckets == plan.lag_days,
         )
     )
     end = plan.start + timedelta(days=plan.days)
@@ -149,15 +152,11 @@ def verdicts(
         bought = sum(1 for u, at in truth.purchases if at < end and truth.variant_of.get(u) == variant)
         expected = hand_cost(served, truth, variant) / bought if bought else float("nan")
         row = next(
-            (
-                r
-                for r in result.get("cost") or []
-                if not r.get("segment") and str(r.get(semconv.ML_MODEL_VERSION) or "").endswith(variant)
-            ),
+            (r for r in result.cost if not r.segment and str(r.model_version or "").endswith(variant)),
             None,
         )
-        got: Any = None if row is None else row.get("cost_per_outcome")
-        ok = _num(got) and _num(expected) and abs(float(got) - expected) <= 1e-9 * max(1.0, abs(expected))
+        got = None if row is None else _defined(row.cost_per_outcome)
+        ok = got is not None and _num(expected) and abs(got - expected) <= 1e-9 * max(1.0, abs(expected))
         out.append(
             Verdict(
                 f"cost per upgrade, prompt {variant}",
@@ -218,8 +217,8 @@ def run_llm_demo(
     data = support_config_data(plan)
     config = config_from_dict(data, source="llm-impact.yaml")
     record = analyze(client, config, Window(plan.start, plan.start + timedelta(days=plan.days)), seed=seed)
-    result = record.to_json()  # TRANSITION: the readers below still read the JSON document
-    rows = verdicts(result, plan, truth, served)
+    result = record.to_json()  # TRANSITION: result_points still reads the JSON document
+    rows = verdicts(record, plan, truth, served)
     # impact.* results back through OTLP, like the main demo's job, so the dashboards show them
     exporter = OtlpResultExporter(endpoint=endpoint)
     try:
@@ -227,9 +226,9 @@ def run_llm_demo(
     finally:
         exporter.shutdown()
     (out / "llm-impact.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    document = {**result, "planted_vs_recovered": [vars(v) for v in rows]}
+    document = {**record.to_json(), "planted_vs_recovered": [vars(v) for v in rows]}
     (out / "llm-results.json").write_text(json.dumps(to_jsonable(document), indent=2), encoding="utf-8")
-    report = render_markdown(result, title="otel-impact: LLM support assistant")
+    report = render_markdown(record, title="otel-impact: LLM support assistant")
     (out / "llm-report.md").write_text(report, encoding="utf-8")
     for v in rows:
         say(f"  {'✓' if v.ok else '✗'} {v.what}: planted {v.planted}, recovered {v.recovered}")

@@ -1,6 +1,6 @@
 """Read the analyzer's result back into the demo's *planted vs recovered* table.
 
-:func:`recover` extracts, from the JSON result of the analysis job, what the analyzer found for
+:func:`recover` extracts, from the :class:`~otel_impact.records.Result` of the analysis job, what the analyzer found for
 each planted effect (best lag, segment ranking, lift per tenure with its CI, breakdown alert,
 incident and its linked cause); :func:`compare` lines that up against the
 :class:`~otel_impact.demo.truth.PlantedTruth` as table rows with a verdict each. A section the
@@ -11,6 +11,7 @@ analyzer did not produce (its stage failed and was skipped) is reported as
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 from otel_impact import semconv
 from otel_impact.demo.truth import PlantedTruth
 from otel_impact.demo.world import TENURES, WorldParams
+from otel_impact.records import Alert, Correlation, Result, RolloutImpact, SegmentRank
+from otel_impact.records import Lift as LiftRow
 
 RECOVERED = "recovered"
 MISSED = "not recovered"
@@ -46,7 +49,7 @@ class Lift:
 class Incident:
     start: datetime | None
     metric: str | None
-    cause: dict[str, Any] | None  # the top linked upstream event, or None when unlinked
+    cause: dict[str, Any] | None  # the top linked upstream event (its JSON keys), or None when unlinked
 
 
 @dataclass
@@ -85,77 +88,54 @@ class Row:
         return self.verdict != OUTSIDE
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    from otel_impact.context import parse_iso
-
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return None
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _num(value: float | None) -> float | None:
+    """A defined number (``None`` for undefined, NaN or infinite)."""
+    if value is None or isinstance(value, bool):
         return None
     return float(value) if math.isfinite(value) else None
 
 
-def _ci(row: dict[str, Any]) -> tuple[float | None, float | None]:
-    ci = row.get("ci")
-    if isinstance(ci, list | tuple) and len(ci) >= 2:
+def _ci(ci: Sequence[float | None] | None) -> tuple[float | None, float | None]:
+    if ci is not None and len(ci) >= 2:
         return _num(ci[0]), _num(ci[1])
-    if isinstance(ci, dict):
-        return _num(ci.get("low")), _num(ci.get("high"))
     return None, None
 
 
-def _best_lag(rows: list[dict[str, Any]], bucket_s: float) -> tuple[float | None, float | None]:
-    """The lag of the strongest all-users CTR→purchase correlation (a flagged best row wins)."""
+def _best_lag(rows: list[Correlation], bucket_s: float) -> tuple[float | None, float | None]:
+    """The lag of the strongest all-users CTR→purchase correlation (Pearson when there is one)."""
     candidates = [
         r
         for r in rows
-        if r.get("model_metric") == MODEL_METRIC
-        and r.get("business_metric") == BUSINESS_METRIC
-        and not r.get("segment")
-        and _num(r.get("lag_s")) is not None
+        if r.model_metric == MODEL_METRIC
+        and r.business_metric == BUSINESS_METRIC
+        and not r.segment
+        and _num(r.lag_s) is not None
     ]
     if not candidates:
         return None, None
-    flagged = [r for r in candidates if r.get("best") or r.get("best_lag")]
-    pool = flagged or candidates
-    pearson = [r for r in pool if r.get("method") == "pearson"] or pool
-    best = max(pearson, key=lambda r: _num(r.get("estimate")) or -math.inf)
-    lag_s = _num(best.get("lag_s"))
-    return (lag_s / bucket_s if lag_s is not None else None), _num(best.get("estimate"))
+    pearson = [r for r in candidates if r.method == "pearson"] or candidates
+    best = max(pearson, key=lambda r: _num(r.estimate) or -math.inf)
+    lag_s = _num(best.lag_s)
+    return (lag_s / bucket_s if lag_s is not None else None), _num(best.estimate)
 
 
-def _tenure_order(ranking: Any) -> tuple[str, ...]:
-    rows = ranking if isinstance(ranking, list) else []
+def _tenure_order(ranking: list[SegmentRank]) -> tuple[str, ...]:
     order: list[str] = []
-    for row in rows:
-        if not isinstance(row, dict):
+    for row in ranking:
+        if row.model_metric != MODEL_METRIC or row.business_metric != BUSINESS_METRIC:
             continue
-        if row.get("model_metric", MODEL_METRIC) != MODEL_METRIC:
-            continue
-        if row.get("business_metric", BUSINESS_METRIC) != BUSINESS_METRIC:
-            continue
-        segment = row.get("segment") or {}
-        value = segment.get("tenure") if isinstance(segment, dict) else None
+        value = row.segment.get("tenure")
         if value in TENURES and value not in order:
             order.append(value)
     return tuple(order)
 
 
-def _lifts(rows: list[dict[str, Any]]) -> dict[str, Lift]:
+def _lifts(rows: list[LiftRow]) -> dict[str, Lift]:
     out: dict[str, Lift] = {}
     for row in rows:
-        if row.get("metric") != BUSINESS_METRIC:
+        if row.metric != BUSINESS_METRIC:
             continue
-        segment = row.get("segment") or {}
-        if not isinstance(segment, dict):
-            continue
+        segment = row.segment
         if not segment:
             name = "all users"
         elif set(segment) == {"tenure"}:
@@ -164,78 +144,57 @@ def _lifts(rows: list[dict[str, Any]]) -> dict[str, Lift]:
             continue
         if name in out:
             continue
-        low, high = _ci(row)
-        n = row.get("n")
-        out[name] = Lift(
-            _num(row.get("estimate")), low, high, _num(row.get("pvalue")), n if isinstance(n, int) else None
-        )
+        low, high = _ci(row.ci)
+        out[name] = Lift(_num(row.estimate), low, high, _num(row.pvalue), row.n)
     return out
 
 
-def _rollout_effects(section: Any) -> dict[str, tuple[Lift, str, str]]:
+def _rollout_effects(section: RolloutImpact | None) -> dict[str, tuple[Lift, str, str]]:
     """The preferred rollout-impact estimate on purchases per market."""
     out: dict[str, tuple[Lift, str, str]] = {}
-    rows = section.get("effects") if isinstance(section, dict) else None
-    for row in rows if isinstance(rows, list) else []:
-        if not isinstance(row, dict) or not row.get("preferred") or row.get("metric") != BUSINESS_METRIC:
+    for row in section.effects if section is not None else []:
+        if not row.preferred or row.metric != BUSINESS_METRIC:
             continue
-        segment = row.get("segment")
-        if isinstance(segment, dict) and set(segment) == {"market"}:
-            low, high = _ci(row)
-            effect = Lift(_num(row.get("estimate")), low, high, _num(row.get("pvalue")))
-            out[str(segment["market"])] = (
-                effect,
-                str(row.get("method", "")),
-                str(row.get("verdict_kind", "")),
-            )
+        if set(row.segment) == {"market"}:
+            low, high = _ci(row.ci)
+            effect = Lift(_num(row.estimate), low, high, _num(row.pvalue))
+            out[str(row.segment["market"])] = (effect, str(row.method), str(row.verdict_kind))
     return out
 
 
-def _is_breakdown(alert: dict[str, Any]) -> bool:
-    """A firing breakdown alert on the planted model↔business pair."""
-    if "breakdown" not in str(alert.get("rule", "")) or alert.get("state", "firing") != "firing":
+def _is_breakdown(alert: Alert) -> bool:
+    """A breakdown alert on the planted model↔business pair."""
+    if "breakdown" not in alert.rule:
         return False
-    attrs = alert.get("attributes") or {}
-    model = attrs.get(semconv.IMPACT_MODEL_METRIC, MODEL_METRIC)
-    business = attrs.get(semconv.IMPACT_BUSINESS_METRIC, BUSINESS_METRIC)
+    model = alert.attributes.get(semconv.IMPACT_MODEL_METRIC, MODEL_METRIC)
+    business = alert.attributes.get(semconv.IMPACT_BUSINESS_METRIC, BUSINESS_METRIC)
     return bool(model == MODEL_METRIC and business == BUSINESS_METRIC)
 
 
-def _alert_segment(alert: dict[str, Any]) -> str:
-    attrs = alert.get("attributes") or {}
-    key = attrs.get(semconv.IMPACT_SEGMENT_KEY)
-    return f"{key}={attrs.get(semconv.IMPACT_SEGMENT_VALUE)}" if key else ""
+def _alert_segment(alert: Alert) -> str:
+    key = alert.attributes.get(semconv.IMPACT_SEGMENT_KEY)
+    return f"{key}={alert.attributes.get(semconv.IMPACT_SEGMENT_VALUE)}" if key else ""
 
 
-def recover(result: dict[str, Any], *, bucket_s: float = 86_400.0) -> Recovery:
-    """Extract the recovered effects from an analysis result document."""
-    rec = Recovery(available={k for k, v in result.items() if v is not None})
-    if isinstance(result.get("correlations"), list):
-        rec.lag_days, rec.lag_estimate = _best_lag(result["correlations"], bucket_s)
-    rec.tenure_order = _tenure_order(result.get("segment_ranking"))
-    if isinstance(result.get("lift"), list):
-        rec.lift = _lifts(result["lift"])
-    alerts_raw = result.get("alerts")
-    alerts: list[Any] = alerts_raw if isinstance(alerts_raw, list) else []
-    breakdowns = [a for a in alerts if isinstance(a, dict) and _is_breakdown(a)]
+def recover(result: Result, *, bucket_s: float = 86_400.0) -> Recovery:
+    """Extract the recovered effects from an analysis result."""
+    # the sections the analyzer produced (a stage that failed leaves its section out)
+    rec = Recovery(available={k for k in result.model_fields_set if getattr(result, k) is not None})
+    rec.lag_days, rec.lag_estimate = _best_lag(result.correlations, bucket_s)
+    rec.tenure_order = _tenure_order(result.segment_ranking)
+    rec.lift = _lifts(result.lift)
+    breakdowns = [a for a in result.firing_alerts() if _is_breakdown(a)]
     times = sorted(
-        ((t, not _alert_segment(a), a) for a in breakdowns if (t := _parse_time(a.get("at"))) is not None),
-        key=lambda item: (item[0], not item[1]),
+        ((a.at, not _alert_segment(a), a) for a in breakdowns), key=lambda item: (item[0], not item[1])
     )
     if times:
         rec.breakdown_at, _, first = times[0]
-        rec.breakdown_message = str(first.get("message") or "")
-    rec.rollout = _rollout_effects(result.get("rollout_impact"))
-    incidents_raw = result.get("incidents")
-    incidents: list[Any] = incidents_raw if isinstance(incidents_raw, list) else []
+        rec.breakdown_message = first.message
+    rec.rollout = _rollout_effects(result.rollout_impact)
     found: list[Incident] = []
-    for item in incidents:
-        if not isinstance(item, dict):
-            continue
-        anomaly = item.get("anomaly") or {}
-        linked = item.get("linked") or []
-        cause = linked[0] if linked and isinstance(linked[0], dict) else None
-        found.append(Incident(_parse_time(anomaly.get("start")), anomaly.get("metric"), cause))
+    for item in result.incidents:
+        cause = item.linked[0].model_dump(by_alias=True) if item.linked else None
+        found.append(Incident(item.anomaly.start, item.anomaly.metric, cause))
     if found:
         linked_first = [i for i in found if i.cause is not None] or found
         rec.incident = min(linked_first, key=lambda i: i.start or datetime.max.replace(tzinfo=UTC))
@@ -376,8 +335,8 @@ def compare(recovery: Recovery, params: WorldParams) -> list[Row]:
         if cause is None:
             rows.append(Row("incident linked cause", planted_cause, "unlinked", MISSED))
         else:
-            name = cause.get(semconv.PIPELINE_NAME) or cause.get("pipeline")
-            change = cause.get("change") or cause.get(semconv.PIPELINE_CHANGE) or cause.get("status")
+            name = cause[semconv.PIPELINE_NAME]
+            change = cause["change"] or cause["status"]
             ok = name == t.pipeline and change == t.schema_change_kind
             rows.append(
                 Row("incident linked cause", planted_cause, f"{name} {change}", RECOVERED if ok else MISSED)

@@ -9,9 +9,11 @@ a compact report of its own with the same section plus the analysis summary.
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from otel_impact.context import iso_utc
 from otel_impact.demo.recover import table_lines, table_markdown
 from otel_impact.report.base import fmt_num
 from otel_impact.report.headline import build_headline
@@ -34,7 +36,7 @@ def summary_lines(outcome: DemoOutcome) -> list[str]:
         f"{c.pipeline_events} pipeline events — "
         + ("all reconciled in the store" if outcome.reconciliation.ok else "NOT reconciled"),
         "",
-        *build_headline(outcome.result.to_json()).lines(evidence=False),  # TRANSITION
+        *build_headline(outcome.result).lines(evidence=False),
         "",
         "planted vs recovered:",
         *("  " + line for line in table_lines(outcome.rows)),
@@ -104,18 +106,22 @@ def _html_section(outcome: DemoOutcome) -> str:
     )
 
 
+def _json_number(value: float | None) -> float | None:
+    """A value as ``results.json`` spells it (an undefined number is ``None`` there)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _own_markdown(outcome: DemoOutcome) -> str:
-    r = outcome.result.to_json()  # TRANSITION
+    r = outcome.result
     lines = ["# otel-impact demo report", "", *_markdown_section(outcome), "## Analysis summary", ""]
-    window = r.get("window") or {}
-    lines.append(f"Window {window.get('start')} .. {window.get('end')}.")
+    lines.append(f"Window {iso_utc(r.window.start)} .. {iso_utc(r.window.end)}.")
     lines.append("")
-    for row in r.get("stitching") or []:
+    for row in r.stitching:
         lines.append(
-            f"* {row.get('business_metric')}: {row.get('outcomes')} outcomes, "
-            f"{row.get('attributed_outcomes')} attributed, value {row.get('value_total')}"
+            f"* {row.business_metric}: {row.outcomes} outcomes, "
+            f"{row.attributed_outcomes} attributed, value {_json_number(row.value_total)}"
         )
-    for warning in r.get("warnings") or []:
+    for warning in r.warnings:
         lines.append(f"* warning: {warning}")
     return "\n".join(lines) + "\n"
 

@@ -268,7 +268,7 @@ def run_demo(options: DemoOptions, *, progress: Progress | None = None) -> DemoO
     finally:
         receiver.stop(drain=True)
 
-    rows = compare(recover(result.to_json()), params)  # TRANSITION
+    rows = compare(recover(result), params)
     outcome = DemoOutcome(
         params, counts, reconciliation, result, rows, {"config": config_path, **paths}, notes, timings, llm
     )

@@ -20,11 +20,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from otel_impact import semconv as sc
 from otel_impact.config.model import ImpactConfig
+from otel_impact.context import parse_iso
 from otel_impact.errors import ConfigError
+from otel_impact.records import (
+    Alert,
+    Anomaly,
+    Attribution,
+    Correlation,
+    Incident,
+    Lift,
+    LinkedEvent,
+    Record,
+    Result,
+    ResultWindow,
+    Roi,
+)
 from otel_impact.report.base import (
     fmt,
     fmt_duration,
@@ -35,6 +49,7 @@ from otel_impact.report.base import (
     fmt_r,
     fmt_time,
     model_label,
+    num,
     version_label,
 )
 from otel_impact.report.data import Table
@@ -91,7 +106,7 @@ def _aware(t: Any) -> datetime:
 
 def _latest_window(
     rows: list[tuple[Any, ...]], runs: list[tuple[Any, ...]]
-) -> tuple[list[tuple[Any, ...]], dict[str, str]]:
+) -> tuple[list[tuple[Any, ...]], dict[str, datetime]]:
     """Only the points of the latest analysed window, and that window (from the job's run log)."""
     if not rows:
         return rows, {}
@@ -100,13 +115,13 @@ def _latest_window(
     start = next(
         (_aware(r[2]) for r in runs if r[1] == "ok" and _aware(r[3]) == last and r[2] is not None), None
     )
-    window = {"end": last.isoformat()}
+    window = {"end": last}
     if start is not None:
-        window["start"] = start.isoformat()
+        window["start"] = start
     return kept, window
 
 
-def _span(window: dict[str, str]) -> str:
+def _span(window: dict[str, datetime]) -> str:
     if not window:
         return "no analysis in this period"
     return f"{fmt_time(window['start']) if 'start' in window else 'window'} .. {fmt_time(window['end'])} UTC"
@@ -142,8 +157,32 @@ def _severity(event: tuple[Any, ...]) -> str:
 _SEV_ORDER = {"CRIT": 0, "INCIDENT": 1, "WARN": 2, "INFO": 3, "RESOLVED": 4}
 
 
-def result_from_store(rows: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """The part of a result document the headline needs, rebuilt from the stored points/events."""
+R = TypeVar("R", bound=Record)
+
+
+def _partial(cls: type[R], **known: Any) -> R:
+    """A ``cls`` row holding only what the stored points carry; every other field is ``None``.
+
+    The exported points keep a few numbers of each result row (no ``n``, no unadjusted p-value, no
+    ROI cost …), so these rows are not validated: the headline reads ``None`` as "not known"."""
+    return cls.model_construct(**({name: None for name in cls.model_fields} | known))
+
+
+def _stored_time(value: Any, default: datetime) -> datetime:
+    """An ISO time kept in an event attribute (``default`` when absent or unreadable)."""
+    try:
+        return parse_iso(value) if isinstance(value, str) and value else default
+    except ValueError:
+        return default
+
+
+def result_from_store(
+    rows: list[tuple[Any, ...]], events: list[tuple[Any, ...]], window: dict[str, datetime] | None = None
+) -> Result:
+    """The part of a result the headline needs, rebuilt from the stored points/events.
+
+    Not a validated :class:`Result`: its rows hold only what the points carry (see
+    :func:`_partial`), and it has no window unless ``window`` names both ends."""
     doc: dict[str, Any] = {
         "correlations": [],
         "lift": [],
@@ -171,21 +210,19 @@ def result_from_store(rows: list[tuple[Any, ...]], events: list[tuple[Any, ...]]
     ):
         a = c["attrs"]
         doc["correlations"].append(
-            {
-                sc.ML_MODEL_NAME: a.get(sc.ML_MODEL_NAME),
-                "model_metric": a.get(sc.IMPACT_MODEL_METRIC),
-                "business_metric": a.get(sc.IMPACT_BUSINESS_METRIC),
-                "segment": _segment(a),
-                "lag_s": a.get(sc.IMPACT_LAG_S),
-                "method": a.get(sc.IMPACT_METHOD),
-                "estimate": c.get(sc.METRIC_IMPACT_CORRELATION),
-                "ci": [
-                    c.get(sc.METRIC_IMPACT_CORRELATION_CI_LOW),
-                    c.get(sc.METRIC_IMPACT_CORRELATION_CI_HIGH),
-                ],
-                "pvalue": c.get(sc.METRIC_IMPACT_CORRELATION_PVALUE),
-                "correction": "sidak",
-            }
+            _partial(
+                Correlation,
+                model_name=a.get(sc.ML_MODEL_NAME),
+                model_metric=a.get(sc.IMPACT_MODEL_METRIC),
+                business_metric=a.get(sc.IMPACT_BUSINESS_METRIC),
+                segment=_segment(a),
+                lag_s=num(a.get(sc.IMPACT_LAG_S)),
+                method=a.get(sc.IMPACT_METHOD),
+                estimate=c.get(sc.METRIC_IMPACT_CORRELATION),
+                ci=[c.get(sc.METRIC_IMPACT_CORRELATION_CI_LOW), c.get(sc.METRIC_IMPACT_CORRELATION_CI_HIGH)],
+                pvalue=c.get(sc.METRIC_IMPACT_CORRELATION_PVALUE),
+                correction="sidak",
+            )
         )
     for x in _group(
         rows,
@@ -205,16 +242,17 @@ def result_from_store(rows: list[tuple[Any, ...]], events: list[tuple[Any, ...]]
     ):
         a = x["attrs"]
         doc["lift"].append(
-            {
-                "metric": a.get(sc.IMPACT_BUSINESS_METRIC),
-                "treatment": _arm(a.get(sc.IMPACT_TREATMENT, "")),
-                "control": _arm(a.get(sc.IMPACT_CONTROL, "")),
-                "segment": _segment(a),
-                "estimate": x.get(sc.METRIC_IMPACT_LIFT),
-                "ci": [x.get(sc.METRIC_IMPACT_LIFT_CI_LOW), x.get(sc.METRIC_IMPACT_LIFT_CI_HIGH)],
-                "pvalue": x.get(sc.METRIC_IMPACT_LIFT_PVALUE),
-                "method": a.get(sc.IMPACT_METHOD),
-            }
+            _partial(
+                Lift,
+                metric=a.get(sc.IMPACT_BUSINESS_METRIC),
+                treatment=_arm(a.get(sc.IMPACT_TREATMENT, "")),
+                control=_arm(a.get(sc.IMPACT_CONTROL, "")),
+                segment=_segment(a),
+                estimate=x.get(sc.METRIC_IMPACT_LIFT),
+                ci=[x.get(sc.METRIC_IMPACT_LIFT_CI_LOW), x.get(sc.METRIC_IMPACT_LIFT_CI_HIGH)],
+                pvalue=x.get(sc.METRIC_IMPACT_LIFT_PVALUE),
+                method=a.get(sc.IMPACT_METHOD),
+            )
         )
     for a_ in _group(
         rows,
@@ -230,61 +268,62 @@ def result_from_store(rows: list[tuple[Any, ...]], events: list[tuple[Any, ...]]
     ):
         a = a_["attrs"]
         doc["attribution"].append(
-            {
-                "business_metric": a.get(sc.IMPACT_BUSINESS_METRIC),
-                "model": a.get(sc.IMPACT_ATTRIBUTION_MODEL),
-                sc.ML_MODEL_NAME: a.get(sc.ML_MODEL_NAME),
-                sc.ML_MODEL_VERSION: a.get(sc.ML_MODEL_VERSION),
-                "segment": _segment(a),
-                "value": a_.get(sc.METRIC_IMPACT_ATTRIBUTED_VALUE),
-                "credit": a_.get(sc.METRIC_IMPACT_ATTRIBUTED_CREDIT),
-            }
+            _partial(
+                Attribution,
+                business_metric=a.get(sc.IMPACT_BUSINESS_METRIC),
+                model=a.get(sc.IMPACT_ATTRIBUTION_MODEL),
+                model_name=a.get(sc.ML_MODEL_NAME),
+                model_version=a.get(sc.ML_MODEL_VERSION),
+                segment=_segment(a),
+                value=a_.get(sc.METRIC_IMPACT_ATTRIBUTED_VALUE),
+                credit=a_.get(sc.METRIC_IMPACT_ATTRIBUTED_CREDIT),
+            )
         )
     for r in _group(
         rows, [sc.METRIC_IMPACT_ROI, sc.METRIC_IMPACT_NET_BENEFIT], [sc.ML_MODEL_NAME, sc.ML_MODEL_VERSION]
     ):
         a = r["attrs"]
         doc["roi"].append(
-            {
-                sc.ML_MODEL_NAME: a.get(sc.ML_MODEL_NAME),
-                sc.ML_MODEL_VERSION: a.get(sc.ML_MODEL_VERSION),
-                "roi_pct": r.get(sc.METRIC_IMPACT_ROI),
-                "net_benefit": r.get(sc.METRIC_IMPACT_NET_BENEFIT),
-                "claimed": r.get(sc.METRIC_IMPACT_ROI) is not None,
-            }
+            _partial(
+                Roi,
+                model_name=a.get(sc.ML_MODEL_NAME),
+                model_version=a.get(sc.ML_MODEL_VERSION),
+                roi_pct=r.get(sc.METRIC_IMPACT_ROI),
+                net_benefit=r.get(sc.METRIC_IMPACT_NET_BENEFIT),
+                claimed=r.get(sc.METRIC_IMPACT_ROI) is not None,
+            )
         )
     for e in events:
         name, at, _, body, attrs = e
         if name == sc.EVENT_IMPACT_INCIDENT:
             linked = [
-                {sc.PIPELINE_NAME: p, sc.DATASET_NAME: d}
+                _partial(LinkedEvent, pipeline=p, dataset=d)
                 for p, _, d in (
                     x.partition("/") for x in str(attrs.get(sc.IMPACT_INCIDENT_LINKED, "")).split(";") if x
                 )
             ]
-            doc["incidents"].append(
-                {
-                    "anomaly": {
-                        "metric": attrs.get(sc.IMPACT_INCIDENT_METRIC),
-                        "start": attrs.get(sc.IMPACT_INCIDENT_START) or at,
-                        "segment": _segment(attrs),
-                    },
-                    "linked": linked,
-                }
+            anomaly = _partial(
+                Anomaly,
+                metric=attrs.get(sc.IMPACT_INCIDENT_METRIC),
+                start=_stored_time(attrs.get(sc.IMPACT_INCIDENT_START), _aware(at)),
+                segment=_segment(attrs),
             )
+            doc["incidents"].append(_partial(Incident, anomaly=anomaly, linked=linked))
         else:
             sev = _severity(e)
             doc["alerts"].append(
-                {
-                    "rule": attrs.get(sc.IMPACT_ALERT_RULE, "alert"),
-                    "severity": {"CRIT": "critical", "WARN": "warning"}.get(sev, "info"),
-                    "state": "resolved" if sev == "RESOLVED" else "firing",
-                    "at": at,
-                    "message": body,
-                    "attributes": attrs,
-                }
+                Alert(
+                    rule=attrs.get(sc.IMPACT_ALERT_RULE, "alert"),
+                    severity="critical" if sev == "CRIT" else "warning" if sev == "WARN" else "info",
+                    state="resolved" if sev == "RESOLVED" else "firing",
+                    at=_aware(at),
+                    message=str(body),
+                    attributes=attrs,
+                )
             )
-    return doc
+    if window and "start" in window:
+        doc["window"] = ResultWindow(start=window["start"], end=window["end"])
+    return Result.model_construct(**doc)
 
 
 def _operational(
@@ -362,9 +401,9 @@ def _product(
             md_table(Table(["series", "kind", "this period", "previous", "change", "buckets"], table)),
             "",
         ]
-    corr = [c for c in result_from_store(rows, [])["correlations"] if not c["segment"]]
+    corr = [c for c in result_from_store(rows, []).correlations if not c.segment]
     if corr:
-        corr.sort(key=lambda c: (str(c["business_metric"]), c["pvalue"] if c["pvalue"] is not None else 1.0))
+        corr.sort(key=lambda c: (str(c.business_metric), c.pvalue if c.pvalue is not None else 1.0))
         lines += [
             f"Correlations, all users (analysis window {window}; p corrected for the lags scanned):",
             "",
@@ -373,12 +412,12 @@ def _product(
                     ["model → business", "method", "lag", "r", "CI", "p (corrected)"],
                     [
                         [
-                            f"{c['model_metric']} → {c['business_metric']}",
-                            str(c["method"]).capitalize(),
-                            fmt_duration(c["lag_s"]),
-                            fmt_r(c["estimate"]),
-                            f"[{fmt_r(c['ci'][0])}, {fmt_r(c['ci'][1])}]",
-                            fmt_p(c["pvalue"]),
+                            f"{c.model_metric} → {c.business_metric}",
+                            str(c.method).capitalize(),
+                            fmt_duration(c.lag_s),
+                            fmt_r(c.estimate),
+                            f"[{fmt_r(c.ci[0])}, {fmt_r(c.ci[1])}]",
+                            fmt_p(c.pvalue),
                         ]
                         for c in corr
                     ],
@@ -405,24 +444,16 @@ def _product(
 def _business(rows: list[tuple[Any, ...]], window: str) -> list[str]:
     lines = ["## Business", ""]
     doc = result_from_store(rows, [])
-    attributed = [a for a in doc["attribution"] if not a["segment"]]
+    attributed = [a for a in doc.attribution if not a.segment]
     if attributed:
-        versions = sorted({model_label(a[sc.ML_MODEL_NAME], a[sc.ML_MODEL_VERSION]) for a in attributed})
-        keys = sorted({(str(a["business_metric"]), str(a["model"])) for a in attributed})
+        versions = sorted({model_label(a.model_name, a.model_version) for a in attributed})
+        keys = sorted({(str(a.business_metric), str(a.model)) for a in attributed})
         cell = {
-            (
-                str(a["business_metric"]),
-                str(a["model"]),
-                model_label(a[sc.ML_MODEL_NAME], a[sc.ML_MODEL_VERSION]),
-            ): a
+            (str(a.business_metric), str(a.model), model_label(a.model_name, a.model_version)): a.value
             for a in attributed
         }
         table = [
-            [
-                bm,
-                how.replace("_", " "),
-                *[fmt_num((cell.get((bm, how, v)) or {}).get("value")) for v in versions],
-            ]
+            [bm, how.replace("_", " "), *[fmt_num(cell.get((bm, how, v))) for v in versions]]
             for bm, how in keys
         ]
         lines += [
@@ -431,7 +462,7 @@ def _business(rows: list[tuple[Any, ...]], window: str) -> list[str]:
             md_table(Table(["business metric", "attribution", *versions], table)),
             "",
         ]
-    lift = sorted(doc["lift"], key=lambda x: (str(x["metric"]), bool(x["segment"]), -(x["estimate"] or 0.0)))
+    lift = sorted(doc.lift, key=lambda x: (str(x.metric), bool(x.segment), -(x.estimate or 0.0)))
     if lift:
         lines += [
             f"Lift of treatment over control (analysis window {window}; p from Welch's t-test, CI bootstrap):",
@@ -441,15 +472,15 @@ def _business(rows: list[tuple[Any, ...]], window: str) -> list[str]:
                     ["metric", "treatment vs control", "segment", "lift", "CI", "p"],
                     [
                         [
-                            str(x["metric"]),
+                            str(x.metric),
                             " vs ".join(
                                 version_label(next(iter(arm.values()), ""))
-                                for arm in (x["treatment"], x["control"])
+                                for arm in (x.treatment, x.control)
                             ),
-                            ", ".join(f"{k}={v}" for k, v in x["segment"].items()) or "all users",
-                            fmt_pct(x["estimate"]),
-                            f"[{fmt_pct(x['ci'][0])}, {fmt_pct(x['ci'][1])}]",
-                            fmt_p(x["pvalue"]),
+                            ", ".join(f"{k}={v}" for k, v in x.segment.items()) or "all users",
+                            fmt_pct(x.estimate),
+                            f"[{fmt_pct(x.ci[0])}, {fmt_pct(x.ci[1])}]",
+                            fmt_p(x.pvalue),
                         ]
                         for x in lift
                     ],
@@ -457,18 +488,18 @@ def _business(rows: list[tuple[Any, ...]], window: str) -> list[str]:
             ),
             "",
         ]
-    if doc["roi"]:
+    if doc.roi:
         lines += [
             md_table(
                 Table(
                     ["model", "ROI", "net benefit"],
                     [
                         [
-                            model_label(r[sc.ML_MODEL_NAME], r[sc.ML_MODEL_VERSION]),
-                            fmt_pct(r["roi_pct"], scale=1) if r["roi_pct"] is not None else "not claimed",
-                            fmt_num(r["net_benefit"]),
+                            model_label(r.model_name, r.model_version),
+                            fmt_pct(r.roi_pct, scale=1) if r.roi_pct is not None else "not claimed",
+                            fmt_num(r.net_benefit),
                         ]
-                        for r in doc["roi"]
+                        for r in doc.roi
                     ],
                 )
             ),
@@ -505,10 +536,7 @@ def build_digest(client: StoreClient, config: ImpactConfig, period: str, now: da
         "monthly": ["business", "product", "operational"],
     }[period]
     head = [f"# otel-impact {period} digest", "", f"{since:%Y-%m-%d %H:%M} .. {now:%Y-%m-%d %H:%M} UTC", ""]
-    doc = result_from_store(rows, events)
-    if win:
-        doc["window"] = win
-    headline = build_headline(doc).lines()
+    headline = build_headline(result_from_store(rows, events, win)).lines()
     head += [
         "## Did the model move the business?",
         "",

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from results import recorded
 
 from otel_impact.cli.main import cli
 from otel_impact.config import load_config_text
@@ -109,21 +110,21 @@ def test_a_failing_stage_is_skipped_and_reported(monkeypatch: pytest.MonkeyPatch
     def boom(ctx: Any) -> None:
         raise RuntimeError("not ready")
 
-    def fine(ctx: Any) -> None:
-        ctx.result["fine"] = [1.0, float("nan")]
+    def fine(ctx: Any) -> None:  # writes a recorded section with an undefined number
+        ctx.result["stitching"] = [{**recorded()["stitching"][0], "value_total": float("nan")}]
 
     from otel_impact.stages.graph import Stage
 
-    monkeypatch.setattr(pipeline, "STAGES", (Stage("boom", boom), Stage("fine", fine)))
+    monkeypatch.setattr(pipeline, "STAGES", (Stage("boom", boom), Stage("stitching", fine)))
     failures: list[str] = []
     said: list[str] = []
     window = pipeline.Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
     ran: list[str] = []
     result = _stage_by_stage(failures, said.append)(None, ImpactConfig(), window, progress=ran.append)
-    assert ran == ["boom", "fine"]
-    assert result["fine"] == [1.0, None]  # later stages still run; JSON-safe
+    assert ran == ["boom", "stitching"]
+    assert result.stitching[0].value_total is None  # later stages still run; JSON-safe
     assert failures and "boom" in failures[0] and "not ready" in failures[0]
-    assert said == failures and result["warnings"] == failures
+    assert said == failures and result.warnings == failures
 
 
 def test_an_unwritable_output_directory_is_a_config_error(tmp_path):

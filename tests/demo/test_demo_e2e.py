@@ -185,8 +185,8 @@ def test_written_config_is_reusable_and_covers_the_simulated_period(demo):
     rerun = run_job(client, load_config(path), now=later)  # no --since/--until: from the watermark
     assert rerun.exit_code == 0 and rerun.previous_watermark == END
     assert (rerun.window.start, rerun.window.end) == (outcome.params.start, later)
-    stitched = {r["business_metric"]: r for r in rerun.result["stitching"]}
-    assert stitched["purchase"]["outcomes"] == outcome.counts.purchases
+    stitched = {r.business_metric: r for r in rerun.result.stitching}
+    assert stitched["purchase"].outcomes == outcome.counts.purchases
     assert rerun.exported_points > 0 and rerun.watermark == later
 
 
@@ -207,45 +207,50 @@ def test_outputs_are_written_and_reusable(demo):
 
 def test_clean_telemetry_passes_the_tracking_plan(demo):
     outcome, _, _ = demo
-    plan = outcome.result["tracking_plan"]
-    assert plan["ok"] and plan["plan_problems"] == []
-    assert not any(s["exceeded"] for s in plan["summary"].values())
-    live = {e["name"]: e for e in plan["entries"]}
+    plan = outcome.result.tracking_plan
+    assert plan is not None
+    assert plan.ok and plan.plan_problems == []
+    assert not any(s.exceeded for s in plan.summary.values())
+    live = {e.name: e for e in plan.entries}
     for event in (
         semconv.business_event("purchase"),
         semconv.business_event("subscription"),
         semconv.EVENT_ML_OUTCOME,
         semconv.EVENT_PIPELINE_RUN,
     ):
-        assert live[event]["live"] and live[event]["rows"] > 0
-    spans = [e for e in plan["entries"] if e["source"] == "span"]
-    assert len(spans) == 1 and spans[0]["rows"] == outcome.counts.predictions_recorded
+        assert live[event].live and live[event].rows > 0
+    spans = [e for e in plan.entries if e.source == "span"]
+    assert len(spans) == 1 and spans[0].rows == outcome.counts.predictions_recorded
 
 
 def test_deployment_trail_shows_the_planted_rollout(demo):
     outcome, _, _ = demo
     p = outcome.params
-    (model,) = [m for m in outcome.result["deployments"]["models"] if m["model"] == p.truth.model]
-    assert sorted(v["version"] for v in model["versions"]) == ["v1", "v2"]
-    rollout = model["rollout"]
-    assert rollout["version"] == "v2"
-    start = datetime.fromisoformat(rollout["rollout_start"].replace("Z", "+00:00"))
+    deployments = outcome.result.deployments
+    assert deployments is not None
+    (model,) = [m for m in deployments.models if m.model == p.truth.model]
+    assert sorted(v.version for v in model.versions) == ["v1", "v2"]
+    rollout = model.rollout
+    assert rollout is not None
+    assert rollout.version == "v2"
+    start = rollout.rollout_start
+    assert start is not None
     planted = p.start + timedelta(days=p.truth.rollout_day)
     assert abs((start - planted).total_seconds()) <= 86400
 
 
 def test_configured_slos_are_measured(demo):
     outcome, _, _ = demo
-    slos = {s["name"]: s for s in outcome.result["slos"]}
+    slos = {s.name: s for s in outcome.result.slos or []}
     configured = load_config(outcome.paths["config"]).slos
     assert set(slos) == {s.name for s in configured.models} | {s.name for s in configured.pipelines}
-    assert all(s["n"] > 0 and 0 <= s["estimate"] <= 1 for s in slos.values())
-    assert slos["ranker-errors"]["estimate"] == 1.0  # the simulator serves no errors
-    assert slos["features-daily-success"]["estimate"] == 1.0  # the schema-change run succeeded
+    assert all(s.n > 0 and 0 <= s.estimate <= 1 for s in slos.values())
+    assert slos["ranker-errors"].estimate == 1.0  # the simulator serves no errors
+    assert slos["features-daily-success"].estimate == 1.0  # the schema-change run succeeded
     # the unrelated pipeline's one planted failure in 30 daily runs spends part of its budget
     crm = slos["crm-sync-success"]
-    assert crm["estimate"] == pytest.approx(1 - 1 / outcome.params.days)
-    assert 0 < crm["budget_remaining"] < 1
+    assert crm.estimate == pytest.approx(1 - 1 / outcome.params.days)
+    assert 0 < crm.budget_remaining < 1
 
 
 def test_defect4_exported_points_are_unique_by_name_attributes_and_time(demo):
@@ -336,18 +341,18 @@ def test_null_week_says_no_evidence_and_which_plants_fall_outside(engine_client,
     # 7 days are too few buckets for a correlation, so only the A/B lift can speak; under the null
     # it is significant for ~5% of seeds (the seed decides which traces are sampled): then, and only
     # then, the headline may claim it, and ROI with it
-    overall = next(r for r in outcome.result["lift"] if r["metric"] == "purchase" and not r["segment"])
-    roi = outcome.result["roi"][0]
+    overall = next(r for r in outcome.result.lift if r.metric == "purchase" and not r.segment)
+    roi = outcome.result.roi[0]
     if not significant_lift(overall):
         assert lines[1] == (
             "- No evidence that ranker v2 vs v1 moved purchase: no significant lift or correlation in this window."
         )
-        assert roi["claimed"] is False and (roi["roi_pct"] is None or math.isnan(roi["roi_pct"]))
+        assert roi.claimed is False and (roi.roi_pct is None or math.isnan(roi.roi_pct))
         assert any(
             x.startswith("  - ROI: not claimed: the lift it rests on is not significant (p = ") for x in lines
         )
     else:  # pragma: no cover - the rare false positive of a 5% test
-        assert lines[1].startswith("- ranker v2 vs v1 ") and roi["claimed"] is True
+        assert lines[1].startswith("- ranker v2 vs v1 ") and roi.claimed is True
     # no subscription in the first week: nothing to estimate, said as such
     assert (
         "- No evidence that any model moved subscription: no lift, correlation or attribution result in "

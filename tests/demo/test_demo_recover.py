@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from results import recorded, recorded_result
 
 from otel_impact import semconv
+from otel_impact.context import parse_iso
 from otel_impact.demo.recover import (
     MISSED,
     RECOVERED,
@@ -16,108 +20,140 @@ from otel_impact.demo.recover import (
     table_markdown,
 )
 from otel_impact.demo.world import WorldParams
+from otel_impact.records import Alert, Correlation, Incident, Lift, Result, RolloutEffect, SegmentRank
 
 PARAMS = WorldParams(users=100, days=30, start=datetime(2026, 10, 1, tzinfo=UTC))
 DAY = 86400.0
+RECORDED = recorded_result()  # each test row is one of its rows with the fields under test replaced
+assert RECORDED.rollout_impact is not None
 
 
-def _corr(lag_days: int, estimate: float, segment: dict | None = None, method: str = "pearson") -> dict:
-    return {
-        "model_metric": "mean_score",
-        "business_metric": "purchase",
-        "segment": segment or {},
-        "lag_s": lag_days * DAY,
-        "method": method,
-        "estimate": estimate,
-        "ci": [estimate - 0.2, estimate + 0.2],
-        "pvalue": 0.01,
-        "n": 28,
-    }
+def _only(**sections: Any) -> Result:
+    """The recorded result's window with only ``sections`` (the analyzer produced no other)."""
+    return Result.from_json({"window": recorded()["window"]}).model_copy(update=sections)
+
+
+def _corr(
+    lag_days: int, estimate: float, segment: dict | None = None, method: str = "pearson"
+) -> Correlation:
+    return RECORDED.correlations[0].model_copy(
+        update={
+            "model_metric": "mean_score",
+            "business_metric": "purchase",
+            "segment": segment or {},
+            "lag_s": lag_days * DAY,
+            "method": method,
+            "estimate": estimate,
+            "ci": [estimate - 0.2, estimate + 0.2],
+            "pvalue": 0.01,
+            "n": 28,
+        }
+    )
+
+
+def _rank(segment: dict[str, str], rank: int) -> SegmentRank:
+    return RECORDED.segment_ranking[0].model_copy(
+        update={"model_metric": "mean_score", "business_metric": "purchase", "segment": segment, "rank": rank}
+    )
 
 
 def _rollout(
     market: str, est: float = 0.24, lo: float = 0.1, hi: float = 0.4, verdict: str = "effect"
-) -> dict:
-    return {
-        "metric": "purchase",
-        "segment": {"market": market},
-        "method": "synthetic_control",
-        "estimate": est,
-        "ci": [lo, hi],
-        "verdict_kind": verdict,
-        "preferred": True,
-    }
+) -> RolloutEffect:
+    assert RECORDED.rollout_impact is not None
+    return RECORDED.rollout_impact.effects[0].model_copy(
+        update={
+            "metric": "purchase",
+            "segment": {"market": market},
+            "method": "synthetic_control",
+            "estimate": est,
+            "ci": [lo, hi],
+            "verdict_kind": verdict,
+            "preferred": True,
+        }
+    )
 
 
-def _lift(tenure: str | None, est: float, lo: float, hi: float) -> dict:
-    return {
-        "metric": "purchase",
-        "segment": {"tenure": tenure} if tenure else {},
-        "estimate": est,
-        "ci": [lo, hi],
-        "pvalue": 0.01,
-        "method": "welch",
-        "n": 500,
-    }
+def _lift(tenure: str | None, est: float, lo: float, hi: float) -> Lift:
+    return RECORDED.lift[0].model_copy(
+        update={
+            "metric": "purchase",
+            "segment": {"tenure": tenure} if tenure else {},
+            "estimate": est,
+            "ci": [lo, hi],
+            "pvalue": 0.01,
+            "method": "welch",
+            "n": 500,
+        }
+    )
 
 
 def _breakdown(
     at: str, model_metric: str = "mean_score", state: str = "firing", segment: str | None = None
-) -> dict:
+) -> Alert:
     attrs = {semconv.IMPACT_MODEL_METRIC: model_metric, semconv.IMPACT_BUSINESS_METRIC: "purchase"}
     if segment:
         attrs |= {semconv.IMPACT_SEGMENT_KEY: "tenure", semconv.IMPACT_SEGMENT_VALUE: segment}
-    return {"rule": "correlation_breakdown", "state": state, "at": at, "message": "m", "attributes": attrs}
+    return RECORDED.alerts[0].model_copy(
+        update={
+            "rule": "correlation_breakdown",
+            "state": state,
+            "at": parse_iso(at),
+            "message": "m",
+            "attributes": attrs,
+        }
+    )
 
 
-def full_result() -> dict:
-    return {
-        "window": {"start": "2026-10-01T00:00:00Z", "end": "2026-10-31T00:00:00Z"},
-        "correlations": [
+def _incident(start: str, **cause: str) -> Incident:
+    """An AUC incident starting at ``start``, linked to an upstream event with ``cause`` (unlinked
+    when no ``cause`` is given)."""
+    inc = RECORDED.incidents[0]
+    anomaly = inc.anomaly.model_copy(update={"metric": "auc", "start": parse_iso(start)})
+    base = inc.linked[0].model_copy(update={"change": "", "status": ""})
+    linked = [base.model_copy(update=cause)] if cause else []
+    return inc.model_copy(update={"anomaly": anomaly, "linked": linked})
+
+
+def full_result() -> Result:
+    drift = RECORDED.alerts[0].model_copy(
+        update={"rule": "drift", "state": "firing", "at": parse_iso("2026-10-02T00:00:00Z"), "attributes": {}}
+    )
+    return _only(
+        correlations=[
             _corr(2, 0.6),
             _corr(1, 0.3, method="spearman"),
             _corr(3, 0.9, segment={"tenure": "power"}),  # per-segment rows do not decide the lag
         ],
-        "segment_ranking": [
-            {
-                "model_metric": "mean_score",
-                "business_metric": "purchase",
-                "segment": {"tenure": "power"},
-                "rank": 1,
-            },
-            {"model_metric": "mean_score", "business_metric": "purchase", "segment": {"platform": "mobile"}},
-            {
-                "model_metric": "mean_score",
-                "business_metric": "purchase",
-                "segment": {"tenure": "new"},
-                "rank": 3,
-            },
-            {"model_metric": "mean_score", "business_metric": "purchase", "segment": {"tenure": "casual"}},
+        segment_ranking=[
+            _rank({"tenure": "power"}, 1),
+            _rank({"platform": "mobile"}, 2),
+            _rank({"tenure": "new"}, 3),
+            _rank({"tenure": "casual"}, 4),
         ],
-        "lift": [
+        lift=[
             _lift(None, 0.1, 0.05, 0.15),
             _lift("power", 0.3, 0.2, 0.4),
             _lift("casual", 0.02, -0.1, 0.12),
             _lift("new", 0.12, -0.05, 0.3),
         ],
-        "alerts": [
+        alerts=[
             _breakdown("2026-10-05T00:00:00Z", model_metric="auc"),  # another pair: ignored
             _breakdown("2026-10-22T00:00:00Z", segment="new"),
             _breakdown("2026-10-23T00:00:00Z"),
             _breakdown("2026-10-21T00:00:00Z", state="resolved"),  # a recovery is not a breakdown
-            {"rule": "drift", "at": "2026-10-02T00:00:00Z"},
+            drift,
         ],
-        "rollout_impact": {"effects": [_rollout(m) for m in ("de", "fr", "es")]},
-        "incidents": [
-            {"anomaly": {"metric": "auc", "start": "2026-10-20T00:00:00Z"}, "linked": []},
-            {
-                "anomaly": {"metric": "auc", "start": "2026-10-14T00:00:00Z"},
-                "linked": [
-                    {"pipeline.name": "features_daily", "change": "schema_change", "status": "success"}
-                ],
-            },
+        rollout_impact=RECORDED.rollout_impact.model_copy(
+            update={"effects": [_rollout(m) for m in ("de", "fr", "es")]}
+        ),
+        incidents=[
+            _incident("2026-10-20T00:00:00Z"),
+            _incident(
+                "2026-10-14T00:00:00Z", pipeline="features_daily", change="schema_change", status="success"
+            ),
         ],
-    }
+    )
 
 
 def test_recover_reads_every_section():
@@ -138,18 +174,22 @@ def test_compare_marks_all_planted_effects_recovered():
 
 
 def test_wrong_findings_are_reported_as_missed():
-    doc = full_result()
-    doc["correlations"] = [_corr(4, 0.5)]
-    doc["lift"] = [_lift("power", 0.3, -0.1, 0.7), _lift("casual", 0.2, 0.1, 0.3)]
-    doc["alerts"] = [_breakdown("2026-10-28T00:00:00Z")]
-    doc["incidents"] = [
-        {
-            "anomaly": {"metric": "auc", "start": "2026-10-14T00:00:00Z"},
-            "linked": [{"pipeline.name": "crm_sync", "status": "failed"}],
+    assert RECORDED.rollout_impact is not None
+    doc = full_result().model_copy(
+        update={
+            "correlations": [_corr(4, 0.5)],
+            "lift": [
+                _lift("power", 0.3, -0.1, 0.7),
+                _lift("casual", 0.2, 0.1, 0.3),
+                _lift("new", 0.3, 0.2, 0.4),  # planted +10 %: detected, size off
+            ],
+            "alerts": [_breakdown("2026-10-28T00:00:00Z")],
+            "incidents": [_incident("2026-10-14T00:00:00Z", pipeline="crm_sync", status="failed")],
+            "rollout_impact": RECORDED.rollout_impact.model_copy(
+                update={"effects": [_rollout("de", 0.1, -0.05, 0.25), _rollout("fr", verdict="refused")]}
+            ),
         }
-    ]
-    doc["lift"].append(_lift("new", 0.3, 0.2, 0.4))  # planted +10 %: detected, size off
-    doc["rollout_impact"] = {"effects": [_rollout("de", 0.1, -0.05, 0.25), _rollout("fr", verdict="refused")]}
+    )
     rows = {r.effect: r for r in compare(recover(doc), PARAMS)}
     assert rows["v2 lift, tenure=new"].verdict == SIGN_ONLY and not rows["v2 lift, tenure=new"].ok
     assert rows["CTR → purchase lag"].verdict == MISSED
@@ -164,18 +204,13 @@ def test_wrong_findings_are_reported_as_missed():
 
 
 def test_missing_sections_are_stage_unavailable_not_errors():
-    rows = compare(recover({"window": {}, "stitching": []}), PARAMS)
+    rows = compare(recover(_only(stitching=[])), PARAMS)
     assert {r.verdict for r in rows} == {UNAVAILABLE}
+    assert RECORDED.rollout_impact is not None
+    empty = RECORDED.rollout_impact.model_copy(update={"effects": []})
     rows = compare(
         recover(
-            {
-                "correlations": [],
-                "lift": [],
-                "incidents": [],
-                "alerts": [],
-                "segment_ranking": [],
-                "rollout_impact": {"effects": []},
-            }
+            _only(correlations=[], lift=[], incidents=[], alerts=[], segment_ranking=[], rollout_impact=empty)
         ),
         PARAMS,
     )
@@ -184,17 +219,11 @@ def test_missing_sections_are_stage_unavailable_not_errors():
 
 
 def test_null_and_malformed_values_do_not_crash():
-    doc = {
-        "correlations": [
-            {"model_metric": "mean_score", "business_metric": "purchase", "segment": {}, "lag_s": None}
-        ],
-        "lift": [
-            {"metric": "purchase", "segment": {"tenure": "power"}, "estimate": None, "ci": [None, None]}
-        ],
-        "alerts": [{"rule": "correlation_breakdown", "at": "not a time"}],
-        "incidents": [{"anomaly": None, "linked": None}, "junk"],
-        "segment_ranking": "junk",
-    }
+    # undefined numbers are None in the records; malformed sections (a time that is not one, a
+    # non-list section) are refused where the Result is read, so they never reach recover()
+    lag = _corr(2, 0.6).model_copy(update={"lag_s": None, "estimate": None})
+    lift = _lift("power", 0.0, 0.0, 0.0).model_copy(update={"estimate": None, "ci": [None, None]})
+    doc = _only(correlations=[lag], lift=[lift], alerts=[], incidents=[], segment_ranking=[])
     rec = recover(doc)
     assert rec.lag_days is None and rec.breakdown_at is None
     assert rec.lift["power"].estimate is None and not rec.lift["power"].excludes_zero

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from results import recorded
 
+from otel_impact.records import Result
 from otel_impact.report.headline import build_headline, significant_lift
 from otel_impact.report.html import render_html
 from otel_impact.report.summary import summary_lines
@@ -16,9 +17,10 @@ def _pct(x: float) -> str:
 
 def test_significant_lift_is_the_headline_with_ci_test_and_n() -> None:
     doc = recorded()
+    result = Result.from_json(doc)
     lift, roi, (incident,) = doc["lift"][0], doc["roi"][0], doc["incidents"]
-    assert lift["segment"] == {} and significant_lift(lift)
-    lines = build_headline(doc).lines()
+    assert lift["segment"] == {} and significant_lift(result.lift[0])
+    lines = build_headline(result).lines()
     start, end = doc["window"]["start"][:10], doc["window"]["end"][:10]
     assert lines[0] == f"Did the model move the business? ({start} .. {end} UTC)"
     arms = "v2 vs v1"
@@ -50,8 +52,9 @@ def test_lift_whose_ci_spans_zero_is_no_evidence_and_claims_no_roi() -> None:
     for row in doc["correlations"]:
         if row["business_metric"] == lift["metric"]:
             row["pvalue"] = 0.3
-    assert not significant_lift(lift)
-    lines = build_headline(doc).lines()
+    result = Result.from_json(doc)
+    assert not significant_lift(result.lift[0])
+    lines = build_headline(result).lines()
     assert lines[1] == (
         f"- No evidence that ranker v2 vs v1 moved {lift['metric']}: no significant lift or correlation in this window."
     )
@@ -60,12 +63,13 @@ def test_lift_whose_ci_spans_zero_is_no_evidence_and_claims_no_roi() -> None:
     assert roi == "  - ROI: not claimed: the lift it rests on is not significant (p = 0.58, CI includes 0)"
     assert f"{doc['roi'][0]['roi_pct']:+,.0f}%" not in "\n".join(lines)
     # the same headline opens the report and the terminal summary
-    assert "No evidence that ranker v2 vs v1 moved purchase" in render_html(doc)
-    assert lines[1] in summary_lines(doc)
+    assert "No evidence that ranker v2 vs v1 moved purchase" in render_html(result)
+    assert lines[1] in summary_lines(result)
 
 
 def test_empty_result_says_nothing_was_analysed() -> None:
-    assert build_headline({}).lines() == [
+    empty = Result.model_construct()  # no section, not even a window (validation would refuse it)
+    assert build_headline(empty).lines() == [
         "Did the model move the business? (no window)",
         "- No model or business metric was analysed in this window.",
         "Needs attention: nothing critical, no incidents.",
