@@ -92,13 +92,26 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
             "SpanKind": _const("Internal", n),
             "ServiceName": _const("recommender", n),
             "SpanAttributes": _attr_map(
-                [sc.ML_MODEL_NAME, sc.ML_MODEL_VERSION, sc.ML_PREDICTION_ID, sc.USER_ID, sc.ML_PREDICTION_SCORE,
-                 sc.segment_attribute("platform"), sc.segment_attribute("market")],
-                [_const("ranker", n), pa.array(VERSIONS[version]), _ids("p", pid, 9), _ids("u", user, 8),
-                 pa.array(np.round(score, 4)), pa.array(PLATFORMS[user % len(PLATFORMS)]),
-                 pa.array(MARKETS[user % len(MARKETS)])],
+                [
+                    sc.ML_MODEL_NAME,
+                    sc.ML_MODEL_VERSION,
+                    sc.ML_PREDICTION_ID,
+                    sc.USER_ID,
+                    sc.ML_PREDICTION_SCORE,
+                    sc.segment_attribute("platform"),
+                    sc.segment_attribute("market"),
+                ],
+                [
+                    _const("ranker", n),
+                    pa.array(VERSIONS[version]),
+                    _ids("p", pid, 9),
+                    _ids("u", user, 8),
+                    pa.array(np.round(score, 4)),
+                    pa.array(PLATFORMS[user % len(PLATFORMS)]),
+                    pa.array(MARKETS[user % len(MARKETS)]),
+                ],
                 n,
-            ),  # fmt: skip
+            ),
             "Duration": pa.array(rng.gamma(4.0, 5e6, size=n).astype(np.uint64)),
             "StatusCode": _const("Unset", n),
         }
@@ -111,7 +124,9 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
             "ServiceName": _const("feedback", o_n),
             "EventName": _const(sc.EVENT_ML_OUTCOME, o_n),
             "LogAttributes": _attr_map(
-                [sc.ML_PREDICTION_ID, sc.ML_OUTCOME_LABEL], [_ids("p", pid[half], 9), pa.array(label[half])], o_n
+                [sc.ML_PREDICTION_ID, sc.ML_OUTCOME_LABEL],
+                [_ids("p", pid[half], 9), pa.array(label[half])],
+                o_n,
             ),
         }
     )
@@ -124,7 +139,10 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
             "EventName": _const(sc.business_event("purchase"), m),
             "LogAttributes": _attr_map(
                 [sc.USER_ID, sc.BUSINESS_VALUE],
-                [_ids("u", rng.integers(0, users, size=m), 8), pa.array(np.round(rng.gamma(2.0, 20.0, size=m), 2))],
+                [
+                    _ids("u", rng.integers(0, users, size=m), 8),
+                    pa.array(np.round(rng.gamma(2.0, 20.0, size=m), 2)),
+                ],
                 m,
             ),
         }
@@ -137,10 +155,14 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
             "EventName": _const(sc.EVENT_PIPELINE_RUN, DAYS),
             "LogAttributes": _attr_map(
                 [sc.PIPELINE_NAME, sc.PIPELINE_STATUS, sc.DATASET_NAME, sc.DATA_VERSION],
-                [_const("features_daily", DAYS), _const("success", DAYS), _const("features", DAYS),
-                 pa.array(np.array([f"2026-10-{d + 1:02d}" for d in range(DAYS)], dtype=object))],
+                [
+                    _const("features_daily", DAYS),
+                    _const("success", DAYS),
+                    _const("features", DAYS),
+                    pa.array(np.array([f"2026-10-{d + 1:02d}" for d in range(DAYS)], dtype=object)),
+                ],
                 DAYS,
-            ),  # fmt: skip
+            ),
         }
     )
     return spans, [outcomes, purchases, runs]
@@ -220,7 +242,9 @@ def main() -> None:
     results = [run(n, args.batch, args.seed) for n in sizes]
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
-    print("| N predictions | spans / logs | load into otel_traces + otel_logs | job (every stage) | peak RSS |")
+    print(
+        "| N predictions | spans / logs | load into otel_traces + otel_logs | job (every stage) | peak RSS |"
+    )
     print("|---:|---:|---:|---:|---:|")
     for r in results:
         load = r["load_spans_s"] + r["load_logs_s"]
@@ -235,7 +259,9 @@ def main() -> None:
     for name in names:
         print(f"| {name} | " + " | ".join(f"{r['stages'].get(name, 0.0):.2f} s" for r in results) + " |")
     rest = [r["job_s"] - sum(r["stages"].values()) for r in results]
-    print("| (job around the stages: lock, plan, watermark) | " + " | ".join(f"{x:.2f} s" for x in rest) + " |")
+    print(
+        "| (job around the stages: lock, plan, watermark) | " + " | ".join(f"{x:.2f} s" for x in rest) + " |"
+    )
     print()
     for r in results:
         print(f"N = {r['n']:,}: {r['alerts']} alert(s) firing, {r['warnings']} warning(s)")

@@ -217,7 +217,6 @@ def run_llm_demo(
     data = support_config_data(plan)
     config = config_from_dict(data, source="llm-impact.yaml")
     record = analyze(client, config, Window(plan.start, plan.start + timedelta(days=plan.days)), seed=seed)
-    result = record.to_json()  # TRANSITION: result_points still reads the JSON document
     rows = verdicts(record, plan, truth, served)
     # impact.* results back through OTLP, like the main demo's job, so the dashboards show them
     exporter = OtlpResultExporter(endpoint=endpoint)
