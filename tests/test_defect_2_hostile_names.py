@@ -196,7 +196,7 @@ def test_defect_2_hostile_names_never_reach_a_format_string(store: Any, tmp_path
     # reports: the names are in the rendered documents (HTML-escaped in HTML)
     page, md = render_html(out.result), render_markdown(out.result)
     assert reports[0].read_text(encoding="utf-8") and reports[1].read_text(encoding="utf-8")
-    summary = "\n".join(summary_lines(result))
+    summary = "\n".join(summary_lines(out.result))
     assert "alerts" in summary
     digest = build_digest(store, _config("http://127.0.0.1:9"), "weekly", _at(DAYS) + timedelta(hours=1))
     for name in HOSTILE:

@@ -88,12 +88,12 @@ def test_slo_stage_finds_planted_burns(slo_store: Any) -> None:
     assert fresh_fire and at(6.5 * HOUR) < fresh_fire[0]["at"] <= at(6.5 * HOUR + 600)
     assert rows["features-runs"]["estimate"] == pytest.approx(40 / 48)
     assert rows["features-runs"]["budget_consumed"] == pytest.approx((8 / 48) / 0.1 / 30)
-    slo_alerts = [a for a in ctx.result["alerts"] if a["rule"] == "slo_burn_rate"]
+    slo_alerts = [a for a in ctx.result["alerts"] if a.rule == "slo_burn_rate"]
     # one job alert per SLO episode (its most severe pair named), not one per burn-window pair
     burning = {n for n, r in rows.items() if r["alerts"]}
-    assert {a["attributes"][semconv.IMPACT_SLO_NAME] for a in slo_alerts if a["state"] == "firing"} == burning
+    assert {a.attributes[semconv.IMPACT_SLO_NAME] for a in slo_alerts if a.state == "firing"} == burning
     assert len(slo_alerts) < sum(len(r["alerts"]) for r in rows.values())
-    assert all(a["severity"] == "critical" for a in slo_alerts if a["state"] == "firing")
+    assert all(a.severity == "critical" for a in slo_alerts if a.state == "firing")
 
 
 def _freshness_only(client: Any) -> JobContext:
@@ -124,8 +124,8 @@ def test_last_run_before_the_lead_in_keeps_the_pipeline_fresh(store: Any) -> Non
     insert_events(store, runs)
     ctx = _freshness_only(store)
     # runs every 30 min until 4 h into the window: fresh from the start, stale from 05:00
-    firing = [a for a in ctx.result["alerts"] if a["rule"] == "slo_burn_rate" and a["state"] == "firing"]
-    assert len(firing) == 1 and firing[0]["at"] > at(5 * HOUR)
+    firing = [a for a in ctx.result["alerts"] if a.rule == "slo_burn_rate" and a.state == "firing"]
+    assert len(firing) == 1 and firing[0].at > at(5 * HOUR)
 
 
 def test_no_slos_configured_is_a_no_op(store: Any) -> None:

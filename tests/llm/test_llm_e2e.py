@@ -25,6 +25,7 @@ from otel_impact.demo.llm_service import EVALUATOR, MODEL, SupportPlan
 from otel_impact.demo.llm_stub import RESPONSE_MODEL_SUFFIX
 from otel_impact.export.points import result_points
 from otel_impact.pipeline import Window, analyze
+from otel_impact.records import Result
 from otel_impact.store import apply_schema
 from otel_impact.store.backfill import backfill
 
@@ -133,7 +134,7 @@ def test_cost_per_outcome_equals_the_hand_computation(run: Run, result: dict[str
     assert everything["cost"] == pytest.approx(_hand_cost(run, "v1") + _hand_cost(run, "v2"), rel=1e-12)
     (roi,) = result["roi"]
     assert roi["llm_cost"] == pytest.approx(_hand_cost(run, "v2"), rel=1e-12)  # in the treatment's ROI
-    points = result_points(result, run_id="r")
+    points = result_points(Result.from_json(result), run_id="r")
     per_outcome = {
         p.attributes.get(semconv.ML_MODEL_VERSION): p.value
         for p in points
@@ -187,7 +188,6 @@ def _assert_same(a: Any, b: Any, path: str = "result") -> None:
 
 
 def test_report_section_shows_cost_per_outcome(run: Run, result: dict[str, Any]) -> None:
-    from otel_impact.records import Result
     from otel_impact.report.markdown import render_markdown
 
     text = render_markdown(Result.from_json(result))
@@ -201,4 +201,4 @@ def test_report_section_shows_cost_per_outcome(run: Run, result: dict[str, Any])
 def test_demo_verdicts_agree_with_the_checks_above(run: Run, result: dict[str, Any]) -> None:
     from otel_impact.demo.llm_demo import verdicts
 
-    assert [v.ok for v in verdicts(result, PLAN, run.truth, run.served)] == [True] * 4
+    assert [v.ok for v in verdicts(Result.from_json(result), PLAN, run.truth, run.served)] == [True] * 4

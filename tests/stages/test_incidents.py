@@ -15,6 +15,7 @@ import pytest
 from otel_impact import semconv
 from otel_impact.config import config_from_dict
 from otel_impact.pipeline import Window, analyze
+from otel_impact.records import Result
 from otel_impact.stages.incidents import incident_annotations
 from otel_impact.store.incidents import ANNOTATION_COLUMNS, write_annotations
 
@@ -271,7 +272,7 @@ def test_annotations_from_result_go_into_the_table(
     incident_world: Any, incident_result: dict[str, Any]
 ) -> None:
     store = incident_world
-    rows = incident_annotations(incident_result, run_id="r1")
+    rows = incident_annotations(Result.from_json(incident_result), run_id="r1")
     kinds = {r["kind"] for r in rows}
     assert {"incident", "pipeline_event", "drift"} <= kinds
     assert all(set(r) == set(ANNOTATION_COLUMNS) for r in rows)
