@@ -201,6 +201,9 @@ class Incident(Record):
     anomaly: Anomaly
     linked: list[LinkedEvent]
     cause: str
+    severity: Severity = Field(
+        description="critical: moved the bad way with strong upstream evidence; info: the metric improved"
+    )
     affected: bool
 
 

@@ -488,8 +488,19 @@ def _incident_json(
             for lk in links
         ],
         "cause": _cause(links),
+        "severity": _severity(metric, a.direction, links),
         "affected": True,
     }
+
+
+def _severity(metric: str, direction: str, links: tuple[Link, ...]) -> str:
+    """The one severity rule of an incident (its alert and its annotation both carry it)."""
+    bad = BAD_DIRECTION.get(metric)
+    if bad is not None and direction != bad:
+        return "info"  # the metric improved: worth a note, not a page
+    if links and links[0].score >= STRONG_EVIDENCE_SCORE:
+        return "critical"
+    return "warning"
 
 
 def _incident_alert(inc: dict[str, Any]) -> Alert:
@@ -515,14 +526,7 @@ def _incident_alert(inc: dict[str, Any]) -> Alert:
         msg += "; no upstream cause found"
     for k, v in a["segment"].items():
         attrs |= {semconv.IMPACT_SEGMENT_KEY: k, semconv.IMPACT_SEGMENT_VALUE: v}
-    bad = BAD_DIRECTION.get(metric)
-    if bad is not None and a["direction"] != bad:
-        sev = "info"  # the metric improved: worth a note, not a page
-    elif top is not None and top["score"] >= STRONG_EVIDENCE_SCORE:
-        sev = "critical"
-    else:
-        sev = "warning"
-    return make_alert("incident", severity=sev, state="firing", at=parse_iso(a["start"]), message=msg, attributes=attrs)  # fmt: skip
+    return make_alert("incident", severity=inc["severity"], state="firing", at=parse_iso(a["start"]), message=msg, attributes=attrs)  # fmt: skip
 
 
 def _flag_series(result: dict[str, Any]) -> None:

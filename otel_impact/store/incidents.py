@@ -271,9 +271,9 @@ def incident_annotations(result: Result, run_id: str = "") -> list[dict[str, Any
     from a result: one per incident, notable upstream event and drifted bucket.
 
     Pure (no store access): returns dicts with UTC datetimes, ready for :func:`write_annotations`.
-    An incident is ``critical`` when the incidents stage found its likely cause upstream
-    (``cause == "upstream"``: the best link is evidence enough), an upstream event when its
-    severity is at least :data:`EVENT_CRITICAL_SEVERITY`; the rest are ``warning``.
+    An incident carries the severity the incidents stage gave it (the same as its alert's); an
+    upstream event is ``critical`` when its severity is at least :data:`EVENT_CRITICAL_SEVERITY`;
+    the rest are ``warning``.
     """
     ws, we = _utc(result.window.start), _utc(result.window.end)
     base = {"run_id": run_id, "window_start": ws, "window_end": we}
@@ -289,7 +289,7 @@ def incident_annotations(result: Result, run_id: str = "") -> list[dict[str, Any
         rows.append(
             base | {"kind": "incident", "start": _utc(a.start), "end": _utc(a.end), "model": a.model_name,
                     "segment": dict(a.segment), "title": f"{a.metric} {a.direction} {magnitude:.4g}",
-                    "text": text, "severity": "critical" if inc.cause == "upstream" else "warning"}
+                    "text": text, "severity": inc.severity}
         )  # fmt: skip
     for e in result.upstream_events:
         at = _utc(e.at)
