@@ -19,21 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from otel_impact.analyze.correlation import Correlation, correlate
 from otel_impact.config.job import TreeNode, TreeSection
 from otel_impact.config.sqlsource import READ_ONLY_SETTINGS, source_sql
 from otel_impact.store.client import StoreClient, query_file, rows
 
 LIVE, NEEDS_DATA, NO_SOURCE = "Live", "Needs data", "No source"
-
-
-@dataclass(frozen=True)
-class Correlation:
-    """Pearson correlation of two aligned bucket series (NaN when fewer than 3 shared buckets)."""
-
-    estimate: float
-    pvalue: float
-    n: int
-    method: str = "pearson"
 
 
 @dataclass
@@ -83,22 +74,14 @@ class NodeStatus:
 
 
 def pearson_aligned(parent: Mapping[Any, float], child: Mapping[Any, float]) -> Correlation:
-    """Pearson r over the buckets both series have (finite values only); NaN + warning if < 3 or constant."""
-    from scipy import stats
-
+    """Pearson r over the buckets both series have (finite values only), from
+    :func:`otel_impact.analyze.correlation.correlate` (t-test p-value on the shared buckets); NaN
+    fields and a :class:`~otel_impact.analyze.results.DegenerateDataWarning` when fewer than 3
+    shared buckets or a constant series."""
     keys = sorted(
         k for k in parent.keys() & child.keys() if math.isfinite(parent[k]) and math.isfinite(child[k])
     )
-    n = len(keys)
-    x = [parent[k] for k in keys]
-    y = [child[k] for k in keys]
-    if n < 3 or len(set(x)) < 2 or len(set(y)) < 2:
-        warnings.warn(
-            f"correlation needs >= 3 shared, non-constant buckets (have {n})", RuntimeWarning, stacklevel=2
-        )
-        return Correlation(math.nan, math.nan, n)
-    res = stats.pearsonr(x, y)
-    return Correlation(round(float(res.statistic), 12), float(res.pvalue), n)
+    return correlate([parent[k] for k in keys], [child[k] for k in keys], "pearson", neff_method="none")
 
 
 def _source_label(node: TreeNode) -> str:
