@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from stitch import attr_map, const, ids
 
 DAYS = 30
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -37,33 +38,6 @@ MARKETS = np.array(["de", "fr", "es", "it"], dtype=object)
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _ids(prefix: str, values: np.ndarray, width: int) -> Any:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    padded = pc.utf8_lpad(pa.array(values).cast(pa.string()), width, "0")
-    return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
-
-
-def _const(value: str, n: int) -> Any:
-    import pyarrow as pa
-
-    return pa.array(np.full(n, value).astype(object), type=pa.string())
-
-
-def _attr_map(keys: list[str], values: list[Any], n: int) -> Any:
-    """A Map(String, String) column: row i holds keys[j] → values[j][i]."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    k = len(keys)
-    key_col = pa.array(np.tile(np.array(keys, dtype=object), n), type=pa.string())
-    cols = [v.cast(pa.string()) for v in values]
-    order = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
-    val_col = pc.take(pa.concat_arrays(cols), pa.array(order))
-    return pa.MapArray.from_arrays(pa.array(np.arange(0, n * k + 1, k, dtype=np.int32)), key_col, val_col)
 
 
 def world(n: int, seed: int) -> tuple[Any, list[Any]]:
@@ -85,13 +59,13 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
     spans = pa.table(
         {
             "Timestamp": pa.array(ts + base, type=pa.timestamp("ns")),
-            "TraceId": _ids("t", pid, 31),
-            "SpanId": _ids("s", pid, 15),
-            "TraceState": _const("", n),
-            "SpanName": _const("predict ranker", n),
-            "SpanKind": _const("Internal", n),
-            "ServiceName": _const("recommender", n),
-            "SpanAttributes": _attr_map(
+            "TraceId": ids("t", pid, 31),
+            "SpanId": ids("s", pid, 15),
+            "TraceState": const("", n),
+            "SpanName": const("predict ranker", n),
+            "SpanKind": const("Internal", n),
+            "ServiceName": const("recommender", n),
+            "SpanAttributes": attr_map(
                 [
                     sc.ML_MODEL_NAME,
                     sc.ML_MODEL_VERSION,
@@ -102,10 +76,10 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
                     sc.segment_attribute("market"),
                 ],
                 [
-                    _const("ranker", n),
+                    const("ranker", n),
                     pa.array(VERSIONS[version]),
-                    _ids("p", pid, 9),
-                    _ids("u", user, 8),
+                    ids("p", pid, 9),
+                    ids("u", user, 8),
                     pa.array(np.round(score, 4)),
                     pa.array(PLATFORMS[user % len(PLATFORMS)]),
                     pa.array(MARKETS[user % len(MARKETS)]),
@@ -113,7 +87,7 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
                 n,
             ),
             "Duration": pa.array(rng.gamma(4.0, 5e6, size=n).astype(np.uint64)),
-            "StatusCode": _const("Unset", n),
+            "StatusCode": const("Unset", n),
         }
     )
     half = rng.random(n) < 0.5
@@ -121,11 +95,11 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
     outcomes = pa.table(
         {
             "Timestamp": pa.array(ts[half] + base + 3_600 * 10**9, type=pa.timestamp("ns")),
-            "ServiceName": _const("feedback", o_n),
-            "EventName": _const(sc.EVENT_ML_OUTCOME, o_n),
-            "LogAttributes": _attr_map(
+            "ServiceName": const("feedback", o_n),
+            "EventName": const(sc.EVENT_ML_OUTCOME, o_n),
+            "LogAttributes": attr_map(
                 [sc.ML_PREDICTION_ID, sc.ML_OUTCOME_LABEL],
-                [_ids("p", pid[half], 9), pa.array(label[half])],
+                [ids("p", pid[half], 9), pa.array(label[half])],
                 o_n,
             ),
         }
@@ -135,12 +109,12 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
     purchases = pa.table(
         {
             "Timestamp": pa.array(p_ts + base, type=pa.timestamp("ns")),
-            "ServiceName": _const("checkout", m),
-            "EventName": _const(sc.business_event("purchase"), m),
-            "LogAttributes": _attr_map(
+            "ServiceName": const("checkout", m),
+            "EventName": const(sc.business_event("purchase"), m),
+            "LogAttributes": attr_map(
                 [sc.USER_ID, sc.BUSINESS_VALUE],
                 [
-                    _ids("u", rng.integers(0, users, size=m), 8),
+                    ids("u", rng.integers(0, users, size=m), 8),
                     pa.array(np.round(rng.gamma(2.0, 20.0, size=m), 2)),
                 ],
                 m,
@@ -151,14 +125,14 @@ def world(n: int, seed: int) -> tuple[Any, list[Any]]:
     runs = pa.table(
         {
             "Timestamp": pa.array(r_ts + base, type=pa.timestamp("ns")),
-            "ServiceName": _const("airflow", DAYS),
-            "EventName": _const(sc.EVENT_PIPELINE_RUN, DAYS),
-            "LogAttributes": _attr_map(
+            "ServiceName": const("airflow", DAYS),
+            "EventName": const(sc.EVENT_PIPELINE_RUN, DAYS),
+            "LogAttributes": attr_map(
                 [sc.PIPELINE_NAME, sc.PIPELINE_STATUS, sc.DATASET_NAME, sc.DATA_VERSION],
                 [
-                    _const("features_daily", DAYS),
-                    _const("success", DAYS),
-                    _const("features", DAYS),
+                    const("features_daily", DAYS),
+                    const("success", DAYS),
+                    const("features", DAYS),
                     pa.array(np.array([f"2026-10-{d + 1:02d}" for d in range(DAYS)], dtype=object)),
                 ],
                 DAYS,

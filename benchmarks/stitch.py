@@ -110,30 +110,42 @@ def arrow_tables(d: dict[str, np.ndarray], base_ns: int) -> tuple[Any, Any]:
 # --- chDB: the project's SQL over the exporter layout ------------------------------------------
 
 
+def ids(prefix: str, values: np.ndarray, width: int) -> Any:
+    """String ids ``prefix`` + the value zero-padded to ``width``, as an Arrow string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    padded = pc.utf8_lpad(pa.array(values).cast(pa.string()), width, "0")
+    return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
+
+
+def const(value: str, n: int) -> Any:
+    import pyarrow as pa
+
+    return pa.array(np.full(n, value).astype(object), type=pa.string())
+
+
+def attr_map(keys: list[str], values: list[Any], n: int) -> Any:
+    """A Map(String, String) column as the exporter writes attributes: row i holds keys[j] → values[j][i]."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    k = len(keys)
+    key_col = pa.array(np.tile(np.array(keys, dtype=object), n), type=pa.string())
+    cols = [v.cast(pa.string()) for v in values]
+    # interleave the value columns row by row: row i holds values[0][i], values[1][i], ...
+    order = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
+    val_col = pc.take(pa.concat_arrays(cols), pa.array(order))
+    return pa.MapArray.from_arrays(pa.array(np.arange(0, n * k + 1, k, dtype=np.int32)), key_col, val_col)
+
+
 def exporter_tables(d: dict[str, np.ndarray], base_ns: int) -> tuple[Any, Any]:
     """The same rows as the Collector's exporter writes them: prediction spans in otel_traces
     (attributes in the SpanAttributes map, the sampling weight 2 as TraceState ``ot=th:8``) and
     purchase events in otel_logs (EventName + LogAttributes)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from otel_impact import semconv
-
-    def ids(prefix: str, values: np.ndarray, width: int) -> Any:
-        padded = pc.utf8_lpad(pa.array(values).cast(pa.string()), width, "0")
-        return pc.binary_join_element_wise(pa.scalar(prefix), padded, "")
-
-    def const(value: str, n: int) -> Any:
-        return pa.array(np.full(n, value).astype(object), type=pa.string())
-
-    def attr_map(keys: list[str], values: list[Any], n: int) -> Any:
-        k = len(keys)
-        key_col = pa.array(np.tile(np.array(keys, dtype=object), n), type=pa.string())
-        cols = [v.cast(pa.string()) for v in values]
-        # interleave the value columns row by row: row i holds values[0][i], values[1][i], ...
-        order = (np.arange(n)[:, None] + np.arange(k)[None, :] * n).ravel()
-        val_col = pc.take(pa.concat_arrays(cols), pa.array(order))
-        return pa.MapArray.from_arrays(pa.array(np.arange(0, n * k + 1, k, dtype=np.int32)), key_col, val_col)
 
     n = len(d["p_ts"])
     keys = [semconv.ML_MODEL_NAME, semconv.ML_MODEL_VERSION, semconv.ML_PREDICTION_ID, semconv.USER_ID,
