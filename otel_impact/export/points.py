@@ -22,7 +22,7 @@ from typing import Any
 
 from otel_impact import semconv as sc
 from otel_impact.context import iso_utc
-from otel_impact.records import Ci, Result, RolloutImpact, Severity
+from otel_impact.records import Ci, Correlation, Result, RolloutImpact, Severity, Transfer
 
 # name -> (unit, description)
 METRICS: dict[str, tuple[str, str]] = {
@@ -128,6 +128,18 @@ def segment_attrs(segment: Mapping[str, Any] | None) -> Attrs:
     return out
 
 
+def _relation_attrs(row: Correlation | Transfer) -> Attrs:
+    """The attributes of a model metric ↔ business metric estimate (correlation or transfer)."""
+    return {
+        sc.IMPACT_MODEL_METRIC: row.model_metric,
+        sc.IMPACT_BUSINESS_METRIC: row.business_metric,
+        sc.IMPACT_METHOD: row.method,
+        sc.IMPACT_LAG_S: _num(row.lag_s) or 0.0,
+        **_model_attrs(row.model_name),
+        **segment_attrs(row.segment),
+    }
+
+
 def _model_attrs(name: str | None, version: str | None = None) -> Attrs:
     """``ml.model.name`` (and ``ml.model.version``), those that are set."""
     out: Attrs = {}
@@ -170,15 +182,7 @@ def result_points(result: Result, *, run_id: str) -> list[ImpactPoint]:
 
     _correlation_points(result, add)
     for t in result.transfer:
-        attrs: Attrs = {
-            sc.IMPACT_MODEL_METRIC: t.model_metric,
-            sc.IMPACT_BUSINESS_METRIC: t.business_metric,
-            sc.IMPACT_METHOD: t.method,
-            sc.IMPACT_LAG_S: _num(t.lag_s) or 0.0,
-            **_model_attrs(t.model_name),
-            **segment_attrs(t.segment),
-        }
-        add(sc.METRIC_IMPACT_TRANSFER_SLOPE, t.estimate, attrs)
+        add(sc.METRIC_IMPACT_TRANSFER_SLOPE, t.estimate, _relation_attrs(t))
 
     for a in result.attribution:
         attrs = {
@@ -272,16 +276,7 @@ def _correlation_points(result: Result, add: Add) -> None:
     largest absolute correlation per model metric × business metric × model × segment."""
     best: dict[tuple[str, str, str, str], tuple[float, Attrs, float | None]] = {}
     for row in result.correlations:
-        model = _model_attrs(row.model_name)
-        seg = segment_attrs(row.segment)
-        attrs: Attrs = {
-            sc.IMPACT_MODEL_METRIC: row.model_metric,
-            sc.IMPACT_BUSINESS_METRIC: row.business_metric,
-            sc.IMPACT_METHOD: row.method,
-            sc.IMPACT_LAG_S: _num(row.lag_s) or 0.0,
-            **model,
-            **seg,
-        }
+        attrs = _relation_attrs(row)
         add(sc.METRIC_IMPACT_CORRELATION, row.estimate, attrs)
         lo, hi = _ci(row.ci)
         add(sc.METRIC_IMPACT_CORRELATION_CI_LOW, lo, attrs)
@@ -291,12 +286,7 @@ def _correlation_points(result: Result, add: Add) -> None:
         est = _num(row.estimate)
         prev = best.get(key)
         if est is not None and (prev is None or abs(est) > abs(prev[0])):
-            lag_attrs: Attrs = {
-                sc.IMPACT_MODEL_METRIC: row.model_metric,
-                sc.IMPACT_BUSINESS_METRIC: row.business_metric,
-                **model,
-                **seg,
-            }
+            lag_attrs = {k: v for k, v in attrs.items() if k not in (sc.IMPACT_METHOD, sc.IMPACT_LAG_S)}
             best[key] = (est, lag_attrs, row.lag_s)
     for _, lag_attrs, lag_s in best.values():
         add(sc.METRIC_IMPACT_BEST_LAG, lag_s, lag_attrs)
