@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from stitch import attr_map, const, ids
+from stitch import attr_map, const, ids, insert_batches
 
 DAYS = 30
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -155,13 +155,6 @@ CONFIG = {
 }  # fmt: skip
 
 
-def insert(client: Any, table: str, data: Any, batch: int) -> float:
-    t0 = time.perf_counter()
-    for offset in range(0, data.num_rows, batch):
-        client.insert_arrow(table, data.slice(offset, batch))
-    return time.perf_counter() - t0
-
-
 def run(n: int, batch: int, seed: int) -> dict[str, Any]:
     import clickhouse_connect
 
@@ -179,8 +172,8 @@ def run(n: int, batch: int, seed: int) -> dict[str, Any]:
     client = clickhouse_connect.get_client(dsn="chdb://memory")
     apply_schema(client, database=db)
     client.database = db
-    t_spans = insert(client, sc.TABLE_TRACES, spans, batch)
-    t_logs = sum(insert(client, sc.TABLE_LOGS, t, batch) for t in logs)
+    t_spans = insert_batches(client, sc.TABLE_TRACES, spans, batch)
+    t_logs = sum(insert_batches(client, sc.TABLE_LOGS, t, batch) for t in logs)
     rows = (spans.num_rows, sum(t.num_rows for t in logs))
     del spans, logs
     end = START + timedelta(days=DAYS)

@@ -18,6 +18,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from otel_impact.docpage import replace_between
 from otel_impact.records.base import Record
 from otel_impact.records.result import Result
 
@@ -77,11 +78,7 @@ def records_table() -> str:
 
 def replace_records(page: str, table: str) -> str:
     """``page`` with the text between the records markers replaced by ``table``."""
-    head, start, rest = page.partition(START)
-    _, end, tail = rest.partition(END)
-    if not start or not end:
-        raise ValueError(f"the page has no {START} … {END} markers")
-    return head + START + "\n" + table + END + tail
+    return replace_between(page, START, END, table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from otel_impact.docpage import replace_between
 from otel_impact.errors import OtelImpactError
 
 if TYPE_CHECKING:
@@ -222,10 +223,7 @@ def render_graph(stages: Sequence[Stage]) -> str:
 
 def replace_generated(text: str, generated: str) -> str:
     """``text`` with the part between the :data:`BEGIN` / :data:`END` markers replaced."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the markers {BEGIN!r} … {END!r} are missing")
-    return text[: start + len(BEGIN)] + "\n" + generated + text[end:]
+    return replace_between(text, BEGIN, END, generated)
 
 
 class _Guarded(dict[str, Any]):
