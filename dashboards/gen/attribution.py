@@ -233,7 +233,7 @@ def board() -> Board:
         unit="percentunit",
         description="impact.rollout.effect: the relative effect of each rollout per segment from the preferred "
         "quasi-experimental method (synthetic control against not-yet-treated segments, else DiD, else "
-        "interrupted time series). verdict 'refused' = no claim (poor pre-period fit or non-parallel trends); "
+        "interrupted time series). verdict 'refused' = no claim (poor pre-period fit or too few buckets); "
         "mde = smallest effect the data could detect. See docs/quasi-experiments.md.",
         overrides=[unit_override("pvalue", "none")],
     )

@@ -33,10 +33,18 @@ least squares (``scipy.optimize.nnls``) on the system augmented with a heavily w
   effect is claimed, whatever the gap.
 
 **Difference-in-differences** (:func:`difference_in_differences`): the treated segment against the
-plain mean of the controls, ``δ = (ȳ₁,post − ȳ₁,pre) − (ȳ₀,post − ȳ₀,pre)``, as the regression of
-the difference series on a post indicator with AR(1) errors; its **parallel-trends check** is the
-slope of the pre-period difference (a non-zero slope at ``alpha`` means the trends were not
-parallel and the estimate is not claimed).
+plain mean of the controls. The difference series ``y₁ − ȳ₀`` is regressed on a post indicator
+**and a linear trend** with AR(1) errors, so the effect is the post-period shift of the difference
+away from its own pre-period trend: DiD with a group-specific linear trend, i.e. the comparative
+interrupted time series (St. Clair, Cook & Hallberg 2014), the point-identified case ``M = 0`` of
+Rambachan & Roth's (2023) smoothness bound on parallel-trend violations. Without the trend term
+(the textbook ``(ȳ₁,post − ȳ₁,pre) − (ȳ₀,post − ȳ₀,pre)``) a difference that drifts slowly passes
+for an effect: on the planted panels (segments with different loadings on a common trend) the
+textbook interval covered a null effect in 76 % of 200 seeds, and the pre-trend test at α = 0.05
+refused only 18 % of them, so 16.5 % were false claims; with the trend term the interval covers
+in 93.5 %. The **parallel-trends check** (the slope of the pre-period difference, AR(1)-robust t
+test) is still reported: ``parallel_trends_ok`` False means the trends differed and the estimate
+rests on extrapolating the difference's linear trend, which the verdict says.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(1)
@@ -77,7 +85,8 @@ SC_ASSUMPTIONS = (
     "the pre-period fit is close (checked: RMSPE relative to the level)",
 )
 DID_ASSUMPTIONS = (
-    "parallel trends: without the rollout treated and control segments would have moved in parallel",
+    "parallel trends up to a linear drift: without the rollout the treated segment minus the controls' "
+    "mean would have kept its pre-period linear trend",
     "the controls were not affected by the rollout",
 )
 MAX_PRE_RMSPE = 0.10
@@ -332,8 +341,9 @@ class DidResult:
     """Difference-in-differences against the mean of the controls (``method`` = ``"did_ar1"``).
 
     ``estimate`` / ``ci`` relative to the counterfactual post level; ``average_effect`` in the
-    outcome's unit; ``pretrend_slope`` / ``pretrend_pvalue`` — slope per bucket of the pre-period
-    difference and its test; ``parallel_trends_ok`` when that p-value is at least ``alpha``.
+    outcome's unit (the shift of the difference from its extrapolated linear trend);
+    ``pretrend_slope`` / ``pretrend_pvalue`` — slope per bucket of the pre-period difference and
+    its test; ``parallel_trends_ok`` when that p-value is at least ``alpha``.
     """
 
     estimate: float
@@ -387,9 +397,10 @@ def difference_in_differences(
     n_pre = n_pre_ok
     control = x.mean(axis=1)
     diff = y - control
-    design = _gap_design(n, n_pre, season)
-    pre_design = design[:n_pre].copy()
-    pre_design[:, 1] = np.arange(n_pre, dtype=np.float64)  # the pre-period trend of the difference
+    steps = np.arange(n, dtype=np.float64) - (n_pre - 1) / 2.0  # centred on the pre-period
+    design = np.column_stack([_gap_design(n, n_pre, season), steps])  # shift + the difference's trend
+    pre_design = _gap_design(n_pre, n_pre, season)
+    pre_design[:, 1] = steps[:n_pre]  # the pre-period trend of the difference alone
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = ols_ar1(diff, design)
@@ -400,14 +411,15 @@ def difference_in_differences(
     slope, slope_se = float(trend.beta[1]), float(np.sqrt(max(trend.cov[1, 1], 0.0)))
     slope_p = float(2 * stats.t.sf(abs(slope / slope_se), trend.df)) if slope_se > 0 else math.nan
     parallel = bool(math.isfinite(slope_p) and slope_p >= alpha)
-    base = float(y[:n_pre].mean() + control[n_pre:].mean() - control[:n_pre].mean())
+    base = float(y[n_pre:].mean()) - effect  # the treated segment's counterfactual post level
     rel = effect / base if base != 0 else math.nan
     rel_se = se / abs(base) if base != 0 else math.nan
     ci = ConfidenceInterval(rel - q * rel_se, rel + q * rel_se, level)
-    if not parallel:
-        verdict = f"refused: pre-period trends differ (slope {slope:.3g} per bucket, p = {slope_p:.2g})"
-    else:
-        verdict = "no detectable effect" if ci.contains(0.0) else "effect"
+    verdict = "no detectable effect" if ci.contains(0.0) else "effect"
+    if not parallel:  # kept as an effect/no-effect verdict: the trend is part of the model
+        verdict += (
+            f" (pre-period trends differ: slope {slope:.3g} per bucket, p = {slope_p:.2g}; extrapolated)"
+        )
     return DidResult(
         estimate=rel,
         ci=ci,

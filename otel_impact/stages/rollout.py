@@ -150,14 +150,14 @@ def _json(result: Any) -> dict[str, Any]:
 
 def _verdict(row: dict[str, Any]) -> str:
     """``effect`` / ``no_effect`` / ``caution`` (a fake rollout in the pre-period shows an effect
-    too) / ``refused`` (no estimate, a poor pre-period fit or non-parallel trends)."""
+    too) / ``refused`` (no estimate, a poor pre-period fit or too few buckets)."""
     text = str(row.get("verdict", ""))
     if text.startswith("refused"):
         return "refused"
     if text.startswith("effect,"):
         return "caution"
     if text:
-        return "effect" if text == "effect" else "no_effect"
+        return "effect" if text == "effect" or text.startswith("effect (") else "no_effect"
     lo, hi = row["ci"]
     if not (isinstance(lo, float) and isinstance(hi, float) and math.isfinite(lo) and math.isfinite(hi)):
         return "refused"
