@@ -17,10 +17,15 @@ periodic profile ``s`` (weekly for daily buckets) and stationary, possibly autoc
    ``β = c · ln n`` (a BIC-type constant) and ``σ²_LR`` the noise's **long-run variance**: the
    variance of a segment mean of length ``m`` is ``σ²_LR / m``, not ``σ² / m``, when the noise is
    autocorrelated, so scaling the penalty by ``σ²_LR`` keeps the false-split rate of AR noise
-   at the iid level. Segments after the first are compared with the first one (the earliest
-   regime is "normal"): a segment whose mean differs by more than ``z_{α / (2 s)}`` standard
-   errors ``σ_LR · sqrt(1/m₀ + 1/m)`` (``s`` segments tested) is anomalous; adjacent anomalous
-   segments in the same direction are merged (a gradual degradation is one anomaly).
+   at the iid level. Where two trend segments meet, the boundary is kept as a change point only
+   if the two lines need a jump there: a likelihood-ratio test of the two separate lines against
+   the best continuous broken line (hinge searched), ``χ²₁`` at ``α`` over the boundaries tested,
+   with ``σ²_LR`` as the scale; otherwise it is the bend of a curve (a growth that slows), and the
+   fit keeps the two lines but no change point is reported there. Segments after the first are
+   compared with the first one (the earliest regime is "normal"): a segment whose mean differs
+   by more than ``z_{α / (2 s)}`` standard errors ``σ_LR · sqrt(1/m₀ + 1/m)`` (``s`` segments
+   tested) is anomalous; adjacent anomalous segments in the same direction are merged (a
+   gradual degradation is one anomaly).
 2. **Point anomalies** (``method="robust_z"``) among the points not inside a level shift:
    ``z_t = (y_t − b_t) / (σ · sqrt(1 + π / (2 k)))`` with ``b_t`` the median of the previous
    ``window`` points (``k`` of them; π/2k is the variance of a sample median) and ``σ`` the
@@ -127,7 +132,7 @@ class Detection:
     """All anomalies found in one series, with what was used to find them."""
 
     anomalies: tuple[Anomaly, ...]
-    changepoints: tuple[int, ...]  # indices where a new segment starts
+    changepoints: tuple[int, ...]  # indices where a new segment starts (bends left out)
     baseline: FloatArray = field(repr=False)  # expected value per input point (NaN if none)
     sigma: float
     n: int  # finite points used
@@ -395,6 +400,46 @@ def _piecewise_fit(
     return out, tuple(lines)
 
 
+def _bends(
+    x: FloatArray, cps: tuple[int, ...], lines: tuple[bool, ...], variance: float, alpha: float
+) -> tuple[int, ...]:
+    """Boundaries between two trend segments whose lines could as well meet without a jump.
+
+    On ``[a, c)`` around a boundary ``b`` between two lines, the two separate lines (four
+    parameters) are compared with the best **continuous** broken line ``1, t, (t − h)₊`` (three
+    parameters, the hinge ``h`` searched over every junction of ``[a, c)``, so that the
+    comparison does not hinge on where PELT put ``b``). The boundary is a jump when the squared
+    error saved by the discontinuity, in units of ``variance`` (σ²_LR), exceeds
+    ``z²_{α / (2 k)}`` over the ``k`` boundaries tested (the χ²₁ likelihood-ratio test of the
+    jump); otherwise it is a bend of a curve, not an abrupt change (docs/detection.md, "Bends").
+    """
+    bounds = [0, *cps, x.size]
+    tested = [i for i in range(1, len(bounds) - 1) if lines[i - 1] and lines[i]]
+    if not tested:
+        return ()
+    crit = float(special.ndtri(1.0 - alpha / (2 * len(tested))))
+    out = []
+    for i in tested:
+        a, b, c = bounds[i - 1], bounds[i], bounds[i + 1]
+        y = x[a:c]
+        t = np.arange(c - a, dtype=np.float64)
+        right = (t >= b - a).astype(np.float64)
+        two = np.column_stack([np.ones(c - a), t, right, right * (t - (b - a))])
+        ss_two = _ssr(y, two)
+        ss_hinge = min(
+            _ssr(y, np.column_stack([np.ones(c - a), t, np.maximum(t - h, 0.0)])) for h in range(1, c - a - 1)
+        )
+        if ss_hinge - ss_two <= crit * crit * variance:
+            out.append(b)
+    return tuple(out)
+
+
+def _ssr(y: FloatArray, design: FloatArray) -> float:
+    """Residual sum of squares of the least-squares fit of ``y`` on ``design``."""
+    beta = np.linalg.lstsq(design, y, rcond=None)[0]
+    return float(np.sum((y - design @ beta) ** 2))
+
+
 def _level_shifts(
     x: FloatArray, cps: tuple[int, ...], lr_sigma: float, alpha: float, min_effect: float
 ) -> list[tuple[int, int, float, float]]:
@@ -491,11 +536,14 @@ def detect_anomalies(
     lr = max((lr_diff, lr_res), key=lambda r: r.estimate if math.isfinite(r.estimate) else -1.0)
     if not (lr.estimate > 0 and math.isfinite(lr.estimate)):
         lr = _ar1(sigma0**2, 0.0, n, "robust-sigma")  # residuals all zero: a clean step
-    cps = changepoints(y, variance=lr.estimate, penalty=beta, min_size=min_size, slope_penalty=gamma)
-    fit, lines = _piecewise_fit(y, cps, gamma, lr.estimate)
+    segs = changepoints(y, variance=lr.estimate, penalty=beta, min_size=min_size, slope_penalty=gamma)
+    fit, lines = _piecewise_fit(y, segs, gamma, lr.estimate)
     resid = y - fit
-    sigma = _residual_lrv(resid, len(cps) + 1, phases + sum(lines)).sigma or lr.sigma or sigma0
+    sigma = _residual_lrv(resid, len(segs) + 1, phases + sum(lines)).sigma or lr.sigma or sigma0
     lr_sigma = math.sqrt(lr.estimate)
+    # the fit keeps every segment; a bend (two lines meeting without a jump) is no change point
+    bends = set(_bends(y, segs, lines, lr.estimate, alpha))
+    cps = tuple(c for c in segs if c not in bends)
 
     found: list[Anomaly] = []
     covered = np.zeros(n, dtype=bool)

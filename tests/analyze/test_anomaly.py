@@ -9,6 +9,7 @@ import pytest
 import ruptures as rpt
 from ar_series import ar1
 
+from otel_impact.analyze.anomaly import _bends as bends
 from otel_impact.analyze.anomaly import _segment_costs as segment_costs
 from otel_impact.analyze.anomaly import (
     adaptive_baseline,
@@ -297,6 +298,47 @@ def test_level_drop_on_a_trend_is_found_where_it_happens() -> None:
     det = detect_anomalies(x)
     assert any(abs(c - 70) <= 1 for c in det.changepoints)
     assert len(det.changepoints) <= 2
+
+
+def test_a_bend_between_two_trends_is_not_a_change_point_a_jump_is() -> None:
+    """A trend that steepens without a jump is split into two lines by the segmentation (the fit
+    keeps them) but reported as no change point; the same series with a 6σ drop at the bend has
+    its change point there."""
+    t = np.arange(200, dtype=float)
+    for seed in range(8):
+        x = np.where(t < 120, 0.1 * t, 12.0 + 0.4 * (t - 120)) + np.random.default_rng(seed).normal(
+            0, 0.5, 200
+        )
+        det = detect_anomalies(x)
+        pen = math.log(200)
+        segs = changepoints(x, variance=det.long_run_sigma**2, penalty=4 * pen, slope_penalty=8 * pen)
+        assert any(abs(c - 120) <= 5 for c in segs), segs  # the fit has two lines
+        assert det.changepoints == ()
+        x[120:] -= 3.0
+        assert detect_anomalies(x).changepoints == (120,)
+
+
+def test_bend_test_is_the_likelihood_ratio_of_the_jump_against_the_best_hinge() -> None:
+    """``_bends`` keeps a boundary iff the two separate lines beat the best continuous broken line
+    by more than z²_{α/2} σ² — recomputed here with statsmodels OLS."""
+    from statsmodels.regression.linear_model import OLS
+
+    rng = np.random.default_rng(4)
+    t = np.arange(60, dtype=float)
+    decisions = set()
+    for jump in np.linspace(0.0, 2.0, 21):
+        x = np.where(t < 30, 0.05 * t, 1.5 + 0.2 * (t - 30) + jump) + rng.normal(0, 0.5, 60)
+        right = (t >= 30).astype(float)
+        ss_two = OLS(x, np.column_stack([np.ones(60), t, right, right * (t - 30)])).fit().ssr
+        ss_hinge = min(
+            OLS(x, np.column_stack([np.ones(60), t, np.maximum(t - h, 0.0)])).fit().ssr for h in range(1, 59)
+        )
+        is_bend = ss_hinge - ss_two <= 2.5758293035489004**2 * 0.25  # z_{0.005}², σ² = 0.25
+        assert bends(x, (30,), (True, True), 0.25, 0.01) == ((30,) if is_bend else ())
+        decisions.add(is_bend)
+    assert decisions == {True, False}  # both outcomes occur over the range of jumps
+    # only boundaries between two lines are tested
+    assert bends(np.r_[np.zeros(30), 0.1 * t[:30]], (30,), (False, True), 0.25, 0.01) == ()
 
 
 def test_without_trends_the_segmentation_is_the_mean_shift_model() -> None:
