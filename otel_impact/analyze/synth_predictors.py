@@ -34,6 +34,7 @@ in-space placebo test is not dominated by the ones that happen to (on California
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +44,7 @@ from scipy import optimize
 from otel_impact.analyze.results import FloatArray, as_float_array
 
 _PENALTY = 1e3  # weight of the Σw = 1 row relative to the standardised predictors
+TIE_BREAK = 1e-6  # weight of the outcome's fit in the inner problem, relative to the predictors'
 
 
 @dataclass(frozen=True)
@@ -68,17 +70,34 @@ def standardise(predictors: ArrayLike) -> FloatArray:
     return x / np.where(sd > 0, sd, 1.0)
 
 
-def weights_given_v(treated: ArrayLike, donors: ArrayLike, v: ArrayLike) -> FloatArray:
+def weights_given_v(
+    treated: ArrayLike,
+    donors: ArrayLike,
+    v: ArrayLike,
+    tie_break: tuple[ArrayLike, ArrayLike] | None = None,
+) -> FloatArray:
     """The inner problem: ``w ≥ 0, Σw = 1`` minimising ``Σᵢ vᵢ (treatedᵢ − (donors·w)ᵢ)²``
     (``donors``: predictors × J).
+
+    ``tie_break`` = (treated outcome, outcome × J): adds the outcome's mean squared error scaled
+    by ``TIE_BREAK`` (relative to its variance), so that when many weight vectors match the
+    predictors equally well — a treated segment inside the donors' convex hull, fewer predictors
+    than donors — the one that also fits the outcome best is taken, not an arbitrary vertex.
 
     >>> weights_given_v([2.0, 1.0], [[1.0, 3.0], [0.0, 2.0]], [1.0, 0.0]).round(6).tolist()
     [0.5, 0.5]
     """
     x1, x0 = np.asarray(treated, dtype=np.float64), np.asarray(donors, dtype=np.float64)
     root = np.sqrt(np.clip(np.asarray(v, dtype=np.float64), 0.0, None))
-    a = np.vstack([root[:, None] * x0, np.full(x0.shape[1], _PENALTY)])
-    b = np.concatenate([root * x1, [_PENALTY]])
+    rows_a, rows_b = [root[:, None] * x0], [root * x1]
+    if tie_break is not None:
+        z1, z0 = np.asarray(tie_break[0], dtype=np.float64), np.asarray(tie_break[1], dtype=np.float64)
+        sd = float(np.std(np.column_stack([z1, z0]))) or 1.0
+        c = math.sqrt(TIE_BREAK / z1.size) / sd
+        rows_a.append(c * z0)
+        rows_b.append(c * z1)
+    a = np.vstack([*rows_a, np.full(x0.shape[1], _PENALTY)])
+    b = np.concatenate([*rows_b, [_PENALTY]])
     w, _ = optimize.nnls(a, b, maxiter=50 * max(x0.shape[1], 10))
     total = float(w.sum())
     return w / total if total > 0 else np.full(x0.shape[1], 1.0 / x0.shape[1])
@@ -114,14 +133,15 @@ def predictor_weights(
         r = z1 - z0 @ w
         return float(r @ r) / r.size
 
+    tie = (z1, z0)
     if k == 1:
-        w = weights_given_v(s1, s0, [1.0])
+        w = weights_given_v(s1, s0, [1.0], tie)
         return PredictorWeights(tuple(float(v) for v in w), (1.0,), mspe(w), 0)
 
     def loss(u: FloatArray) -> float:
         a = np.abs(u)
         total = float(a.sum())
-        return mspe(weights_given_v(s1, s0, a / total if total > 0 else np.full(k, 1.0 / k)))
+        return mspe(weights_given_v(s1, s0, a / total if total > 0 else np.full(k, 1.0 / k), tie))
 
     starts = [np.full(k, 1.0 / k)] + [np.where(np.arange(k) == i, 0.9, 0.1 / (k - 1)) for i in range(k)]
     best: tuple[float, FloatArray] | None = None
@@ -135,7 +155,7 @@ def predictor_weights(
     assert best is not None
     a = np.abs(best[1])
     v = a / a.sum() if a.sum() > 0 else np.full(k, 1.0 / k)
-    w = weights_given_v(s1, s0, v)
+    w = weights_given_v(s1, s0, v, tie)
     return PredictorWeights(tuple(float(x) for x in w), tuple(float(x) for x in v), mspe(w), len(starts))
 
 
