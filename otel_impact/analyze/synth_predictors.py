@@ -13,14 +13,19 @@ Hainmueller (2010, JASA 105:493, §2.3) and Abadie & Gardeazabal (2003, AER 93:1
   ``mean((Z₁ − Z₀ W(V))²)``, by Nelder–Mead over ``v = |u| / Σ|u|`` from several starts (equal
   importance, and each predictor in turn carrying most of it); the best run wins. The objective
   is not convex: like every implementation of the method this finds a good local optimum, not a
-  certified global one.
+  certified global one;
+* **ties** — with fewer predictors than donors, a treated segment inside the donors' convex hull
+  in predictor space is matched *exactly* by many weight vectors, for every V: the predictors do
+  not identify W and V has nothing to choose. Solvers then return an arbitrary member of that set
+  (a vertex for NNLS, wherever SLSQP stops for ``pysyncon``). Here the inner problem also carries
+  the outcome's pre-period MSE at a relative weight of ``TIE_BREAK`` (10⁻⁶), which leaves the
+  predictor fit unchanged but takes, among equally good matches, the one that also fits the
+  outcome best — deterministic, and the outer problem's own criterion.
 
-Why bother, when matching on the whole pre-period outcome (V = identity over the pre-period
-buckets) fits it best? A handful of predictors leaves the donors room to differ in the year-to-year
-noise of the outcome: fewer placebo segments then reach a near-perfect pre-period fit, so an
-in-space placebo test is not dominated by the ones that happen to (on California's Proposition 99,
-``docs/quasi-experiments.md``, outcome-only matching ranks California 3rd of 39, predictor matching
-1st, as in the paper).
+Matching on a handful of predictors instead of every pre-period bucket leaves the fit free in the
+outcome's year-to-year noise (ADH's covariate specification for California's Proposition 99); it
+is the paper's method, and the comparison with outcome-only matching on that panel is in
+``docs/quasi-experiments.md``.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(3)
