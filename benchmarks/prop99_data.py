@@ -152,7 +152,7 @@ def write_prop99(
                     {semconv.USER_ID: user, semconv.BUSINESS_VALUE: repr(value)},
                 ]
             )
-            if prices is not None:
+            if prices is not None and state in prices:  # a state without prices has none written
                 price = prices[state][year - years[0]]
                 events.append(
                     [
