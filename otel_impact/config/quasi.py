@@ -67,9 +67,9 @@ class Predictor(Section):
     the section's ``measure``) averaged over the buckets ``[first, last]`` counted from the
     rollout's first bucket (``-1`` = the last bucket before it)."""
 
-    metric: str
-    measure: RolloutMeasure | None = None
-    buckets: tuple[int, int]
+    metric: str  # a configured business metric of the same segments
+    measure: RolloutMeasure | None = None  # its series; default: rollout_impact.measure
+    buckets: tuple[int, int]  # [first, last] from the rollout, both < 0: averaged
 
     @field_validator("buckets")
     @classmethod
@@ -93,9 +93,8 @@ class RolloutImpactSection(Section):
     max_pre_rmspe: float = Field(default=0.10, gt=0)  # synthetic control refused above this pre-fit error
     share: float = Field(default=0.05, gt=0, lt=1)  # new version's traffic share that starts a rollout
     rollouts: tuple[ExplicitRollout, ...] = ()
-    # synthetic control on predictors (nested V) instead of the whole pre-period outcome
-    predictors: tuple[Predictor, ...] = ()
-    outcome_lags: tuple[int, ...] = ()  # buckets from the rollout (-1 = the last before it)
+    predictors: tuple[Predictor, ...] = ()  # synthetic control matched on these, with a data-driven V
+    outcome_lags: tuple[int, ...] = ()  # outcome buckets matched as predictors (-1 = the last pre bucket)
 
     @field_validator("outcome_lags")
     @classmethod
