@@ -199,8 +199,8 @@ def _analyse(
         out = []
         for p in cfg.predictors:
             s = series(seg, p.metric, p.measure or cfg.measure)
-            lo, hi = max(at + p.buckets[0], 0), at + p.buckets[1] + 1
-            part = s[lo:hi] if s is not None and hi > lo else np.empty(0)
+            lo, hi = at + p.buckets[0], at + p.buckets[1] + 1
+            part = s[lo:hi] if s is not None and lo >= 0 else np.empty(0)  # none before the window
             out.append(float(np.mean(part)) if part.size and np.all(np.isfinite(part)) else math.nan)
         y = series(seg)
         for lag in cfg.outcome_lags:
@@ -245,22 +245,23 @@ def _analyse(
                 keep = [i for i, c in enumerate(cols) if c is not None]
                 donors = [donors[i] for i in keep]
                 x = np.column_stack([cols[i][:end] for i in keep]) if keep else np.empty((end, 0))  # type: ignore[index]
-                pred = None
+                pred, sc_donors, sc_x = None, donors, x
                 if donors and (cfg.predictors or cfg.outcome_lags):
-                    pred, donors, x = _predictor_matrix(predictors, seg, at, donors, x)
-                if donors and end - at >= 1:
+                    pred, sc_donors, sc_x = _predictor_matrix(predictors, seg, at, donors, x)
+                if sc_donors and end - at >= 1:
                     sc = synthetic_control(
-                        y[:end], x, at, donor_names=donors, level=cfg.level,
+                        y[:end], sc_x, at, donor_names=sc_donors, level=cfg.level,
                         max_pre_rmspe=cfg.max_pre_rmspe, min_pre=cfg.min_pre,
                         predictors=pred, predictor_names=_predictor_names(cfg, metric) if pred is not None else None,
                     )  # fmt: skip
                     row = base(seg, at, sc.method) | _json(sc)
-                    row["weights"] = dict(zip(donors, sc.weights, strict=False))
+                    row["weights"] = dict(zip(sc_donors, sc.weights, strict=False))
                     row.pop("donors", None)
                     names_v = row.pop("predictor_names", ())
                     row["predictor_v"] = dict(zip(names_v, sc.predictor_v, strict=False)) or None
                     row["post_end"] = times[end - 1] if end - 1 < len(times) else None
                     group.append(row)
+                if donors and end - at >= 1:  # DiD against every donor, predictors or not
                     did = difference_in_differences(y[:end], x, at, level=cfg.level)
                     group.append(base(seg, at, did.method) | _json(did) | {"donors": donors})
         for row in group:
