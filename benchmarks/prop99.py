@@ -4,7 +4,11 @@ The 39-state cigarette-sales panel (Abadie, Diamond & Hainmueller 2010; read fro
 wheel's package data, see ``prop99_data.py``) is written into an in-memory chDB store as
 per-state business series with a prediction trail whose "v2" reaches California in 1989. Then the
 series and rollout-impact stages run as in the analyzer job, and the synthetic control for
-California is printed next to the published numbers, with the stage's wall time.
+California is printed next to the published numbers, with the stage's wall time — three ways:
+matched on the whole pre-period outcome (the default), on ADH's three outcome lags with a
+data-driven V, and on those lags plus the retail price (1980–88 mean; a second business metric of
+each state, from the scspill wheel) — ADH's specification less log income, beer and the share
+aged 15–24, which no registry package ships.
 
 Also: the no-effect calibration of the three estimators on planted panels (trend, weekly
 seasonality, AR(1) noise; 6 segments × 84 days, rollout on day 56), over ``--seeds`` seeds.
@@ -44,18 +48,17 @@ def _store() -> Any:
     return client
 
 
-def prop99() -> None:
+def _run(
+    years: list[int], states: Any, prices: Any, config: dict[str, Any]
+) -> tuple[dict[str, Any], float, float]:
     from otel_impact.config import config_from_dict
     from otel_impact.pipeline import JobContext, Window, to_jsonable
     from otel_impact.stages.rollout import run as rollout_stage
     from otel_impact.stages.series import run as series_stage
 
-    years, states = p99.prop99_panel()
     client = _store()
-    p99.write_prop99(client, years, states)
-    ctx = JobContext(
-        client=client, config=config_from_dict(p99.PROP99_CONFIG), window=Window(*p99.prop99_window())
-    )  # type: ignore[arg-type]
+    p99.write_prop99(client, years, states, prices)
+    ctx = JobContext(client=client, config=config_from_dict(config), window=Window(*p99.prop99_window()))  # type: ignore[arg-type]
     t0 = time.perf_counter()
     series_stage(ctx)
     t1 = time.perf_counter()
@@ -66,28 +69,67 @@ def prop99() -> None:
         r for r in result["rollout_impact"]["effects"]
         if r["method"] == "synthetic_control" and r["segment"] == {"state": "California"}
     )  # fmt: skip
-    w = sc["weights"]
-    print(f"series stage {1000 * (t1 - t0):.0f} ms, rollout-impact stage {1000 * (t2 - t1):.0f} ms")
-    print("| quantity | ADH 2010 | otel-impact (outcome-only, through the store) |")
-    print("|---|---|---|")
-    shown = sorted(set(p99.PUBLISHED_WEIGHTS) | {k for k, v in w.items() if v > 0.005}, key=lambda k: -w[k])
+    return sc, 1000 * (t1 - t0), 1000 * (t2 - t1)
+
+
+def prop99() -> None:
+    years, states = p99.prop99_panel()
+    prices = p99.prop99_prices(states)
+    runs = {
+        "outcome-only": p99.PROP99_CONFIG,
+        "outcome lags, V": p99.PROP99_LAGS_CONFIG,
+        "retail price + lags, V": p99.PROP99_PREDICTORS_CONFIG,
+    }
+    fits = {}
+    for label, config in runs.items():
+        sc, series_ms, stage_ms = _run(years, states, prices, config)
+        fits[label] = sc
+        print(f"{label}: series stage {series_ms:.0f} ms, rollout-impact stage {stage_ms:.0f} ms")
+        if sc.get("predictor_v"):
+            print("  V: " + ", ".join(f"{k} {v:.3f}" for k, v in sc["predictor_v"].items()))
+    print("| quantity | ADH 2010 | " + " | ".join(runs) + " |")
+    print("|---|---|" + "---|" * len(runs))
+    shown = sorted(
+        set(p99.PUBLISHED_WEIGHTS)
+        | {k for sc in fits.values() for k, v in sc["weights"].items() if v > 0.005},
+        key=lambda k: -fits["outcome-only"]["weights"][k],
+    )
+
+    def row(name: str, paper: str, cell: Any) -> None:
+        print(f"| {name} | {paper} | " + " | ".join(cell(sc) for sc in fits.values()) + " |")
+
     for state in shown:
-        print(f"| weight {state} | {p99.PUBLISHED_WEIGHTS.get(state, 0.0):.3f} | {w[state]:.3f} |")
-    print(f"| gap in 2000 (packs per capita) | about {p99.PUBLISHED_GAP_2000:.0f} | {sc['gap_end']:.1f} |")
-    print(f"| mean gap 1989–2000 | almost −20 | {sc['gap_mean']:.1f} |")
-    print(f"| pre-period RMSPE (packs) | – | {sc['pre_rmspe']:.2f} |")
-    print(
-        f"| post/pre RMSPE ratio rank, p | 1 of 39, p = 0.026 | {round(sc['pvalue'] * 39)} of 39, p = {sc['pvalue']:.3f} |"
+        row(
+            f"weight {state}",
+            f"{p99.PUBLISHED_WEIGHTS.get(state, 0.0):.3f}",
+            lambda sc, s=state: f"{sc['weights'][s]:.3f}",
+        )
+    row(
+        "gap in 2000 (packs per capita)",
+        f"about {p99.PUBLISHED_GAP_2000:.0f}",
+        lambda sc: f"{sc['gap_end']:.1f}",
     )
-    print(
-        f"| relative effect (CI) | – | {100 * sc['estimate']:.1f} % ({100 * sc['ci'][0]:.1f} .. {100 * sc['ci'][1]:.1f} %) |"
+    row("mean gap 1989–2000", "almost −20", lambda sc: f"{sc['gap_mean']:.1f}")
+    row("pre-period RMSPE (packs)", "–", lambda sc: f"{sc['pre_rmspe']:.2f}")
+    row("post/pre RMSPE ratio", "–", lambda sc: f"{sc['rmspe_ratio']:.1f}")
+    row(
+        "ratio rank, p",
+        "1 of 39, p = 0.026",
+        lambda sc: f"{round(sc['pvalue'] * 39)} of 39, p = {sc['pvalue']:.3f}",
     )
-    print(
-        f"| leave-one-out range | – | {min(v for _, v in sc['loo']) * 100:.1f} .. {max(v for _, v in sc['loo']) * 100:.1f} % |"
-    )
-    print(
-        f"| placebo in time (fake 1979) | – | {100 * sc['placebo_in_time_estimate']:.1f} %, verdict: {sc['verdict_kind']} |"
-    )
+    row(
+        "relative effect (CI)", "–",
+        lambda sc: f"{100 * sc['estimate']:.1f} % ({100 * sc['ci'][0]:.1f} .. {100 * sc['ci'][1]:.1f} %)",
+    )  # fmt: skip
+    row(
+        "leave-one-out range", "–",
+        lambda sc: f"{min(v for _, v in sc['loo']) * 100:.1f} .. {max(v for _, v in sc['loo']) * 100:.1f} %",
+    )  # fmt: skip
+    row("placebo in time (fake 1979), verdict", "–",
+        lambda sc: f"{100 * sc['placebo_in_time_estimate']:.1f} %, {sc['verdict_kind']}")  # fmt: skip
+    best = fits["retail price + lags, V"]
+    top = sorted(zip(best["placebo_ratios"], best["weights"], strict=True), reverse=True)[:3]
+    print("largest placebo ratios (retail price + lags): " + ", ".join(f"{s} {r:.1f}" for r, s in top))
 
 
 def calibration(seeds: int) -> None:

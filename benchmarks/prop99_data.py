@@ -1,9 +1,15 @@
-"""The California Proposition 99 panel (Abadie, Diamond & Hainmueller 2010), read from the
-``causalpy`` wheel's package data — downloaded with pip (no dependencies, nothing installed) into a
-cache folder and checked against a pinned SHA-256.
+"""The California Proposition 99 panel (Abadie, Diamond & Hainmueller 2010), read from package
+data on PyPI — each wheel downloaded with pip (no dependencies, nothing installed) into a cache
+folder, the member checked against a pinned SHA-256:
 
-Columns: ``Year`` (1970–2000) then one column per state (39 states, California treated from
-1989): annual cigarette sales in packs per capita.
+* ``causalpy`` 0.9.0, ``california_prop99.csv``: ``Year`` (1970–2000) then one column per state
+  (39 states, California treated from 1989): annual cigarette sales in packs per capita;
+* ``scspill`` 0.3.0 (MIT), ``california_panel.csv``: the same panel long (state, year, cigsale) with
+  the **retail price** of cigarettes (``retprice``, cents per pack), one of ADH's covariates.
+
+ADH's other covariates (log income, beer consumption, share aged 15–24) are in no package on a
+registry this project can reach (R's ``Synth``/``tidysynth`` data is on CRAN; ``pysyncon``,
+``SyntheticControlMethods``, ``mlsynth``, ``okunfa`` ship none or fetch it from GitHub at run time).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from pathlib import Path
 WHEEL = "causalpy==0.9.0"
 MEMBER = "causalpy/data/california_prop99.csv"
 SHA256 = "50d36488a8ef17251e2897ddc46df7c7476b6727cfeb96770c7f5e7422a69f5b"
+PRICE_WHEEL = "scspill==0.3.0"
+PRICE_MEMBER = "scspill/data/files/california_panel.csv"
+PRICE_SHA256 = "9d6a73e21f1a9c0fbeef44dbc57b3d754c033f8cce492e318fdd905d8313f2ec"
 TREATED, FIRST_POST_YEAR = "California", 1989
 # Abadie, Diamond & Hainmueller (2010), Table 2 and Section 4: synthetic California's weights,
 # the 2000 gap in packs per capita, and the permutation p-value of the post/pre RMSPE ratio.
@@ -45,9 +54,13 @@ def _cache() -> Path:
 
 def prop99_csv() -> str:
     """The CSV text (downloads the wheel once into ``~/.cache/otel-impact/prop99``)."""
+    return _wheel_member(WHEEL, MEMBER, SHA256)
+
+
+def _wheel_member(wheel: str, member: str, sha256: str) -> str:
     folder = _cache()
-    target = folder / "california_prop99.csv"
-    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == SHA256:
+    target = folder / member.rsplit("/", 1)[-1]
+    if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
         return target.read_text(encoding="utf-8")
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -58,24 +71,40 @@ def prop99_csv() -> str:
         "--no-deps",
         "--only-binary=:all:",
         "-q",
-        WHEEL,
+        wheel,
         "-d",
         str(folder),
     ]
     try:
         subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     except (subprocess.SubprocessError, OSError) as exc:
-        raise Prop99Unavailable(f"pip download {WHEEL} failed: {exc}") from exc
-    wheels = sorted(folder.glob("causalpy-*.whl"))
+        raise Prop99Unavailable(f"pip download {wheel} failed: {exc}") from exc
+    name, version = wheel.split("==")
+    wheels = sorted(folder.glob(f"{name}-{version}-*.whl"))
     if not wheels:
-        raise Prop99Unavailable(f"pip download {WHEEL} left no wheel in {folder}")
+        raise Prop99Unavailable(f"pip download {wheel} left no wheel in {folder}")
     with zipfile.ZipFile(wheels[-1]) as zf:
-        data = zf.read(MEMBER)
+        data = zf.read(member)
     digest = hashlib.sha256(data).hexdigest()
-    if digest != SHA256:
-        raise RuntimeError(f"{MEMBER} has SHA-256 {digest}, expected {SHA256}")
+    if digest != sha256:
+        raise RuntimeError(f"{member} has SHA-256 {digest}, expected {sha256}")
     target.write_bytes(data)
     return data.decode("utf-8")
+
+
+def prop99_prices(states: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Each state's retail cigarette price per year (1970–2000), from the scspill wheel; its
+    cigarette sales are checked against ``states`` (the causalpy panel) on the way."""
+    rows = list(csv.DictReader(io.StringIO(_wheel_member(PRICE_WHEEL, PRICE_MEMBER, PRICE_SHA256))))
+    prices: dict[str, list[float]] = {}
+    for r in sorted(rows, key=lambda r: (r["state"], int(r["year"]))):
+        sales = states[r["state"]][int(r["year"]) - 1970]
+        if abs(float(r["cigsale"]) - sales) > 1e-3:
+            raise RuntimeError(f"{r['state']} {r['year']}: cigsale {r['cigsale']} here, {sales} in causalpy")
+        prices.setdefault(r["state"], []).append(float(r["retprice"]))
+    if set(prices) != set(states) or any(len(v) != 31 for v in prices.values()):
+        raise RuntimeError("the scspill panel does not cover the 39 states over 1970-2000")
+    return prices
 
 
 def prop99_panel() -> tuple[list[int], dict[str, list[float]]]:
@@ -86,11 +115,17 @@ def prop99_panel() -> tuple[list[int], dict[str, list[float]]]:
     return years, {name: [float(r[i + 1]) for r in body] for i, name in enumerate(header[1:])}
 
 
-def write_prop99(client: object, years: list[int], states: dict[str, list[float]]) -> None:
+def write_prop99(
+    client: object,
+    years: list[int],
+    states: dict[str, list[float]],
+    prices: dict[str, list[float]] | None = None,
+) -> None:
     """Each state as a segment of business series in the store: per year one prediction span
     (segment ``ml.segment.state``; model ``tobacco-policy`` version ``v1``, California ``v2`` from
     1989 — the rollout the deployment trail finds) and one ``business.purchase`` event whose value
-    is that year's cigarette sales per capita, both on 1 July."""
+    is that year's cigarette sales per capita, both on 1 July; with ``prices`` also one
+    ``business.price`` event with the retail price (a second business metric of the segment)."""
     from datetime import UTC, datetime
 
     from otel_impact import semconv
@@ -117,6 +152,16 @@ def write_prop99(client: object, years: list[int], states: dict[str, list[float]
                     {semconv.USER_ID: user, semconv.BUSINESS_VALUE: repr(value)},
                 ]
             )
+            if prices is not None and state in prices:  # a state without prices has none written
+                price = prices[state][year - years[0]]
+                events.append(
+                    [
+                        ts,
+                        "business.price",
+                        "sales",
+                        {semconv.USER_ID: user, semconv.BUSINESS_VALUE: repr(price)},
+                    ]
+                )
     insert = client.insert  # type: ignore[attr-defined]
     insert(semconv.TABLE_TRACES, spans,
            column_names=["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes", "Duration"])  # fmt: skip
@@ -138,4 +183,32 @@ PROP99_CONFIG = {
     "segments": ["state"],
     "series": {"bucket": "365.25d"},
     "rollout_impact": {"season": 1, "measure": "value"},
+}
+
+# ADH's predictor specification as far as registry data allows: the retail price averaged over
+# 1980–1988 (the 9 buckets before the rollout) and cigarette sales in 1975, 1980 and 1988
+# (buckets -14, -9, -1); ADH also had log income (1980–88), beer (1984–88) and the share aged 15–24.
+PROP99_PREDICTORS_CONFIG = {
+    **PROP99_CONFIG,
+    "business_metrics": [
+        {"name": "cigsale", "source": {"event": "business.purchase"}, "window": "1d"},
+        {"name": "retprice", "source": {"event": "business.price"}, "window": "1d"},
+    ],
+    "rollout_impact": {
+        "season": 1,
+        "measure": "value",
+        "metrics": ["cigsale"],
+        "predictors": [{"metric": "retprice", "buckets": [-9, -1]}],
+        "outcome_lags": [-14, -9, -1],
+    },
+}
+# The same with the outcome lags alone (no covariate at all): which part of the change is V's.
+PROP99_LAGS_CONFIG = {
+    **PROP99_PREDICTORS_CONFIG,
+    "rollout_impact": {
+        "season": 1,
+        "measure": "value",
+        "metrics": ["cigsale"],
+        "outcome_lags": [-14, -9, -1],
+    },
 }

@@ -9,7 +9,9 @@ which every pre-period bucket is a predictor with equal importance, so the neste
 predictor-weight (V) optimisation of the paper has nothing left to choose (Abadie 2021, JEL 59:391,
 §3.2). The simplex-constrained least squares is solved exactly by Lawson–Hanson non-negative
 least squares (``scipy.optimize.nnls``) on the system augmented with a heavily weighted
-``Σw = 1`` row.
+``Σw = 1`` row. With ``predictors`` the weights are matched on them instead, with the
+data-driven predictor importance V of the paper (:mod:`otel_impact.analyze.synth_predictors`);
+every in-space placebo and leave-one-out refit then uses the same specification.
 
 * ``estimate`` — relative effect: the mean post-period gap less the mean pre-period gap (the
   intercept-shifted synthetic control of Doudchenko & Imbens 2016 / Ferman & Pinto 2021, robust to a
@@ -78,6 +80,7 @@ from otel_impact.analyze.results import (
     nan_ci,
     warn_degenerate,
 )
+from otel_impact.analyze.synth_predictors import predictor_weights
 
 SC_ASSUMPTIONS = (
     "without the rollout the treated segment would have kept following the weighted donors",
@@ -149,6 +152,9 @@ class SyntheticControl:
     verdict: str
     gap: tuple[float, ...] = ()
     synthetic: tuple[float, ...] = ()
+    matching: str = "outcome"  # "outcome" (the whole pre-period) or "predictors" (nested V)
+    predictor_names: tuple[str, ...] = ()
+    predictor_v: tuple[float, ...] = ()  # importance of each predictor, Σ = 1
     assumptions: tuple[str, ...] = SC_ASSUMPTIONS
     method: str = "synthetic_control"
 
@@ -163,6 +169,7 @@ class _Core:
     df: int
     rel: float
     rel_se: float
+    v: tuple[float, ...] = ()
 
 
 def _gap_design(n: int, n_pre: int, season: int | None) -> FloatArray:
@@ -174,8 +181,21 @@ def _gap_design(n: int, n_pre: int, season: int | None) -> FloatArray:
     return np.column_stack(cols)
 
 
-def _core(y: FloatArray, x: FloatArray, n_pre: int, season: int | None, *, with_se: bool = True) -> _Core:
-    w = simplex_weights(y[:n_pre], x[:n_pre])
+_Pred = tuple[FloatArray, FloatArray] | None  # (treated's predictors, predictors × donors)
+
+
+def _weights(y_pre: FloatArray, x_pre: FloatArray, pred: _Pred) -> tuple[FloatArray, tuple[float, ...]]:
+    """Donor weights and the predictor importance V (empty when matching on the outcome)."""
+    if pred is None:
+        return simplex_weights(y_pre, x_pre), ()
+    fit = predictor_weights(pred[0], pred[1], y_pre, x_pre)
+    return np.asarray(fit.weights), fit.v
+
+
+def _core(
+    y: FloatArray, x: FloatArray, n_pre: int, season: int | None, *, with_se: bool = True, pred: _Pred = None
+) -> _Core:
+    w, v = _weights(y[:n_pre], x[:n_pre], pred)
     synth = x @ w
     gap = y - synth
     # the post-period shift of the gap: a regression of the gap on a post indicator (and the
@@ -187,7 +207,7 @@ def _core(y: FloatArray, x: FloatArray, n_pre: int, season: int | None, *, with_
         pre_mean = float(gap[:n_pre].mean())
         base = float(synth[n_pre:].mean() + pre_mean)
         rel = float(beta[1]) / base if base != 0 else math.nan
-        return _Core(w, gap, synth, float(beta[1]), math.nan, 1, rel, math.nan)
+        return _Core(w, gap, synth, float(beta[1]), math.nan, 1, rel, math.nan, v)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = ols_ar1(gap, design)
@@ -200,7 +220,7 @@ def _core(y: FloatArray, x: FloatArray, n_pre: int, season: int | None, *, with_
     pre_mean = float(gap[:n_pre].mean())
     base = float(synth[n_pre:].mean() + pre_mean)  # the counterfactual level after the rollout
     rel = effect / base if base != 0 else math.nan
-    return _Core(w, gap, synth, effect, se, df, rel, se / abs(base) if base != 0 else math.nan)
+    return _Core(w, gap, synth, effect, se, df, rel, se / abs(base) if base != 0 else math.nan, v)
 
 
 def _rmspe(v: FloatArray) -> float:
@@ -224,6 +244,19 @@ def _check(treated: ArrayLike, donors: ArrayLike, n_pre: int) -> tuple[FloatArra
     return y, x
 
 
+def _check_predictors(predictors: ArrayLike | None, n_donors: int) -> FloatArray | None:
+    if predictors is None:
+        return None
+    p = np.asarray(predictors, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] < 1 or p.shape[1] != n_donors + 1:
+        raise ValueError(
+            f"predictors must be a k × {n_donors + 1} array (treated, then each donor), got shape {p.shape}"
+        )
+    if not np.all(np.isfinite(p)):
+        raise ValueError("predictors must be finite")
+    return p
+
+
 def _nan_sc(n: int, n_pre: int, names: tuple[str, ...], level: float, why: str) -> SyntheticControl:
     nan, ci = math.nan, nan_ci(level)
     return SyntheticControl(
@@ -243,12 +276,17 @@ def synthetic_control(
     placebos: bool = True,
     min_pre: int = 5,
     season: int | None = None,
+    predictors: ArrayLike | None = None,
+    predictor_names: Sequence[str] | None = None,
 ) -> SyntheticControl:
     """Synthetic-control effect of a rollout at bucket ``n_pre`` (see the module doc).
 
     ``treated``: the treated segment's series; ``donors``: buckets × J series of segments the
     rollout had not reached by the end of the series. Buckets where any series is NaN are dropped.
     ``season``: buckets per seasonal cycle the gap may still carry (7 for daily buckets).
+    ``predictors``: k × (1 + J) predictor values (column 0 the treated segment, then the donors
+    in order) to match on with a data-driven V instead of the whole pre-period outcome; the
+    placebo in time stays outcome-only (the predictors describe the real pre-period).
     """
     y, x = _check(treated, donors, n_pre)
     level = check_level(level)
@@ -257,6 +295,15 @@ def synthetic_control(
     names = tuple(donor_names) if donor_names is not None else tuple(f"donor{j}" for j in range(x.shape[1]))
     if len(names) != x.shape[1]:
         raise ValueError(f"donor_names has {len(names)} names for {x.shape[1]} donors")
+    p_all = _check_predictors(predictors, x.shape[1])
+    p_names = (
+        tuple(predictor_names)
+        if predictor_names is not None
+        else tuple(f"predictor{i}" for i in range(0 if p_all is None else p_all.shape[0]))
+    )
+    if p_all is not None and len(p_names) != p_all.shape[0]:
+        raise ValueError(f"predictor_names has {len(p_names)} names for {p_all.shape[0]} predictors")
+    pred: _Pred = None if p_all is None else (p_all[:, 0], p_all[:, 1:])
     ok = np.isfinite(y) & np.all(np.isfinite(x), axis=1)
     n_pre_ok = int(ok[:n_pre].sum())
     y, x = y[ok], x[ok]
@@ -264,7 +311,7 @@ def synthetic_control(
         warn_degenerate(f"synthetic control needs >= 1 donor, >= {min_pre} pre and >= 1 post buckets")
         return _nan_sc(int(y.size), n_pre_ok, names, level, "too little data")
     n_pre = n_pre_ok
-    core = _core(y, x, n_pre, season)
+    core = _core(y, x, n_pre, season, pred=pred)
     q = float(stats.t.ppf(0.5 + level / 2, core.df))
     pre_mean = float(np.mean(y[:n_pre]))
     pre_rmspe = _rmspe(core.gap[:n_pre])
@@ -273,10 +320,11 @@ def synthetic_control(
     ratio = _ratio(core.gap, n_pre)
     placebo_ratios: list[float] = []
     if placebos and x.shape[1] >= 2:
-        for j in range(x.shape[1]):
+        for j in range(x.shape[1]):  # the same specification for every placebo
             others = np.delete(x, j, axis=1)
+            p_j: _Pred = None if pred is None else (pred[1][:, j], np.delete(pred[1], j, axis=1))
             placebo_ratios.append(
-                _ratio(x[:, j] - others @ simplex_weights(x[:n_pre, j], others[:n_pre]), n_pre)
+                _ratio(x[:, j] - others @ _weights(x[:n_pre, j], others[:n_pre], p_j)[0], n_pre)
             )
     pvalue = (
         (1 + sum(r >= ratio for r in placebo_ratios)) / (1 + len(placebo_ratios))
@@ -286,7 +334,10 @@ def synthetic_control(
     loo: list[tuple[str, float]] = []
     if x.shape[1] >= 2:
         for j in np.flatnonzero(core.w > 1e-3).tolist():
-            loo.append((names[j], _core(y, np.delete(x, j, axis=1), n_pre, season, with_se=False).rel))
+            p_j = None if pred is None else (pred[0], np.delete(pred[1], j, axis=1))
+            loo.append(
+                (names[j], _core(y, np.delete(x, j, axis=1), n_pre, season, with_se=False, pred=p_j).rel)
+            )
     pit_est, pit_covers = math.nan, False
     half = n_pre // 2
     if half >= min_pre and n_pre - half >= 2:
@@ -333,6 +384,9 @@ def synthetic_control(
         verdict=verdict,
         gap=tuple(float(v) for v in core.gap),
         synthetic=tuple(float(v) for v in core.synth),
+        matching="outcome" if pred is None else "predictors",
+        predictor_names=p_names,
+        predictor_v=core.v,
     )
 
 

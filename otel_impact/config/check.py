@@ -59,7 +59,8 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 
 def cross_problems(cfg: ImpactConfig) -> list[Problem]:
-    """Errors that need two sections: bucket counts against the spans they divide."""
+    """Errors that need two sections: bucket counts against the spans they divide; synthetic-control
+    predictors naming a business metric that is not configured."""
     out: list[Problem] = []
     first = max(cfg.job.first_run, cfg.job.lookback)
     checks = [
@@ -72,6 +73,11 @@ def cross_problems(cfg: ImpactConfig) -> list[Problem]:
         msg = check_bucket_count(span, bucket, what)
         if msg:
             out.append((path, msg))
+    names = [m.name for m in cfg.business_metrics]
+    for i, pred in enumerate(cfg.rollout_impact.predictors):
+        if pred.metric not in names:
+            path = f"rollout_impact.predictors[{i}].metric"
+            out.append((path, f"unknown business metric {pred.metric!r}{_suggest(pred.metric, names)}"))
     return out
 
 

@@ -5,6 +5,16 @@ version's first traffic, per value of ``segment_key``), else from ``kpi.rollout`
 once). Each business metric's ``measure`` series is analysed by interrupted time series, and by
 synthetic control and difference-in-differences for segments the rollout reached before others.
 
+The synthetic control matches the whole pre-period outcome by default. With ``predictors``
+(other business metrics of the same segments, averaged over buckets counted from the rollout)
+and/or ``outcome_lags`` it matches on those instead, with the data-driven predictor importance of
+Abadie, Diamond & Hainmueller (2010):
+
+>>> s = RolloutImpactSection.model_validate({"predictors": [{"metric": "price", "buckets": [-9, -1]}],
+...     "outcome_lags": [-14, -9, -1]})
+>>> s.predictors[0].buckets, s.outcome_lags
+((-9, -1), (-14, -9, -1))
+
 >>> s = RolloutImpactSection.model_validate({"segment_key": "market", "rollouts": [
 ...     {"name": "ranker v2", "segments": {"de": "2026-11-10T00:00:00Z"}}]})
 >>> s.rollouts[0].segments["de"].day
@@ -52,6 +62,23 @@ class ExplicitRollout(Section):
         return self
 
 
+class Predictor(Section):
+    """A synthetic-control predictor: business metric ``metric``'s ``measure`` series (default:
+    the section's ``measure``) averaged over the buckets ``[first, last]`` counted from the
+    rollout's first bucket (``-1`` = the last bucket before it)."""
+
+    metric: str  # a configured business metric of the same segments
+    measure: RolloutMeasure | None = None  # its series; default: rollout_impact.measure
+    buckets: tuple[int, int]  # [first, last] from the rollout, both < 0: averaged
+
+    @field_validator("buckets")
+    @classmethod
+    def _before(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not v[0] <= v[1] < 0:
+            raise ValueError("buckets must be [first, last] with first <= last < 0 (before the rollout)")
+        return v
+
+
 class RolloutImpactSection(Section):
     """Impact of rollouts without an A/B test (interrupted time series, synthetic control, DiD)."""
 
@@ -66,6 +93,17 @@ class RolloutImpactSection(Section):
     max_pre_rmspe: float = Field(default=0.10, gt=0)  # synthetic control refused above this pre-fit error
     share: float = Field(default=0.05, gt=0, lt=1)  # new version's traffic share that starts a rollout
     rollouts: tuple[ExplicitRollout, ...] = ()
+    predictors: tuple[Predictor, ...] = ()  # synthetic control matched on these, with a data-driven V
+    outcome_lags: tuple[int, ...] = ()  # outcome buckets matched as predictors (-1 = the last pre bucket)
+
+    @field_validator("outcome_lags")
+    @classmethod
+    def _lags_before(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(lag >= 0 for lag in v):
+            raise ValueError("outcome_lags must be negative (buckets before the rollout, -1 = the last)")
+        if len(set(v)) != len(v):
+            raise ValueError("outcome_lags must not repeat a bucket")
+        return v
 
 
-__all__ = ["ExplicitRollout", "RolloutImpactSection", "RolloutMeasure"]
+__all__ = ["ExplicitRollout", "Predictor", "RolloutImpactSection", "RolloutMeasure"]

@@ -621,6 +621,8 @@ class RolloutEffect(Record):
     gap_end: Number = None
     post_end: Timestamp | None = None
     weights: dict[str, Number] | None = None
+    matching: str | None = None
+    predictor_v: dict[str, Number] | None = None
     donors: list[str] | None = None
     loo: list[list[str | Number]] | None = None
     parallel_trends_ok: bool | None = None

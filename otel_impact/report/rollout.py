@@ -94,6 +94,12 @@ def _diagnostics(r: RolloutEffect) -> str:
             f"placebo p {fmt(num(r.pvalue))} of {len(r.placebo_ratios or []) + 1}; "
             f"weights {', '.join(f'{k} {fmt(num(v))}' for k, v in top if (num(v) or 0) > 0.005)}; "
             f"placebo in time {_pct(num(r.placebo_in_time_estimate))}"
+            + (
+                "; matched on predictors, V "
+                + ", ".join(f"{k} {fmt(num(v))}" for k, v in r.predictor_v.items())
+                if r.predictor_v
+                else ""
+            )
         )
     if r.method == "did_ar1":
         return f"pre-trend slope {fmt(num(r.pretrend_slope))} (p {fmt(num(r.pretrend_pvalue))})"

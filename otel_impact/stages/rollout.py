@@ -11,7 +11,11 @@ metric, on the ``measure`` series of the series stage (same bucket grid):
 * when the rollout reached segments at different times, for each treated segment the
   **synthetic control** and **difference-in-differences** against the segments that stayed
   untreated for at least ``min_post`` buckets after it (the post-period ends when the first of
-  them is treated).
+  them is treated). With ``predictors`` / ``outcome_lags`` the synthetic control matches each
+  segment's predictors — other business metrics of the same segment averaged over buckets counted
+  from the rollout, and the outcome in chosen buckets — with a data-driven importance V; a donor
+  missing a predictor is left out (with a warning), a treated segment missing one falls back to
+  matching the outcome.
 
 A rollout of the version that ``lift.treatment`` selects is left to the lift stage (an A/B test
 has a control arm) and listed under ``skipped``.
@@ -27,6 +31,7 @@ parallel, else ITS. Runs after the series and deployments stages.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -36,6 +41,7 @@ import numpy as np
 from otel_impact import semconv
 from otel_impact.analyze.deployments import newest_version, rollout_index, rollout_phases, traffic_shares
 from otel_impact.analyze.its import interrupted_time_series
+from otel_impact.analyze.results import warn_degenerate
 from otel_impact.analyze.synth import difference_in_differences, synthetic_control
 from otel_impact.errors import ConfigError
 from otel_impact.stages.deployments import kpi_rollout
@@ -182,9 +188,24 @@ def _analyse(
     n = built.buckets.size
     rows: list[dict[str, Any]] = []
 
-    def series(seg: str) -> np.ndarray | None:
-        s = built.find(name, ((seg_key, seg),) if seg and seg_key else (), business_metric=metric)
+    def series(seg: str, of: str = metric, measure: str = cfg.measure) -> np.ndarray | None:
+        s = built.find(
+            of + _SUFFIX[measure], ((seg_key, seg),) if seg and seg_key else (), business_metric=of
+        )
         return None if s is None else np.asarray(s.values, dtype=np.float64)
+
+    def predictors(seg: str, at: int) -> list[float]:
+        """The segment's predictor values for a rollout at bucket ``at`` (NaN where missing)."""
+        out = []
+        for p in cfg.predictors:
+            s = series(seg, p.metric, p.measure or cfg.measure)
+            lo, hi = at + p.buckets[0], at + p.buckets[1] + 1
+            part = s[lo:hi] if s is not None and lo >= 0 else np.empty(0)  # none before the window
+            out.append(float(np.mean(part)) if part.size and np.all(np.isfinite(part)) else math.nan)
+        y = series(seg)
+        for lag in cfg.outcome_lags:
+            out.append(float(y[at + lag]) if y is not None and at + lag >= 0 else math.nan)
+        return out
 
     def base(seg: str, at: int, method: str) -> dict[str, Any]:
         return {
@@ -224,16 +245,23 @@ def _analyse(
                 keep = [i for i, c in enumerate(cols) if c is not None]
                 donors = [donors[i] for i in keep]
                 x = np.column_stack([cols[i][:end] for i in keep]) if keep else np.empty((end, 0))  # type: ignore[index]
-                if donors and end - at >= 1:
+                pred, sc_donors, sc_x = None, donors, x
+                if donors and (cfg.predictors or cfg.outcome_lags):
+                    pred, sc_donors, sc_x = _predictor_matrix(predictors, seg, at, donors, x)
+                if sc_donors and end - at >= 1:
                     sc = synthetic_control(
-                        y[:end], x, at, donor_names=donors, level=cfg.level,
+                        y[:end], sc_x, at, donor_names=sc_donors, level=cfg.level,
                         max_pre_rmspe=cfg.max_pre_rmspe, min_pre=cfg.min_pre,
+                        predictors=pred, predictor_names=_predictor_names(cfg, metric) if pred is not None else None,
                     )  # fmt: skip
                     row = base(seg, at, sc.method) | _json(sc)
-                    row["weights"] = dict(zip(donors, sc.weights, strict=False))
+                    row["weights"] = dict(zip(sc_donors, sc.weights, strict=False))
                     row.pop("donors", None)
+                    names_v = row.pop("predictor_names", ())
+                    row["predictor_v"] = dict(zip(names_v, sc.predictor_v, strict=False)) or None
                     row["post_end"] = times[end - 1] if end - 1 < len(times) else None
                     group.append(row)
+                if donors and end - at >= 1:  # DiD against every donor, predictors or not
                     did = difference_in_differences(y[:end], x, at, level=cfg.level)
                     group.append(base(seg, at, did.method) | _json(did) | {"donors": donors})
         for row in group:
@@ -241,6 +269,39 @@ def _analyse(
         group[_preferred(group)]["preferred"] = True
         rows.extend(group)
     return rows
+
+
+def _predictor_names(cfg: RolloutImpactSection, metric: str) -> list[str]:
+    out = [
+        f"{p.metric}{_SUFFIX[p.measure or cfg.measure]} mean [{p.buckets[0]}, {p.buckets[1]}]"
+        for p in cfg.predictors
+    ]
+    return out + [f"{metric}{_SUFFIX[cfg.measure]} [{lag}]" for lag in cfg.outcome_lags]
+
+
+def _predictor_matrix(
+    predictors: Callable[[str, int], list[float]],
+    seg: str,
+    at: int,
+    donors: list[str],
+    x: np.ndarray,
+) -> tuple[np.ndarray | None, list[str], np.ndarray]:
+    """Predictors × (treated, donors...) for the synthetic control; donors missing a predictor are
+    dropped, and a treated segment missing one falls back to outcome matching (``None``)."""
+    mine = predictors(seg, at)
+    if not all(math.isfinite(v) for v in mine):
+        warn_degenerate(
+            f"synthetic control for {seg!r}: a predictor is missing before the rollout; matched on the outcome"
+        )
+        return None, donors, x
+    cols = [predictors(d, at) for d in donors]
+    keep = [i for i, c in enumerate(cols) if all(math.isfinite(v) for v in c)]
+    if len(keep) < len(donors):
+        left = [donors[i] for i in range(len(donors)) if i not in keep]
+        warn_degenerate(
+            f"synthetic control for {seg!r}: donors without every predictor left out: {', '.join(left)}"
+        )
+    return np.column_stack([mine] + [cols[i] for i in keep]), [donors[i] for i in keep], x[:, keep]
 
 
 def _untreated_segments(built: SeriesSet, name: str, seg_key: str | None, metric: str) -> list[str]:
