@@ -1,6 +1,7 @@
-"""The model and quality series SQL roll the all-versions and per-segment rows up from per-cell
-aggregate states; on a random world through the real store they give the same rows as the
-row-wise form that aggregated every prediction once per rollup (tests/stages/sql/*_rowwise.sql)."""
+"""The model, quality and business series SQL roll the all-versions and per-segment rows up from
+per-cell aggregates; on a random world through the real store they give the same rows as the
+row-wise forms that aggregated every prediction once per rollup, or per bucket x key
+(tests/stages/sql/*_rowwise.sql)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from otel_impact.pipeline import Window
 from otel_impact.store import series
 
 ROWWISE = Path(__file__).parent / "sql"
-CONFIG = config_from_dict({"segments": ["platform", "market"], "series": {"score_threshold": 0.4}})
+CONFIG = config_from_dict(
+    {
+        "segments": ["platform", "market"],
+        "series": {"score_threshold": 0.4},
+        "business_metrics": [{"name": "purchase", "source": {"event": "business.purchase"}}],
+    }
+)
 WINDOW = Window(at(0), at(4 * DAY))
 
 
@@ -50,6 +57,10 @@ def _world(store: Any, seed: int, n: int = 900) -> None:
             outcomes.append(
                 {"ts": min(ts + 60, 4 * DAY - 1), "name": "ml.outcome", "pid": f"p{i}", "label": label}
             )
+    for _ in range(n // 3):  # purchases: some by users without predictions, some without a user
+        user = "" if rng.random() < 0.05 else f"u{rng.integers(0, 100)}"
+        value = round(float(rng.gamma(2.0, 20.0)), 2)
+        outcomes.append({"ts": float(rng.uniform(-0.2 * DAY, 4.2 * DAY)), "user": user, "value": value})
     insert_predictions(store, preds)
     insert_events(store, outcomes)
 
@@ -61,9 +72,9 @@ def _rowwise(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(series, "_sql", lambda n: body if n == name else original(n))
 
 
-def _same(new: dict[str, np.ndarray], old: dict[str, np.ndarray]) -> None:
+def _same(new: dict[str, np.ndarray], old: dict[str, np.ndarray], min_rows: int) -> None:
     assert set(new) == set(old)
-    assert len(new["bucket"]) == len(old["bucket"]) > 50
+    assert len(new["bucket"]) == len(old["bucket"]) > min_rows
     for key, a in new.items():
         b = old[key]
         if a.dtype.kind in "fc":
@@ -73,19 +84,26 @@ def _same(new: dict[str, np.ndarray], old: dict[str, np.ndarray]) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-@pytest.mark.parametrize("query", ["model", "quality"])
+@pytest.mark.parametrize("query", ["model", "quality", "business"])
 def test_rollup_from_cells_equals_the_rowwise_query(
     store: Any, monkeypatch: pytest.MonkeyPatch, seed: int, query: str
 ) -> None:
     _world(store, seed)
-    fn = series.model_series if query == "model" else series.quality_series
-    new = fn(store, CONFIG, WINDOW, DAY)
+
+    def run() -> dict[str, np.ndarray]:
+        if query == "business":
+            return series.business_series(store, CONFIG, WINDOW, DAY, CONFIG.business_metrics[0])
+        fn = series.model_series if query == "model" else series.quality_series
+        return fn(store, CONFIG, WINDOW, DAY)
+
+    new = run()
     with monkeypatch.context() as m:
         _rowwise(m, query)
-        old = fn(store, CONFIG, WINDOW, DAY)
-    _same(new, old)
+        old = run()
+    _same(new, old, 10 if query == "business" else 50)
     # the comparison sees every kind of row: all versions, each version, all users, each segment
-    assert {"", "v1", "v2", "v3"} <= set(new["model_version"])
     assert {"", "platform", "market"} <= set(new["segment_key"])
-    measure = "latency_p95_ms" if query == "model" else "auc"
-    assert np.isfinite(new[measure]).sum() > 50
+    if query != "business":
+        assert {"", "v1", "v2", "v3"} <= set(new["model_version"])
+    measure = {"model": "latency_p95_ms", "quality": "auc", "business": "conversion_rate"}[query]
+    assert np.isfinite(new[measure]).sum() >= 10 and np.nanmax(new[measure]) > 0
