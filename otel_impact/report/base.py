@@ -211,11 +211,14 @@ _CI_SOURCES = {
 }
 
 
-def ci_source(methods: Iterable[str]) -> str:
-    """How the lift rows' CIs were made, in words (``lift.ci_method``, one or both methods).
+def ci_source(methods: Iterable[str | None]) -> str:
+    """How the lift rows' CIs were made, in words (``lift.ci_method``, one or both methods; rows
+    read back from exported points do not carry it, so unknown says what the stage would do).
 
     >>> ci_source(["bootstrap-percentile", "bootstrap-percentile"])
     'a percentile bootstrap'
     """
-    seen = sorted(set(methods))
-    return " or ".join(_CI_SOURCES.get(m, m) for m in seen) or _CI_SOURCES["bootstrap-percentile"]
+    seen = sorted({m for m in methods if m})
+    if not seen:
+        return "a percentile bootstrap, or the delta method for arms above lift.bootstrap_max_n users"
+    return " or ".join(_CI_SOURCES.get(m, m) for m in seen)
