@@ -8,8 +8,8 @@ to the arm that first served them.
 * **p-value**: Welch's unequal-variance t-test on the difference of means (identical to
   ``scipy.stats.ttest_ind(..., equal_var=False)``), Welch–Satterthwaite degrees of freedom.
 * **CI**: percentile bootstrap of the relative lift (each arm resampled independently,
-  ``n_boot`` resamples, seeded ``rng``) while both arms have at most ``bootstrap_max_n`` users
-  (:data:`BOOTSTRAP_MAX_N`, 20,000). Above that, the normal-theory interval the bootstrap
+  ``n_boot`` resamples, seeded ``rng``) unless both arms have more than ``bootstrap_max_n``
+  users (:data:`BOOTSTRAP_MAX_N`, 20,000). Then it is the normal-theory interval the bootstrap
   converges to: the delta method on the log of the ratio of means,
   ``log(m_t/m_c) ± z·√(s_t²/(n_t m_t²) + s_c²/(n_c m_c²))``, mapped back by ``exp(·) − 1``
   (``ci_method = "delta-log"``). Resampling costs ``n_boot × n`` random draws per arm (2.8 s for
@@ -55,7 +55,7 @@ from otel_impact.analyze.results import (
 )
 
 SRM_ALPHA = 0.001
-BOOTSTRAP_MAX_N = 20_000  # per arm; larger arms get the delta-method interval
+BOOTSTRAP_MAX_N = 20_000  # users per arm; when both arms are larger: the delta-method interval
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ def lift(
 ) -> Lift:
     """Relative lift of ``treatment`` over ``control`` (see module doc); CUPED when pre-period given.
 
-    The CI is the percentile bootstrap while both arms have at most ``bootstrap_max_n`` users
-    (``None``: always), else :func:`delta_log_ci`; ``ci_method`` says which.
+    The CI is the percentile bootstrap unless both arms have more than ``bootstrap_max_n`` users
+    (``None``: always the bootstrap); then :func:`delta_log_ci`. ``ci_method`` says which.
     """
     t, c = as_float_array(treatment, "treatment"), as_float_array(control, "control")
     level = check_level(level)
@@ -213,7 +213,7 @@ def lift(
     mc = float(c.mean()) if c.size else math.nan
 
     # the log-ratio interval needs positive means (CUPED-adjusted or signed outcomes may not have them)
-    small = bootstrap_max_n is None or max(t.size, c.size) <= bootstrap_max_n
+    small = bootstrap_max_n is None or min(t.size, c.size) <= bootstrap_max_n
     bootstrap = small or not (mt > 0 and mc > 0)
     ci_method = "bootstrap-percentile" if bootstrap else "delta-log"
 

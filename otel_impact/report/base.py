@@ -220,5 +220,5 @@ def ci_source(methods: Iterable[str | None]) -> str:
     """
     seen = sorted({m for m in methods if m})
     if not seen:
-        return "a percentile bootstrap, or the delta method for arms above lift.bootstrap_max_n users"
+        return "a percentile bootstrap, or the delta method when both arms exceed lift.bootstrap_max_n users"
     return " or ".join(_CI_SOURCES.get(m, m) for m in seen)

@@ -173,7 +173,9 @@ def test_delta_log_ci_covers_a_planted_lift() -> None:
 
 def test_small_arms_and_non_positive_means_keep_the_bootstrap() -> None:
     rng = np.random.default_rng(5)
-    small = lift(_purchases(rng, BOOTSTRAP_MAX_N, 1.0), _purchases(rng, 500, 1.0), rng=rng, n_boot=200)
+    # one arm above the threshold is not enough: the small arm's mean is what the normal
+    # approximation would get wrong first
+    small = lift(_purchases(rng, 2 * BOOTSTRAP_MAX_N, 1.0), _purchases(rng, 500, 1.0), rng=rng, n_boot=200)
     assert small.ci_method == "bootstrap-percentile"
     signed = lift(rng.normal(-1.0, 1.0, 3000), rng.normal(1.0, 1.0, 3000), rng=rng, bootstrap_max_n=100)
     assert signed.ci_method == "bootstrap-percentile" and signed.ci.high < -1.5
