@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
         ["--n", "1000000", "--users", "20000", "--boot", "2000"],
         ["--n", "100000", "--users", "2000", "--boot", "200"],
     ),
+    "lift_interval": ([], ["--n", "20000", "--boot", "200"]),
     "incidents": (["--n", "1000000", "--series", "1000"], ["--n", "100000", "--series", "100"]),
     "contract": (["--n", "1000000", "--days", "30"], ["--n", "100000", "--days", "7"]),
     "job_export": ([], ["--series", "20", "--runs", "1", "--repeats", "1"]),

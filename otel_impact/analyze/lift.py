@@ -8,7 +8,13 @@ to the arm that first served them.
 * **p-value**: Welch's unequal-variance t-test on the difference of means (identical to
   ``scipy.stats.ttest_ind(..., equal_var=False)``), Welch–Satterthwaite degrees of freedom.
 * **CI**: percentile bootstrap of the relative lift (each arm resampled independently,
-  ``n_boot`` resamples, seeded ``rng``).
+  ``n_boot`` resamples, seeded ``rng``) unless both arms have more than ``bootstrap_max_n``
+  users (:data:`BOOTSTRAP_MAX_N`, 20,000). Then it is the normal-theory interval the bootstrap
+  converges to: the delta method on the log of the ratio of means,
+  ``log(m_t/m_c) ± z·√(s_t²/(n_t m_t²) + s_c²/(n_c m_c²))``, mapped back by ``exp(·) − 1``
+  (``ci_method = "delta-log"``). Resampling costs ``n_boot × n`` random draws per arm (2.8 s for
+  2,000 resamples of 250,000 users); at 20,000–250,000 users per arm the two intervals' endpoints
+  differ by about as much as two bootstrap runs with different seeds (a few % of the width).
 * **CUPED** (Deng et al. 2013): with a pre-period covariate ``x`` per user,
   ``y' = y − θ (x − x̄)`` with ``θ = cov(y, x) / var(x)`` pooled over both arms; the same tests
   run on ``y'``. ``variance_reduction = 1 − var(y')/var(y)`` (= the squared correlation).
@@ -49,11 +55,12 @@ from otel_impact.analyze.results import (
 )
 
 SRM_ALPHA = 0.001
+BOOTSTRAP_MAX_N = 20_000  # users per arm; when both arms are larger: the delta-method interval
 
 
 @dataclass(frozen=True)
 class Lift:
-    """Relative lift with Welch p-value and bootstrap CI (``method`` = ``"welch"``)."""
+    """Relative lift with Welch p-value and a bootstrap or delta-method CI (``method`` = ``"welch"``)."""
 
     estimate: float
     ci: ConfidenceInterval
@@ -133,6 +140,32 @@ def cuped(
     return Cuped(ya[: t.size], ya[t.size :], theta, reduction)
 
 
+def delta_log_ci(treatment: ArrayLike, control: ArrayLike, level: float = 0.95) -> ConfidenceInterval:
+    """Normal-theory interval of the relative lift ``mean_t / mean_c − 1``: the delta method on
+    ``log(mean_t / mean_c)`` (variance ``s_t²/(n_t m_t²) + s_c²/(n_c m_c²)``, sample variances
+    with ``ddof=1``), mapped back through ``exp(·) − 1`` so it keeps the ratio's asymmetry.
+
+    NaN bounds (and a warning) when an arm has fewer than 2 values or a mean ≤ 0.
+
+    >>> ci = delta_log_ci([9.0, 11.0, 10.5, 9.5], [10.0, 9.0, 10.0, 11.0])
+    >>> round(ci.low, 4), round(ci.high, 4)
+    (-0.1131, 0.1275)
+    """
+    t, c = as_float_array(treatment, "treatment"), as_float_array(control, "control")
+    level = check_level(level)
+    if t.size < 2 or c.size < 2:
+        warn_degenerate("delta-method interval needs at least 2 values per arm")
+        return nan_ci(level)
+    mt, mc = float(t.mean()), float(c.mean())
+    if not (mt > 0 and mc > 0):
+        warn_degenerate("delta-method interval of the lift needs positive means in both arms")
+        return nan_ci(level)
+    se = math.sqrt(float(t.var(ddof=1)) / (t.size * mt * mt) + float(c.var(ddof=1)) / (c.size * mc * mc))
+    z = float(stats.norm.ppf((1 + level) / 2))
+    log_ratio = math.log(mt / mc)
+    return ConfidenceInterval(math.expm1(log_ratio - z * se), math.expm1(log_ratio + z * se), level)
+
+
 def _boot_means(values: FloatArray, n_boot: int, rng: np.random.Generator) -> FloatArray:
     n = values.size
     out = np.empty(n_boot)
@@ -153,12 +186,19 @@ def lift(
     n_boot: int = 2000,
     pre_treatment: ArrayLike | None = None,
     pre_control: ArrayLike | None = None,
+    bootstrap_max_n: int | None = BOOTSTRAP_MAX_N,
 ) -> Lift:
-    """Relative lift of ``treatment`` over ``control`` (see module doc); CUPED when pre-period given."""
+    """Relative lift of ``treatment`` over ``control`` (see module doc); CUPED when pre-period given.
+
+    The CI is the percentile bootstrap unless both arms have more than ``bootstrap_max_n`` users
+    (``None``: always the bootstrap); then :func:`delta_log_ci`. ``ci_method`` says which.
+    """
     t, c = as_float_array(treatment, "treatment"), as_float_array(control, "control")
     level = check_level(level)
     if n_boot < 100:
         raise ValueError(f"n_boot must be >= 100, got {n_boot}")
+    if bootstrap_max_n is not None and bootstrap_max_n < 2:
+        raise ValueError(f"bootstrap_max_n must be >= 2 or None, got {bootstrap_max_n}")
     if (pre_treatment is None) != (pre_control is None):
         raise ValueError("give both pre_treatment and pre_control, or neither")
     t, c = t[np.isfinite(t)], c[np.isfinite(c)]
@@ -172,10 +212,15 @@ def lift(
     mt = float(t.mean()) if t.size else math.nan
     mc = float(c.mean()) if c.size else math.nan
 
+    # the log-ratio interval needs positive means (CUPED-adjusted or signed outcomes may not have them)
+    small = bootstrap_max_n is None or min(t.size, c.size) <= bootstrap_max_n
+    bootstrap = small or not (mt > 0 and mc > 0)
+    ci_method = "bootstrap-percentile" if bootstrap else "delta-log"
+
     def result(estimate: float, ci: ConfidenceInterval, p: float, stat: float, df: float) -> Lift:
         return Lift(
             estimate, ci, p, n, "welch", mt - mc, mt, mc, int(t.size), int(c.size), stat, df,
-            cuped=used_cuped, theta=theta, variance_reduction=reduction,
+            ci_method=ci_method, cuped=used_cuped, theta=theta, variance_reduction=reduction,
         )  # fmt: skip
 
     if t.size < 2 or c.size < 2:
@@ -187,6 +232,8 @@ def lift(
     if mc == 0.0:
         warn_degenerate("lift: the control mean is 0, relative lift is undefined")
         return result(math.nan, nan_ci(level), p, stat, df)
+    if not bootstrap:
+        return result(mt / mc - 1.0, delta_log_ci(t, c, level), p, stat, df)
     bt, bc = _boot_means(t, n_boot, rng), _boot_means(c, n_boot, rng)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = bt / bc - 1.0
@@ -227,4 +274,15 @@ def sample_ratio_mismatch(
     return SampleRatio(float(res.statistic), p, total, p < alpha, tuple(int(o) for o in obs), tuple(exp))
 
 
-__all__ = ["SRM_ALPHA", "Cuped", "Lift", "SampleRatio", "cuped", "lift", "sample_ratio_mismatch", "welch_t"]
+__all__ = [
+    "BOOTSTRAP_MAX_N",
+    "SRM_ALPHA",
+    "Cuped",
+    "Lift",
+    "SampleRatio",
+    "cuped",
+    "delta_log_ci",
+    "lift",
+    "sample_ratio_mismatch",
+    "welch_t",
+]

@@ -130,6 +130,7 @@ class LiftSection(Section):
     flag: str | None = None
     metrics: tuple[str, ...] = ()  # business metric names; empty = all configured
     bootstrap: int = Field(default=2000, ge=100, le=100_000)
+    bootstrap_max_n: int | None = Field(default=20_000, ge=2)  # users per arm; both larger: delta-method CI
     level: float = Field(default=0.95, gt=0, lt=1)
     cuped_pre_period: Duration | None = None  # pre-period length before the window (CUPED)
     segments: bool = True  # also per configured segment value

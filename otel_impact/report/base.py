@@ -15,7 +15,7 @@ and durations in hours or days, p-values as ``< 0.001`` below that, lifts as sig
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -203,3 +203,22 @@ def ci_of(row: Record | Sequence[float | None] | None, key: str = "ci") -> tuple
     if isinstance(ci, list | tuple) and len(ci) >= 2:
         return num(ci[0]), num(ci[1])
     return None, None
+
+
+_CI_SOURCES = {
+    "bootstrap-percentile": "a percentile bootstrap",
+    "delta-log": "the delta method on the log of the ratio of means (large arms)",
+}
+
+
+def ci_source(methods: Iterable[str | None]) -> str:
+    """How the lift rows' CIs were made, in words (``lift.ci_method``, one or both methods; rows
+    read back from exported points do not carry it, so unknown says what the stage would do).
+
+    >>> ci_source(["bootstrap-percentile", "bootstrap-percentile"])
+    'a percentile bootstrap'
+    """
+    seen = sorted({m for m in methods if m})
+    if not seen:
+        return "a percentile bootstrap, or the delta method when both arms exceed lift.bootstrap_max_n users"
+    return " or ".join(_CI_SOURCES.get(m, m) for m in seen)

@@ -20,6 +20,7 @@ from otel_impact.report.base import (
     Section,
     Table,
     ci_of,
+    ci_source,
     fmt,
     fmt_ci,
     fmt_duration,
@@ -358,8 +359,9 @@ def _lift(result: Result) -> Section:
         )
     if rows:
         sec.notes.append(
-            "Lift = treatment mean / control mean − 1 per exposed user; p from Welch's t-test, CI from a "
-            "percentile bootstrap. 'significant' needs both: p < 0.05 and a CI that excludes 0."
+            "Lift = treatment mean / control mean − 1 per exposed user; p from Welch's t-test, CI from "
+            + ci_source(r.ci_method for r in rows)
+            + ". 'significant' needs both: p < 0.05 and a CI that excludes 0."
         )
         sec.tables.append(
             Table(

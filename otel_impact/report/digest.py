@@ -40,6 +40,7 @@ from otel_impact.records import (
     Roi,
 )
 from otel_impact.report.base import (
+    ci_source,
     fmt,
     fmt_duration,
     fmt_int,
@@ -465,7 +466,8 @@ def _business(rows: list[tuple[Any, ...]], window: str) -> list[str]:
     lift = sorted(doc.lift, key=lambda x: (str(x.metric), bool(x.segment), -(x.estimate or 0.0)))
     if lift:
         lines += [
-            f"Lift of treatment over control (analysis window {window}; p from Welch's t-test, CI bootstrap):",
+            f"Lift of treatment over control (analysis window {window}; p from Welch's t-test, CI from "
+            f"{ci_source(x.ci_method for x in lift)}):",
             "",
             md_table(
                 Table(

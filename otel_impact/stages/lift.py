@@ -106,6 +106,7 @@ def run(ctx: JobContext) -> None:
                         rng=rng,
                         level=cfg.level,
                         n_boot=cfg.bootstrap,
+                        bootstrap_max_n=cfg.bootstrap_max_n,
                         pre_treatment=users["pre_value"][mask & is_t] if pre else None,
                         pre_control=users["pre_value"][mask & is_c] if pre else None,
                     )

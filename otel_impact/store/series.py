@@ -213,7 +213,11 @@ def lift_users(
     """One row per exposed key (with ``flag``: per key with an evaluation of that feature flag,
     arms being its variants, ``attribute`` unused): ``arm`` ('treatment'/'control' value), ``arms`` (distinct arms
     seen), ``segments`` (tuple of configured segment values), ``model_name`` / ``model_version``
-    of the first exposure, ``treated_spans`` (unweighted), ``value`` and ``pre_value``."""
+    of the first exposure, ``treated_spans`` (unweighted), ``value`` and ``pre_value``.
+
+    With ``attribute`` = ``ml.model.version`` the arms are the typed table's ``model_version``
+    (on LLM spans: the version ``llm.version_attributes`` selects); any other attribute is read
+    from the ``impact_predictions`` view's attribute map."""
     index = next(i for i, m in enumerate(config.business_metrics) if m.name == metric.name)
     validate_sql_source(client, metric, index)
     validate_identity(client, config)
@@ -240,8 +244,14 @@ def lift_users(
     }
     if flag is not None:
         params["flag"] = flag
+    # arms that are model versions: the typed column, not the view's attribute map (same rows for
+    # our spans, and far cheaper to read); any other attribute needs the map
+    exposures = _sql(
+        "lift_exposures_typed" if attribute == semconv.ML_MODEL_VERSION else "lift_exposures_view"
+    )
     sql = (
         _sql("lift_flag_users" if flag is not None else "lift_users")
+        .replace("/*EXPOSURES*/", exposures)
         .replace("/*OUTCOMES*/", outcomes)
         .replace("/*PRE_OUTCOMES*/", pre)
     )

@@ -212,3 +212,12 @@ def test_repeated_warnings_are_collapsed_and_capped() -> None:
     (table,) = [t for t in build_sections(doc)[-1].tables if t.headers == ["warning", "times"]]
     assert table.rows[0] == ["same", "30"] and len(table.rows) == 21  # every distinct warning, once
     assert warning_lines(doc)[0] == "warning: same (×30)" and len(warning_lines(doc)) == 21
+
+
+def test_lift_note_names_how_the_ci_was_made() -> None:
+    doc = _only(recorded(), "lift")
+    assert doc["lift"] and {r["ci_method"] for r in doc["lift"]} == {"bootstrap-percentile"}
+    assert "CI from a percentile bootstrap." in render_markdown(Result.from_json(doc))
+    doc["lift"][0]["ci_method"] = "delta-log"
+    md = render_markdown(Result.from_json(doc))
+    assert "CI from a percentile bootstrap or the delta method on the log of the ratio of means" in md

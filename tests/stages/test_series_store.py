@@ -43,11 +43,11 @@ def data(engine_client: Any) -> Iterator[Any]:
     insert_predictions(
         store,
         [
-            {"ts": 100, "user": "u1", "version": "v1", "pid": "a1", "score": 0.9, "ms": 100, "segments": mobile},
-            {"ts": 200, "user": "u2", "version": "v2", "pid": "a2", "score": 0.2, "ms": 300, "segments": web},
+            {"ts": 100, "user": "u1", "version": "v1", "pid": "a1", "score": 0.9, "ms": 100, "segments": mobile, "attrs": {"exp.arm": "v1"}},
+            {"ts": 200, "user": "u2", "version": "v2", "pid": "a2", "score": 0.2, "ms": 300, "segments": web, "attrs": {"exp.arm": "v2"}},
             {"ts": 300, "user": "u3", "version": "v1", "pid": "a3", "score": 0.7, "ms": 200, "segments": mobile,
-             "adjusted": 2.0},
-            {"ts": DAY + 10, "user": "u1", "version": "v1", "pid": "b1", "score": 0.4, "ms": 50, "segments": mobile},
+             "adjusted": 2.0, "attrs": {"exp.arm": "v1"}},
+            {"ts": DAY + 10, "user": "u1", "version": "v1", "pid": "b1", "score": 0.4, "ms": 50, "segments": mobile, "attrs": {"exp.arm": "v1"}},
             {"ts": -DAY, "user": "u4", "version": "v1", "pid": "old", "score": 0.5},  # before the window
         ],
     )  # fmt: skip
@@ -135,6 +135,21 @@ def test_lift_users_first_exposure_and_pre_period(data: Any) -> None:
     assert users["segments"][0] == ("mobile",)
     assert list(users["model_version"]) == ["v1", "v2", "v1"] and list(users["model_name"]) == ["ranker"] * 3
     assert list(users["treated_spans"]) == [0.0, 1.0, 0.0]
+
+
+def test_lift_users_by_version_column_equal_the_attribute_map(data: Any) -> None:
+    """Arms by ml.model.version read the typed column; any other attribute reads the view's map. The
+    fixture's spans carry exp.arm = their version, so both paths must give the same users."""
+    by = {
+        attr: series.lift_users(
+            data, CONFIG, WINDOW, CONFIG.business_metrics[0], attribute=attr, treatment="v2", control="v1"
+        )
+        for attr in ("ml.model.version", "exp.arm")
+    }
+    typed, view = by["ml.model.version"], by["exp.arm"]
+    assert list(typed["key"]) == ["u1", "u2", "u3"]
+    for col, values in typed.items():
+        assert list(values) == list(view[col]), col
 
 
 def test_custom_metric_and_bad_sql(data: Any) -> None:

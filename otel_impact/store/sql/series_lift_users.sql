@@ -5,9 +5,10 @@
 -- first exposure and before end; pre_value = sum of its outcomes in [pre_start, start) (CUPED
 -- covariate; 0 without a pre-period). segs / version / model = the configured segment values,
 -- model version and model name on that exposure; treated_spans = the key's treatment-arm spans.
--- Exposures are the impact_predictions view's rows (our spans and LLM spans; Map or JSON
--- attribute columns), the arm attribute read from its attributes. This query stays on the view:
--- the arm attribute is configurable and impact_predictions_typed does not copy the attribute map.
+-- Exposures (/*EXPOSURES*/: k, exposure_arm, exposure_version, exposure_model, t, exposure_segs)
+-- come from series_lift_exposures_view.sql (any span attribute as the arm, read from the
+-- impact_predictions view's attribute map) or, when the arm attribute is ml.model.version, from
+-- series_lift_exposures_typed.sql (impact_predictions_typed's model_version column).
 SELECT
     e.k AS k,
     e.arm AS arm,
@@ -31,19 +32,7 @@ FROM
         min(t) AS first_t
     FROM
     (
-        SELECT
-            toString({pkey:Identifier}) AS k,
-            attributes[{arm_attr:String}] AS exposure_arm,
-            model_version AS exposure_version,
-            model_name AS exposure_model,
-            toInt64(toUnixTimestamp64Nano(ts)) AS t,
-            arrayMap(x -> segments[x], {seg_keys:Array(String)}) AS exposure_segs
-        FROM impact_predictions
-        WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
-          AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
-          AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
-          AND k != ''
-          AND exposure_arm IN ({treatment:String}, {control:String})
+        /*EXPOSURES*/
     )
     GROUP BY k
 ) AS e
