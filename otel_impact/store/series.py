@@ -246,12 +246,11 @@ def lift_users(
         params["flag"] = flag
     # arms that are model versions: the typed column, not the view's attribute map (same rows for
     # our spans, and far cheaper to read); any other attribute needs the map
-    exposures = _sql(
-        "lift_exposures_typed" if attribute == semconv.ML_MODEL_VERSION else "lift_exposures_view"
-    )
+    typed = attribute == semconv.ML_MODEL_VERSION
     sql = (
         _sql("lift_flag_users" if flag is not None else "lift_users")
-        .replace("/*EXPOSURES*/", exposures)
+        .replace("/*SOURCE*/", "impact_predictions_typed" if typed else "impact_predictions")
+        .replace("/*ARM*/", "model_version" if typed else "attributes[{arm_attr:String}]")
         .replace("/*OUTCOMES*/", outcomes)
         .replace("/*PRE_OUTCOMES*/", pre)
     )

@@ -5,10 +5,12 @@
 -- first exposure and before end; pre_value = sum of its outcomes in [pre_start, start) (CUPED
 -- covariate; 0 without a pre-period). segs / version / model = the configured segment values,
 -- model version and model name on that exposure; treated_spans = the key's treatment-arm spans.
--- Exposures (/*EXPOSURES*/: k, exposure_arm, exposure_version, exposure_model, t, exposure_segs)
--- come from series_lift_exposures_view.sql (any span attribute as the arm, read from the
--- impact_predictions view's attribute map) or, when the arm attribute is ml.model.version, from
--- series_lift_exposures_typed.sql (impact_predictions_typed's model_version column).
+-- Exposures: the SOURCE table and ARM expression markers are spliced in by store/series.py: the
+-- impact_predictions view (our spans and LLM spans; Map or JSON attribute columns) with any span
+-- attribute as the arm, read from its attribute map; or, when the arm attribute is
+-- ml.model.version, impact_predictions_typed and its model_version column (filled once at insert
+-- time instead of re-derived from every span's attributes; on LLM spans the version that
+-- llm.version_attributes selects, as the series, ROI and reports use).
 SELECT
     e.k AS k,
     e.arm AS arm,
@@ -32,7 +34,19 @@ FROM
         min(t) AS first_t
     FROM
     (
-        /*EXPOSURES*/
+        SELECT
+            toString({pkey:Identifier}) AS k,
+            /*ARM*/ AS exposure_arm,
+            model_version AS exposure_version,
+            model_name AS exposure_model,
+            toInt64(toUnixTimestamp64Nano(ts)) AS t,
+            arrayMap(x -> segments[x], {seg_keys:Array(String)}) AS exposure_segs
+        FROM /*SOURCE*/
+        WHERE ts >= fromUnixTimestamp64Nano({start_ns:Int64})
+          AND ts < fromUnixTimestamp64Nano({end_ns:Int64})
+          AND (empty({models:Array(String)}) OR has({models:Array(String)}, model_name))
+          AND k != ''
+          AND exposure_arm IN ({treatment:String}, {control:String})
     )
     GROUP BY k
 ) AS e
