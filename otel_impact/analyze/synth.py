@@ -68,7 +68,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
+from scipy import stats
 
 from otel_impact.analyze.its import ols_ar1
 from otel_impact.analyze.results import (
@@ -80,7 +80,7 @@ from otel_impact.analyze.results import (
     nan_ci,
     warn_degenerate,
 )
-from otel_impact.analyze.synth_predictors import predictor_weights
+from otel_impact.analyze.synth_predictors import predictor_weights, simplex_nnls
 
 SC_ASSUMPTIONS = (
     "without the rollout the treated segment would have kept following the weighted donors",
@@ -94,7 +94,6 @@ DID_ASSUMPTIONS = (
 )
 MAX_PRE_RMSPE = 0.10
 POWER = 0.8
-_PENALTY = 1e3  # weight of the Σw = 1 row relative to the scaled outcomes
 
 
 def simplex_weights(target: ArrayLike, donors: ArrayLike) -> FloatArray:
@@ -110,11 +109,7 @@ def simplex_weights(target: ArrayLike, donors: ArrayLike) -> FloatArray:
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(x))):
         raise ValueError("target and donors must be finite")
     scale = float(np.mean(np.abs(y))) or 1.0
-    a = np.vstack([x / scale, np.full(x.shape[1], _PENALTY)])
-    b = np.concatenate([y / scale, [_PENALTY]])
-    w, _ = optimize.nnls(a, b, maxiter=50 * max(x.shape[1], 10))
-    total = float(w.sum())
-    return w / total if total > 0 else np.full(x.shape[1], 1.0 / x.shape[1])
+    return simplex_nnls(x / scale, y / scale)
 
 
 @dataclass(frozen=True)

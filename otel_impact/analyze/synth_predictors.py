@@ -48,7 +48,7 @@ from scipy import optimize
 
 from otel_impact.analyze.results import FloatArray, as_float_array
 
-_PENALTY = 1e3  # weight of the Σw = 1 row relative to the standardised predictors
+_PENALTY = 1e3  # weight of the Σw = 1 row relative to the (scaled) rows it is stacked under
 TIE_BREAK = 1e-6  # weight of the outcome's fit in the inner problem, relative to the predictors'
 
 
@@ -101,11 +101,23 @@ def weights_given_v(
         c = math.sqrt(TIE_BREAK / z1.size) / sd
         rows_a.append(c * z0)
         rows_b.append(c * z1)
-    a = np.vstack([*rows_a, np.full(x0.shape[1], _PENALTY)])
-    b = np.concatenate([*rows_b, [_PENALTY]])
-    w, _ = optimize.nnls(a, b, maxiter=50 * max(x0.shape[1], 10))
+    return simplex_nnls(np.vstack(rows_a), np.concatenate(rows_b))
+
+
+def simplex_nnls(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``w ≥ 0, Σw = 1`` minimising ``‖b − a·w‖²`` (``a``: rows × J, already scaled): Lawson–Hanson
+    non-negative least squares on the system augmented with a heavily weighted ``Σw = 1`` row,
+    then normalised (uniform weights if NNLS returns none).
+
+    >>> simplex_nnls(np.array([[0.0, 2.0], [0.0, 4.0]]), np.array([1.0, 2.0])).round(6).tolist()
+    [0.5, 0.5]
+    """
+    j = a.shape[1]
+    w, _ = optimize.nnls(
+        np.vstack([a, np.full(j, _PENALTY)]), np.concatenate([b, [_PENALTY]]), maxiter=50 * max(j, 10)
+    )
     total = float(w.sum())
-    return w / total if total > 0 else np.full(x0.shape[1], 1.0 / x0.shape[1])
+    return w / total if total > 0 else np.full(j, 1.0 / j)
 
 
 def predictor_weights(
@@ -164,4 +176,4 @@ def predictor_weights(
     return PredictorWeights(tuple(float(x) for x in w), tuple(float(x) for x in v), mspe(w), len(starts))
 
 
-__all__ = ["PredictorWeights", "predictor_weights", "standardise", "weights_given_v"]
+__all__ = ["PredictorWeights", "predictor_weights", "simplex_nnls", "standardise", "weights_given_v"]
