@@ -6,9 +6,11 @@ per-state business series with a prediction trail whose "v2" reaches California 
 series and rollout-impact stages run as in the analyzer job, and the synthetic control for
 California is printed next to the published numbers, with the stage's wall time — three ways:
 matched on the whole pre-period outcome (the default), on ADH's three outcome lags with a
-data-driven V, and on those lags plus the retail price (1980–88 mean; a second business metric of
-each state, from the scspill wheel) — ADH's specification less log income, beer and the share
-aged 15–24, which no registry package ships.
+data-driven V, on those lags plus the retail price (1980–88 mean; a second business metric of
+each state, from the scspill wheel), and on ADH's whole specification (log income, beer and the
+share aged 15–24 too, from ``data/prop99_covariates.csv``). Then, from the raw panels, the same
+specification with the outer search started from equal importance only (R's ``Synth``'s first
+start): California's weights and its placebo rank.
 
 Also: the no-effect calibration of the three estimators on planted panels (trend, weekly
 seasonality, AR(1) noise; 6 segments × 84 days, rollout on day 56), over ``--seeds`` seeds.
@@ -49,7 +51,7 @@ def _store() -> Any:
 
 
 def _run(
-    years: list[int], states: Any, prices: Any, config: dict[str, Any]
+    years: list[int], states: Any, prices: Any, config: dict[str, Any], covariates: Any = None
 ) -> tuple[dict[str, Any], float, float]:
     from otel_impact.config import config_from_dict
     from otel_impact.pipeline import JobContext, Window, to_jsonable
@@ -57,7 +59,7 @@ def _run(
     from otel_impact.stages.series import run as series_stage
 
     client = _store()
-    p99.write_prop99(client, years, states, prices)
+    p99.write_prop99(client, years, states, prices, covariates)
     ctx = JobContext(client=client, config=config_from_dict(config), window=Window(*p99.prop99_window()))  # type: ignore[arg-type]
     t0 = time.perf_counter()
     series_stage(ctx)
@@ -75,14 +77,16 @@ def _run(
 def prop99() -> None:
     years, states = p99.prop99_panel()
     prices = p99.prop99_prices(states)
+    covariates = p99.prop99_covariates(states)
     runs = {
         "outcome-only": p99.PROP99_CONFIG,
         "outcome lags, V": p99.PROP99_LAGS_CONFIG,
         "retail price + lags, V": p99.PROP99_PREDICTORS_CONFIG,
+        "ADH's predictors + lags, V": p99.PROP99_ADH_CONFIG,
     }
     fits = {}
     for label, config in runs.items():
-        sc, series_ms, stage_ms = _run(years, states, prices, config)
+        sc, series_ms, stage_ms = _run(years, states, prices, config, covariates)
         fits[label] = sc
         print(f"{label}: series stage {series_ms:.0f} ms, rollout-impact stage {stage_ms:.0f} ms")
         if sc.get("predictor_v"):
@@ -127,9 +131,38 @@ def prop99() -> None:
     )  # fmt: skip
     row("placebo in time (fake 1979), verdict", "–",
         lambda sc: f"{100 * sc['placebo_in_time_estimate']:.1f} %, {sc['verdict_kind']}")  # fmt: skip
-    best = fits["retail price + lags, V"]
-    top = sorted(zip(best["placebo_ratios"], best["weights"], strict=True), reverse=True)[:3]
-    print("largest placebo ratios (retail price + lags): " + ", ".join(f"{s} {r:.1f}" for r, s in top))
+    for label in ("retail price + lags, V", "ADH's predictors + lags, V"):
+        fit = fits[label]
+        top = sorted(zip(fit["placebo_ratios"], fit["weights"], strict=True), reverse=True)[:3]
+        print(f"largest placebo ratios ({label}): " + ", ".join(f"{s} {r:.1f}" for r, s in top))
+    equal_start(states, prices, covariates)
+
+
+def equal_start(states: Any, prices: Any, covariates: Any) -> None:
+    """ADH's specification from the raw panels with V searched from equal importance only."""
+    from otel_impact.analyze.synth_predictors import predictor_weights
+
+    def fit(treated: str, donors: list[str], multistart: bool) -> tuple[Any, float, float]:
+        x = np.array([p99.adh_predictors(s, states, prices, covariates) for s in [treated, *donors]]).T
+        z = np.array([states[s] for s in [treated, *donors]]).T
+        w = predictor_weights(x[:, 0], x[:, 1:], z[:19, 0], z[:19, 1:], multistart=multistart)
+        gap = z[:, 0] - z[:, 1:] @ np.asarray(w.weights)
+        pre = float(np.sqrt(np.mean(gap[:19] ** 2)))
+        return w, pre, float(np.sqrt(np.mean(gap[19:] ** 2))) / pre
+
+    donors = [s for s in states if s != p99.TREATED]
+    for multistart in (False, True):
+        t0 = time.perf_counter()
+        w, pre, ratio = fit(p99.TREATED, donors, multistart)
+        placebos = sorted(
+            ((fit(d, [o for o in donors if o != d], multistart)[2], d) for d in donors), reverse=True
+        )
+        rank = 1 + sum(r >= ratio for r, _ in placebos)
+        label = "all starts (as the stage)" if multistart else "equal-V start only"
+        print(f"raw panels, {label}, {time.perf_counter() - t0:.1f} s:")
+        print("  weights " + ", ".join(f"{s} {x:.3f}" for s, x in sorted(zip(donors, w.weights, strict=True), key=lambda t: -t[1]) if x > 0.005))  # fmt: skip
+        print(f"  pre-RMSPE {pre:.2f}, ratio {ratio:.1f}, rank {rank} of 39 (p = {rank / 39:.3f}); "
+              + "largest placebo ratios " + ", ".join(f"{d} {r:.1f}" for r, d in placebos[:3]))  # fmt: skip
 
 
 def calibration(seeds: int) -> None:

@@ -9,7 +9,16 @@ folder, the member checked against a pinned SHA-256:
 
 ADH's other covariates (log income, beer consumption, share aged 15–24) are in no package on a
 registry this project can reach (R's ``Synth``/``tidysynth`` data is on CRAN; ``pysyncon``,
-``SyntheticControlMethods``, ``mlsynth``, ``okunfa`` ship none or fetch it from GitHub at run time).
+``SyntheticControlMethods``, ``mlsynth``, ``okunfa`` ship none or fetch it from GitHub at run time),
+so they are kept in this repository:
+
+* ``data/prop99_covariates.csv`` (state, year, ``lnincome``, ``beer``, ``age15to24``; empty where
+  the panel has no value): the three columns of ADH's smoking panel as distributed in the
+  ``SyntheticControlMethods`` repository (Apache-2.0; github.com/OscarEngelbrektson/
+  SyntheticControlMethods, commit 3f496b36, ``examples/datasets/smoking_data.csv``; the same panel
+  as R's ``Synth``/``tidysynth`` ``smoking`` data). That file's ``cigsale`` and ``retprice`` equal
+  the causalpy and scspill panels above to 1e-3 in all 1,209 state-years (checked when the file was
+  taken); its SHA-256 is pinned below.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 import os
 import subprocess
 import sys
@@ -29,6 +39,9 @@ SHA256 = "50d36488a8ef17251e2897ddc46df7c7476b6727cfeb96770c7f5e7422a69f5b"
 PRICE_WHEEL = "scspill==0.3.0"
 PRICE_MEMBER = "scspill/data/files/california_panel.csv"
 PRICE_SHA256 = "9d6a73e21f1a9c0fbeef44dbc57b3d754c033f8cce492e318fdd905d8313f2ec"
+COVARIATES = Path(__file__).resolve().parent / "data" / "prop99_covariates.csv"
+COVARIATES_SHA256 = "98c3b2c7b4640f64254d981640c83a9e201e34d50a130d71290b4b14fc15ebfd"
+COVARIATE_NAMES = ("lnincome", "beer", "age15to24")
 TREATED, FIRST_POST_YEAR = "California", 1989
 # Abadie, Diamond & Hainmueller (2010), Table 2 and Section 4: synthetic California's weights,
 # the 2000 gap in packs per capita, and the permutation p-value of the post/pre RMSPE ratio.
@@ -107,6 +120,45 @@ def prop99_prices(states: dict[str, list[float]]) -> dict[str, list[float]]:
     return prices
 
 
+def prop99_covariates(states: dict[str, list[float]]) -> dict[str, dict[str, list[float]]]:
+    """ADH's other covariates per state and year (1970–2000, NaN where the panel has none):
+    ``{"lnincome": {state: [...]}, "beer": ..., "age15to24": ...}`` from the committed CSV."""
+    data = COVARIATES.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != COVARIATES_SHA256:
+        raise RuntimeError(f"{COVARIATES} has SHA-256 {digest}, expected {COVARIATES_SHA256}")
+    out: dict[str, dict[str, list[float]]] = {
+        name: {state: [math.nan] * 31 for state in states} for name in COVARIATE_NAMES
+    }
+    for r in csv.DictReader(io.StringIO(data.decode("utf-8"))):
+        for name in COVARIATE_NAMES:
+            if r[name]:
+                out[name][r["state"]][int(r["year"]) - 1970] = float(r[name])
+    return out
+
+
+def adh_predictors(
+    state: str,
+    states: dict[str, list[float]],
+    prices: dict[str, list[float]],
+    covariates: dict[str, dict[str, list[float]]],
+) -> list[float]:
+    """ADH's seven predictors of one state straight from the panels (index 0 = 1970): log income,
+    retail price and share aged 15–24 averaged over 1980–88, beer over 1984–88, sales in 1975,
+    1980 and 1988 — in the order of :data:`PROP99_ADH_CONFIG`'s predictors and lags."""
+    mean = lambda xs, lo: sum(xs[lo:19]) / (19 - lo)  # noqa: E731
+    cov = covariates
+    return [
+        mean(cov["lnincome"][state], 10),
+        mean(prices[state], 10),
+        mean(cov["age15to24"][state], 10),
+        mean(cov["beer"][state], 14),
+        states[state][5],
+        states[state][10],
+        states[state][18],
+    ]
+
+
 def prop99_panel() -> tuple[list[int], dict[str, list[float]]]:
     """Years and each state's series."""
     rows = list(csv.reader(io.StringIO(prop99_csv())))
@@ -120,12 +172,15 @@ def write_prop99(
     years: list[int],
     states: dict[str, list[float]],
     prices: dict[str, list[float]] | None = None,
+    covariates: dict[str, dict[str, list[float]]] | None = None,
 ) -> None:
     """Each state as a segment of business series in the store: per year one prediction span
     (segment ``ml.segment.state``; model ``tobacco-policy`` version ``v1``, California ``v2`` from
     1989 — the rollout the deployment trail finds) and one ``business.purchase`` event whose value
     is that year's cigarette sales per capita, both on 1 July; with ``prices`` also one
-    ``business.price`` event with the retail price (a second business metric of the segment)."""
+    ``business.price`` event with the retail price (a second business metric of the segment); with
+    ``covariates`` (:func:`prop99_covariates`) one ``business.<name>`` event per covariate and year
+    that has a value."""
     from datetime import UTC, datetime
 
     from otel_impact import semconv
@@ -162,6 +217,17 @@ def write_prop99(
                         {semconv.USER_ID: user, semconv.BUSINESS_VALUE: repr(price)},
                     ]
                 )
+            for name, per_state in (covariates or {}).items():
+                x = per_state.get(state, [math.nan] * len(years))[year - years[0]]
+                if math.isfinite(x):  # a year without a value has no event (an empty bucket)
+                    events.append(
+                        [
+                            ts,
+                            f"business.{name}",
+                            "sales",
+                            {semconv.USER_ID: user, semconv.BUSINESS_VALUE: repr(x)},
+                        ]
+                    )
     insert = client.insert  # type: ignore[attr-defined]
     insert(semconv.TABLE_TRACES, spans,
            column_names=["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes", "Duration"])  # fmt: skip
@@ -199,6 +265,31 @@ PROP99_PREDICTORS_CONFIG = {
         "measure": "value",
         "metrics": ["cigsale"],
         "predictors": [{"metric": "retprice", "buckets": [-9, -1]}],
+        "outcome_lags": [-14, -9, -1],
+    },
+}
+# ADH's full specification (2010, Table 1 and footnote 18): log income, retail price and the share
+# aged 15–24 averaged over 1980–88, beer consumption over 1984–88 (buckets -5..-1), and cigarette
+# sales in 1975, 1980 and 1988.
+PROP99_ADH_CONFIG = {
+    **PROP99_CONFIG,
+    "business_metrics": [
+        {"name": "cigsale", "source": {"event": "business.purchase"}, "window": "1d"},
+        {"name": "lnincome", "source": {"event": "business.lnincome"}, "window": "1d"},
+        {"name": "retprice", "source": {"event": "business.price"}, "window": "1d"},
+        {"name": "age15to24", "source": {"event": "business.age15to24"}, "window": "1d"},
+        {"name": "beer", "source": {"event": "business.beer"}, "window": "1d"},
+    ],
+    "rollout_impact": {
+        "season": 1,
+        "measure": "value",
+        "metrics": ["cigsale"],
+        "predictors": [
+            {"metric": "lnincome", "buckets": [-9, -1]},
+            {"metric": "retprice", "buckets": [-9, -1]},
+            {"metric": "age15to24", "buckets": [-9, -1]},
+            {"metric": "beer", "buckets": [-5, -1]},
+        ],
         "outcome_lags": [-14, -9, -1],
     },
 }

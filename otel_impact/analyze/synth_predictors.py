@@ -125,12 +125,16 @@ def predictor_weights(
     donor_predictors: ArrayLike,
     treated_pre: ArrayLike,
     donor_pre: ArrayLike,
+    *,
+    multistart: bool = True,
 ) -> PredictorWeights:
     """Synthetic-control weights matched on predictors with the V that best reproduces the
     treated segment's pre-period outcome (see the module doc).
 
     ``treated_predictors``: k values; ``donor_predictors``: k × J; ``treated_pre``: the treated
-    segment's pre-period outcome (T₀ buckets); ``donor_pre``: T₀ × J.
+    segment's pre-period outcome (T₀ buckets); ``donor_pre``: T₀ × J. ``multistart=False`` runs
+    the outer search from equal importance alone (the first start of R's ``Synth``), which finds a
+    local optimum the other starts may improve on.
     """
     x1 = as_float_array(treated_predictors, "treated_predictors")
     x0 = np.asarray(donor_predictors, dtype=np.float64)
@@ -160,7 +164,9 @@ def predictor_weights(
         total = float(a.sum())
         return mspe(weights_given_v(s1, s0, a / total if total > 0 else np.full(k, 1.0 / k), tie))
 
-    starts = [np.full(k, 1.0 / k)] + [np.where(np.arange(k) == i, 0.9, 0.1 / (k - 1)) for i in range(k)]
+    starts = [np.full(k, 1.0 / k)]
+    if multistart:
+        starts += [np.where(np.arange(k) == i, 0.9, 0.1 / (k - 1)) for i in range(k)]
     best: tuple[float, FloatArray] | None = None
     for u0 in starts:
         res = optimize.minimize(
