@@ -93,15 +93,30 @@ def weights_given_v(
     [0.5, 0.5]
     """
     x1, x0 = np.asarray(treated, dtype=np.float64), np.asarray(donors, dtype=np.float64)
-    root = np.sqrt(np.clip(np.asarray(v, dtype=np.float64), 0.0, None))
-    rows_a, rows_b = [root[:, None] * x0], [root * x1]
-    if tie_break is not None:
-        z1, z0 = np.asarray(tie_break[0], dtype=np.float64), np.asarray(tie_break[1], dtype=np.float64)
-        sd = float(np.std(np.column_stack([z1, z0]))) or 1.0
-        c = math.sqrt(TIE_BREAK / z1.size) / sd
-        rows_a.append(c * z0)
-        rows_b.append(c * z1)
-    return simplex_nnls(np.vstack(rows_a), np.concatenate(rows_b))
+    return _Inner(x1, x0, tie_break)(np.asarray(v, dtype=np.float64))
+
+
+class _Inner:
+    """The inner problem for fixed predictors and tie-break: the rows that do not depend on V
+    (tie-break and ``Σw = 1``) are built once, so each V costs one scaling and one NNLS."""
+
+    def __init__(self, x1: FloatArray, x0: FloatArray, tie_break: tuple[ArrayLike, ArrayLike] | None) -> None:
+        self.x1, self.x0 = x1, x0
+        j = x0.shape[1]
+        rows_a, rows_b = [], []
+        if tie_break is not None:
+            z1, z0 = np.asarray(tie_break[0], dtype=np.float64), np.asarray(tie_break[1], dtype=np.float64)
+            sd = float(np.std(np.column_stack([z1, z0]))) or 1.0
+            c = math.sqrt(TIE_BREAK / z1.size) / sd
+            rows_a.append(c * z0)
+            rows_b.append(c * z1)
+        self.fixed_a = np.vstack([*rows_a, np.full((1, j), _PENALTY)])
+        self.fixed_b = np.concatenate([*rows_b, [_PENALTY]])
+
+    def __call__(self, v: FloatArray) -> FloatArray:
+        root = np.sqrt(np.clip(v, 0.0, None))
+        a = np.vstack([root[:, None] * self.x0, self.fixed_a])
+        return _nnls_normalised(a, np.concatenate([root * self.x1, self.fixed_b]))
 
 
 def simplex_nnls(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -113,9 +128,13 @@ def simplex_nnls(a: FloatArray, b: FloatArray) -> FloatArray:
     [0.5, 0.5]
     """
     j = a.shape[1]
-    w, _ = optimize.nnls(
-        np.vstack([a, np.full(j, _PENALTY)]), np.concatenate([b, [_PENALTY]]), maxiter=50 * max(j, 10)
-    )
+    return _nnls_normalised(np.vstack([a, np.full(j, _PENALTY)]), np.concatenate([b, [_PENALTY]]))
+
+
+def _nnls_normalised(a: FloatArray, b: FloatArray) -> FloatArray:
+    """NNLS of a system whose last row is the ``Σw = 1`` row, normalised to sum 1."""
+    j = a.shape[1]
+    w, _ = optimize.nnls(a, b, maxiter=50 * max(j, 10))
     total = float(w.sum())
     return w / total if total > 0 else np.full(j, 1.0 / j)
 
@@ -154,15 +173,15 @@ def predictor_weights(
         r = z1 - z0 @ w
         return float(r @ r) / r.size
 
-    tie = (z1, z0)
+    inner = _Inner(s1, s0, (z1, z0))
     if k == 1:
-        w = weights_given_v(s1, s0, [1.0], tie)
+        w = inner(np.ones(1))
         return PredictorWeights(tuple(float(v) for v in w), (1.0,), mspe(w), 0)
 
     def loss(u: FloatArray) -> float:
         a = np.abs(u)
         total = float(a.sum())
-        return mspe(weights_given_v(s1, s0, a / total if total > 0 else np.full(k, 1.0 / k), tie))
+        return mspe(inner(a / total if total > 0 else np.full(k, 1.0 / k)))
 
     starts = [np.full(k, 1.0 / k)]
     if multistart:
@@ -178,7 +197,7 @@ def predictor_weights(
     assert best is not None
     a = np.abs(best[1])
     v = a / a.sum() if a.sum() > 0 else np.full(k, 1.0 / k)
-    w = weights_given_v(s1, s0, v, tie)
+    w = inner(v)
     return PredictorWeights(tuple(float(x) for x in w), tuple(float(x) for x in v), mspe(w), len(starts))
 
 
