@@ -27,7 +27,8 @@ name order. **Convention for adding a file** (other stages drop theirs in):
       the :mod:`otel_impact.semconv` constant ``NAME`` as a quoted SQL string (attribute keys in
       views never drift from semconv);
 * line directives ``-- @if <flag>`` / ``-- @else`` / ``-- @end`` keep one branch. Flags:
-  ``fulltext`` (``text`` skip indexes, see below), ``cluster``,
+  ``fulltext`` (``text`` skip indexes, see below), ``cluster``, ``embedded`` (the store is
+  embedded chDB, see "Merges on embedded chDB" below),
   ``logs_event_name`` (``otel_logs`` has the ``EventName`` column), ``traces_json`` /
   ``logs_json`` (an existing ``otel_traces`` / ``otel_logs`` stores attributes as ``JSON``
   columns, the exporter's ``json: true`` layout; the views then flatten them to a map).
@@ -40,6 +41,15 @@ everything else in an insert (measured ≈2× insert throughput with bloom filte
 ``benchmarks/RESULTS.md``), and an embedded store is write-bound on one machine.
 ``apply_schema(..., text_indexes=True|False)`` / ``schema apply --index-kind text|bloom``
 choose explicitly. The choice only applies to tables being created.
+
+**Merges on embedded chDB.** The tables a trace insert writes (``otel_traces``, its trace-id
+lookup table and ``impact_predictions_typed``) are created there with ``merge_selector_base =
+10`` (the engine's default is 5): the receiver acknowledges a request only once it is stored, so
+with few clients each insert holds only a few thousand spans, and re-merging those small parts
+took a large share of the embedded engine's CPU. A larger base merges more
+parts at once, less often: each row is rewritten fewer times, for somewhat more parts per
+partition. Rows are the same either way; ClickHouse servers keep the exporter's settings
+(measured in ``benchmarks/RESULTS.md``, "Receiver").
 
 Tables are never altered: an existing table (for instance one a real Collector created) is
 reported as present. Views and materialized views whose name starts with ``impact_`` are ours:
@@ -118,9 +128,12 @@ class SchemaOptions:
     logs_event_name: bool = True
     traces_json: bool = False
     logs_json: bool = False
+    embedded: bool = False
 
     def flags(self) -> set[str]:
         flags = set()
+        if self.embedded:
+            flags.add("embedded")
         if self.traces_json:
             flags.add("traces_json")
         if self.logs_json:
@@ -399,6 +412,7 @@ def schema_options(
         logs_event_name=_has_column(client, database, semconv.TABLE_LOGS, "EventName", existing),
         traces_json=_is_json(client, database, semconv.TABLE_TRACES, "SpanAttributes", existing),
         logs_json=_is_json(client, database, semconv.TABLE_LOGS, "LogAttributes", existing),
+        embedded=is_embedded(client),
     )
 
 

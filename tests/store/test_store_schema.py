@@ -340,3 +340,24 @@ def test_typed_view_columns_and_types(store: Any) -> None:
         "value": "Float64",
         "attributes": "Map(LowCardinality(String), String)",
     }
+
+
+TRACE_INSERT_TABLES = (semconv.TABLE_TRACES, semconv.TABLE_TRACES_ID_TS, semconv.TABLE_PREDICTIONS_TYPED)
+
+
+def test_embedded_trace_tables_merge_less_eagerly() -> None:
+    # only the tables a trace insert writes, only on embedded chDB; a server keeps the exporter's
+    for embedded in (True, False):
+        rendered = dict((f.name, t) for f, t in render_schema(SchemaOptions(database="d", embedded=embedded)))
+        for name, text in rendered.items():
+            expected = embedded and name in TRACE_INSERT_TABLES
+            assert ("merge_selector_base = 10" in text) == expected, (embedded, name)
+
+
+def test_apply_schema_on_chdb_sets_the_merge_base(store: Any) -> None:
+    assert is_embedded(store)
+    rows = store.query(
+        "SELECT name, create_table_query FROM system.tables WHERE database = currentDatabase()"
+    ).result_rows
+    settings = {name: "merge_selector_base = 10" in ddl for name, ddl in rows}
+    assert {name for name, has in settings.items() if has} == set(TRACE_INSERT_TABLES)

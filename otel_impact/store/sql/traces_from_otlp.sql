@@ -61,4 +61,14 @@ FROM (
 )
 ARRAY JOIN scopes AS scope
 ARRAY JOIN scope.spans AS span
-SETTINGS format_schema = {schema:String}, format_schema_message_name = {message:String}
+-- The last three settings only make this statement cheaper to plan; they apply to the materialized
+-- views this insert feeds as well (same rows, see benchmarks/RESULTS.md "Receiver"): each insert
+-- analyses and plans the conversion and the views' SELECTs afresh, and at a few thousand spans per
+-- insert that planning is a large share of the insert. compile_expressions = 0: no LLVM
+-- compilation of expressions (measured no slower for the largest batches either);
+-- optimize_and_compare_chain = 0: skips an analyzer pass that derives extra comparisons from the
+-- AND chains (BETWEEN, the views' conditions) for filtering we do not do here;
+-- query_plan_enable_optimizations = 0: no plan rewrites, which serve reads (filter push-down, read
+-- in order, projections), not a file read feeding an insert.
+SETTINGS format_schema = {schema:String}, format_schema_message_name = {message:String},
+    compile_expressions = 0, optimize_and_compare_chain = 0, query_plan_enable_optimizations = 0

@@ -48,4 +48,9 @@ PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
 ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
 {{ttl:toDateTime(Timestamp)}}
+-- On embedded chDB (flag `embedded`) parts are merged less eagerly: merge_selector_base = 10
+-- instead of 5 (see otel_impact/store/schema.py, "Merges on embedded chDB").
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1
+-- @if embedded
+    , merge_selector_base = 10
+-- @end

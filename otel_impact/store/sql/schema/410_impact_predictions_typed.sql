@@ -39,4 +39,9 @@ CREATE TABLE IF NOT EXISTS {{db}}.impact_predictions_typed {{on_cluster}} (
 PARTITION BY toDate(ts)
 ORDER BY (model_name, ts)
 {{ttl:toDateTime(ts)}}
+-- On embedded chDB (flag `embedded`) parts are merged less eagerly: merge_selector_base = 10
+-- instead of 5 (see otel_impact/store/schema.py, "Merges on embedded chDB").
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1
+-- @if embedded
+    , merge_selector_base = 10
+-- @end
