@@ -186,6 +186,7 @@ def write_prop99(
     from otel_impact import semconv
 
     spans, events = [], []
+    extra = {"price": prices or {}, **(covariates or {})}  # event business.<name> per state and year
     for i, (state, values) in enumerate(states.items()):
         user = f"state-{i:02d}"
         for year, value in zip(years, values, strict=True):
@@ -207,19 +208,10 @@ def write_prop99(
                     {semconv.USER_ID: user, semconv.BUSINESS_VALUE: repr(value)},
                 ]
             )
-            if prices is not None and state in prices:  # a state without prices has none written
-                price = prices[state][year - years[0]]
-                events.append(
-                    [
-                        ts,
-                        "business.price",
-                        "sales",
-                        {semconv.USER_ID: user, semconv.BUSINESS_VALUE: repr(price)},
-                    ]
-                )
-            for name, per_state in (covariates or {}).items():
+            # a state without prices, or a year without a covariate value, has no event there
+            for name, per_state in extra.items():
                 x = per_state.get(state, [math.nan] * len(years))[year - years[0]]
-                if math.isfinite(x):  # a year without a value has no event (an empty bucket)
+                if math.isfinite(x):
                     events.append(
                         [
                             ts,
@@ -251,9 +243,9 @@ PROP99_CONFIG = {
     "rollout_impact": {"season": 1, "measure": "value"},
 }
 
-# ADH's predictor specification as far as registry data allows: the retail price averaged over
-# 1980–1988 (the 9 buckets before the rollout) and cigarette sales in 1975, 1980 and 1988
-# (buckets -14, -9, -1); ADH also had log income (1980–88), beer (1984–88) and the share aged 15–24.
+# Part of ADH's predictor specification: the retail price averaged over 1980–1988 (the 9 buckets
+# before the rollout) and cigarette sales in 1975, 1980 and 1988 (buckets -14, -9, -1); the whole
+# specification (log income, beer, share aged 15–24 too) is PROP99_ADH_CONFIG below.
 PROP99_PREDICTORS_CONFIG = {
     **PROP99_CONFIG,
     "business_metrics": [
